@@ -1,0 +1,12 @@
+"""Symbolic sample-complexity bounds: the paper's claims and the textbook bounds to read them against.
+
+>>> import theory
+>>> round(theory.get("hoeffding").n(eps=0.1, delta=0.05), 3)
+184.444
+"""
+
+from theory.bound import Bound, Citation, Condition, ValidityError
+from theory.catalogue import catalogue, get, ids
+from theory.derivation import Derivation, Step
+
+__all__ = ["Bound", "Citation", "Condition", "Derivation", "Step", "ValidityError", "catalogue", "get", "ids"]
