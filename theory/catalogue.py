@@ -5,9 +5,7 @@ from __future__ import annotations
 from theory import concentration, distributions, pac, paper
 from theory.bound import Bound
 
-_BOUNDS: dict[str, Bound] = {
-    b.id: b for module in (paper, concentration, distributions, pac) for b in module.BOUNDS
-}
+_BOUNDS: dict[str, Bound] = {b.id: b for module in (paper, concentration, distributions, pac) for b in module.BOUNDS}
 
 
 def catalogue() -> list[Bound]:

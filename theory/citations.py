@@ -24,8 +24,7 @@ REFERENCES: dict[str, str] = {
     "Vapnik-Chervonenkis dimension, J. ACM 36(4):929-965, 1989",
     "ehrenfeucht1989": "A. Ehrenfeucht, D. Haussler, M. Kearns, L. Valiant, A general lower bound on the number "
     "of examples needed for learning, Information and Computation 82(3):247-261, 1989",
-    "hanneke2016": "S. Hanneke, The optimal sample complexity of PAC learning, J. Mach. Learn. Res. "
-    "17(38):1-15, 2016",
+    "hanneke2016": "S. Hanneke, The optimal sample complexity of PAC learning, J. Mach. Learn. Res. 17(38):1-15, 2016",
     "mitzenmacher2017": "M. Mitzenmacher and E. Upfal, Probability and Computing, 2nd ed., Cambridge University "
     "Press, 2017",
 }

@@ -20,7 +20,8 @@ def _hoeffding() -> dv.Derivation:
         "hoeffding",
         (
             dv.premise(
-                "Two-sided Hoeffding for the mean of n i.i.d. [0, 1] variables: P(|mean - mu| >= eps) <= 2 exp(-2 n eps^2)",
+                "Two-sided Hoeffding for the mean of n i.i.d. [0, 1] variables: "
+                "P(|mean - mu| >= eps) <= 2 exp(-2 n eps^2)",
                 sp.Le(P, HOEFFDING_TAIL),
                 HOEFFDING_TAIL,
                 "Hoeffding 1963, Thm 2 with b_i - a_i = 1, both tails",

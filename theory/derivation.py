@@ -50,7 +50,8 @@ class Derivation:
         lines = [f"Derivation of {self.bound_id}"]
         for i, step in enumerate(self.steps, 1):
             mark = "ok" if step.verified else "FAILED"
-            lines += [f"  {i}. [{mark}] {step.claim}", f"       {sp.sstr(step.relation)}", f"       check: {step.check}"]
+            lines += [f"  {i}. [{mark}] {step.claim}", f"       {sp.sstr(step.relation)}"]
+            lines.append(f"       check: {step.check}")
         lines.append(f"  verified: {self.verified}")
         return "\n".join(lines)
 

@@ -58,7 +58,7 @@ class Domain:
         if self.integer:
             bad |= arr != np.round(arr)
         if bad.any():
-            raise ValueError(f"{where}; got {arr[bad].flat[0]!r}")
+            raise ValueError(f"{where}; got {arr[bad].flat[0].item()!r}")
         return arr
 
 

@@ -1,0 +1,171 @@
+"""The `iclverify` command (also `python -m iclverify`).
+
+Bad input never produces a traceback: one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+
+import theory
+from iclverify import __version__
+from theory.audit import audit
+from theory.symbols import DOMAINS
+
+# CLI flag -> (keyword in theory, default). Defaults describe a GPT-2-sized setting: V = 50000, d = 768.
+PARAMS = {
+    "eps": ("eps", "0.05"),
+    "delta": ("delta", "0.05"),
+    "m": ("m", "100"),
+    "vocab": ("V", "50000"),
+    "length": ("l", "100"),
+    "dim": ("d", "768"),
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block
+        raise UsageError(message)
+
+
+def _add_params(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("parameters")
+    for flag, (key, default) in PARAMS.items():
+        group.add_argument(f"--{flag}", default=default, metavar=key, help=f"{key} (default {default})")
+
+
+def _params(args: argparse.Namespace) -> dict[str, float]:
+    out = {}
+    for flag, (key, _) in PARAMS.items():
+        raw = getattr(args, flag)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = raw  # let the domain name the parameter and its range
+        try:
+            out[key] = DOMAINS[key].validate(value).item()
+        except ValueError as err:
+            raise UsageError(f"--{flag}: {err}") from None
+    return out
+
+
+def _bound_row(bound: theory.Bound, params: dict[str, float]) -> dict:
+    used = {k: v for k, v in params.items() if k in bound.parameters}
+    row = {
+        "id": bound.id,
+        "title": bound.title,
+        "kind": bound.kind,
+        "source": bound.source,
+        "metric": bound.metric,
+        "n": None,
+        "order": bound.order_text,
+        "latex": bound.latex(),
+        "citation": str(bound.citation),
+    }
+    try:
+        row["n"] = float(bound.n(**used))
+    except theory.ValidityError as err:
+        row["note"] = str(err)
+    if row["n"] is not None and not bound.explicit:
+        consts = ", ".join(f"{c.name} = {v:g}" for c, v in bound.constants.items())
+        row["note"] = f"unspecified constant; evaluated at {consts} (order of magnitude only)"
+    return row
+
+
+def _fmt_n(value: float | None) -> str:
+    if value is None:
+        return "-"
+    whole = math.ceil(value)
+    return f"{whole:,}" if whole < 10**15 else f"{value:.3e}"
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    params = _params(args)
+    rows = [_bound_row(b, params) for b in theory.catalogue()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    print(f"Sample sizes at {shown}  (n = ceiling of the bound; '*' = unspecified constant set to 1)\n")
+    width = max(len(r["id"]) for r in rows)
+    print(f"{'id':<{width}}  {'kind':<5}  {'source':<8}  {'n':>18}  order")
+    for r in rows:
+        star = "*" if r["n"] is not None and "note" in r else " "
+        print(f"{r['id']:<{width}}  {r['kind']:<5}  {r['source']:<8}  {_fmt_n(r['n']):>17}{star}  {r['order']}")
+    notes = [r for r in rows if r["n"] is None]
+    for r in notes:
+        print(f"\n- {r['id']}: {r['note']}")
+    return 0
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    bound = theory.get(args.id)
+    derivation = bound.derivation
+    if derivation is None:
+        note = f"{bound.id} is quoted from its source ({bound.citation}); it is not derived from a tail inequality here"
+        if args.json:
+            print(json.dumps({"id": bound.id, "steps": [], "verified": None, "note": note}, indent=2))
+        else:
+            print(note)
+        return 0
+    print(json.dumps(derivation.to_dict(), indent=2) if args.json else derivation.render())
+    return 0 if derivation.verified else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    params = _params(args)
+    entries = audit(**params)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    print("Audit of the paper's bounds at " + ", ".join(f"{k}={v:g}" for k, v in params.items()) + "\n")
+    for e in entries:
+        head = _fmt_n(e["n"]) if e["n"] is not None else e["note"]
+        print(f"{e['id']}  (n = {head}, C = 1)")
+        for r in e["references"]:
+            value = f"{r['ratio']:.4g}" if r["ratio"] is not None else f"n/a: {r.get('note', '')}"
+            print(f"  vs {r['id']} [{r['role']}]: paper/ref = {value}")
+            print(f"     as a function: {r['ratio_function']}")
+        for flag in e["flags"]:
+            print(f"  ! {flag}")
+        print()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="iclverify", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("bounds", help="table of every catalogue bound at given parameters")
+    _add_params(p)
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=cmd_bounds)
+
+    p = sub.add_parser("derive", help="print the checked derivation of one bound")
+    p.add_argument("id", help="bound id (see `iclverify bounds`)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("audit", help="the paper's bounds against tight and explicit textbook bounds")
+    _add_params(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, ValueError) as err:
+        print(f"iclverify: error: {err}", file=sys.stderr)
+        return 2

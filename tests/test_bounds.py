@@ -1,0 +1,136 @@
+"""Catalogue values against hand computation, vectorization, inversion and validity."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import theory
+
+ln = math.log
+
+# (id, params, value computed by hand from the formula in the issue / the source)
+HAND = [
+    ("hoeffding", dict(eps=0.1, delta=0.05), ln(40) / 0.02),
+    ("paper.text-generation", dict(eps=0.1, delta=0.05, m=10, V=7), 10 * 7 / 0.01 * ln(10 / 0.05)),
+    ("paper.text-generation-bounded", dict(eps=0.1, delta=0.05, l=5, V=7), 5 * ln(7) / 0.01 * ln(20)),
+    ("paper.linear-classification", dict(eps=0.1, d=8), 80.0),
+    ("paper.linear-classification-fixed", dict(eps=0.1, delta=0.05), ln(20) / 0.01),
+    ("tv.bretagnolle-huber-carol", dict(eps=0.1, delta=0.05, V=3), ln(6 / 0.05) / 0.02),
+    ("tv.expectation-mcdiarmid", dict(eps=0.1, delta=0.05, V=3), 2 * ln(20) / 0.01),  # 599 > 300
+    ("tv.expectation-mcdiarmid", dict(eps=0.1, delta=0.05, V=1000), 1000 / 0.01),
+    ("text-generation.union", dict(eps=0.1, delta=0.05, m=4, V=3), 4 * ln(6 * 4 / 0.05) / 0.02),
+    ("text-generation.mcdiarmid-union", dict(eps=0.1, delta=0.05, m=4, V=3), 4 * 2 * ln(80) / 0.01),
+    ("linf.dkw", dict(eps=0.1, delta=0.05), 2 * ln(40) / 0.01),
+    ("contexts.coverage", dict(delta=0.05, m=10), 10 * ln(200)),
+    ("finite-class.realizable", dict(eps=0.1, delta=0.05, l=3, V=5), (3 * ln(5) + ln(20)) / 0.1),
+    ("finite-class.agnostic", dict(eps=0.1, delta=0.05, l=3, V=5), 2 * (3 * ln(5) + ln(40)) / 0.01),
+    ("vc.blumer", dict(eps=0.1, delta=0.05, d=2), max(40 * math.log2(40), 160 * math.log2(130))),
+    ("vc.blumer", dict(eps=0.5, delta=1e-9, d=1), max(8 * math.log2(2e9), 16 * math.log2(26))),
+    ("vc.ehkv-lower", dict(eps=0.1, delta=0.005, d=2), 9 * ln(200)),
+    ("vc.ehkv-lower", dict(eps=0.1, delta=0.005, d=1000), 999 / 3.2),
+    ("vc.hanneke", dict(eps=0.1, delta=0.05, d=8), (8 + ln(20)) / 0.1),
+    ("tv.lower", dict(eps=0.1, delta=0.05, V=8), (8 + ln(20)) / 0.01),
+]
+
+
+@pytest.mark.parametrize(("bound_id", "params", "expected"), HAND)
+def test_value_matches_hand_computation(bound_id, params, expected):
+    assert theory.get(bound_id).n(**params) == pytest.approx(expected, rel=1e-12)
+
+
+def test_required_ids_present():
+    required = {
+        "paper.text-generation",
+        "paper.text-generation-bounded",
+        "paper.linear-classification",
+        "paper.linear-classification-fixed",
+        "hoeffding",
+        "tv.bretagnolle-huber-carol",
+        "tv.expectation-mcdiarmid",
+        "text-generation.union",
+        "linf.dkw",
+        "finite-class.realizable",
+        "finite-class.agnostic",
+        "vc.blumer",
+        "vc.ehkv-lower",
+    }
+    assert required <= set(theory.ids())
+    assert theory.get("vc.ehkv-lower").kind == "lower"
+    assert all(b.source == "paper" for b in theory.catalogue() if b.id.startswith("paper."))
+
+
+def test_constant_is_a_keyword():
+    b = theory.get("paper.linear-classification")
+    assert b.n(eps=0.1, d=8, C=4) == pytest.approx(4 * b.n(eps=0.1, d=8))
+
+
+@pytest.mark.parametrize("V", [2, 60, 1100, 50000])
+def test_large_vocabulary_is_stable(V):
+    exact = float(mpmath.log(mpmath.mpf(2) ** V - 2) - mpmath.log(0.05)) / (2 * 0.05**2)
+    got = theory.get("tv.bretagnolle-huber-carol").n(eps=0.05, delta=0.05, V=V)
+    assert np.isfinite(got)
+    assert got == pytest.approx(exact, rel=1e-12)
+
+
+def test_vectorized_broadcast():
+    b = theory.get("text-generation.union")
+    eps = np.geomspace(0.01, 0.5, 7)
+    m = np.array([[1], [10], [100]])
+    out = b.n(eps=eps, delta=0.05, m=m, V=50)
+    assert out.shape == (3, 7)
+    for i, mi in enumerate(m[:, 0]):
+        for j, e in enumerate(eps):
+            assert out[i, j] == pytest.approx(b.n(eps=float(e), delta=0.05, m=int(mi), V=50), rel=1e-14)
+
+
+def test_scalar_in_scalar_out():
+    assert isinstance(theory.get("hoeffding").n(eps=0.1, delta=0.05), float)
+
+
+@pytest.mark.parametrize("bound", [b for b in theory.catalogue() if "eps" in b.parameters], ids=lambda b: b.id)
+def test_eps_at_round_trip(bound):
+    params = {"delta": 0.005, "m": 7, "V": 30, "l": 4, "d": 9}
+    params = {k: v for k, v in params.items() if k in bound.parameters}
+    eps = np.array([0.001, 0.01, 0.05, 0.12])
+    assert bound.eps_at(bound.n(eps=eps, **params), **params) == pytest.approx(eps, rel=1e-9)
+
+
+def test_eps_at_closed_form_matches_hand():
+    n = 1000.0
+    assert theory.get("hoeffding").eps_at(n, delta=0.05) == pytest.approx(math.sqrt(ln(40) / (2 * n)), rel=1e-14)
+    assert theory.get("hoeffding").eps_closed_form is not None
+    assert theory.get("vc.blumer").eps_closed_form is None  # max(...): numeric root finding
+
+
+def test_eps_at_rejects_too_few_samples():
+    with pytest.raises(ValueError, match="n must be at least"):
+        theory.get("hoeffding").eps_at(1.0, delta=0.05)  # ln(40)/2 = 1.84 samples needed even for eps -> 1
+
+
+def test_eps_at_without_eps():
+    with pytest.raises(ValueError, match="does not depend on eps"):
+        theory.get("contexts.coverage").eps_at(100, m=3, delta=0.1)
+
+
+def test_validity_conditions():
+    b = theory.get("vc.ehkv-lower")
+    with pytest.raises(theory.ValidityError, match="delta <= 1/100"):
+        b.n(eps=0.1, delta=0.05, d=10)
+    with pytest.raises(theory.ValidityError, match="eps <= 1/8"):
+        b.n(eps=0.2, delta=0.005, d=10)
+    with pytest.raises(theory.ValidityError, match="d >= 2"):
+        b.n(eps=0.1, delta=0.005, d=1)
+    with pytest.raises(theory.ValidityError, match="V >= 2"):
+        theory.get("tv.bretagnolle-huber-carol").n(eps=0.1, delta=0.1, V=1)
+    assert b.violations(eps=0.1, delta=0.005, d=10) == []
+
+
+def test_metadata_complete():
+    for b in theory.catalogue():
+        assert b.kind in ("upper", "lower") and b.source in ("paper", "standard")
+        assert b.metric and b.assumptions and b.citation.key and b.citation.locator and b.provenance
+        assert b.order in ("O", "Omega", "Theta")
+        assert b.latex().startswith(r"n \geq ")
+        assert b.problem
