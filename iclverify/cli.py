@@ -140,6 +140,42 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from theory.montecarlo import check as coverage_check
+    from theory.testing import BoundCheckError, check_bound, load_profile
+
+    load_profile(args.profile)
+    bounds = [theory.get(i) for i in args.ids] if args.ids else theory.catalogue()
+    results, failed = [], False
+    for i, bound in enumerate(bounds, 1):
+        print(f"[{i}/{len(bounds)}] {bound.id}", file=sys.stderr, flush=True)
+        try:
+            check_bound(bound)
+            battery = {"passed": True, "failures": []}
+        except BoundCheckError as err:
+            battery = {"passed": False, "failures": str(err).splitlines()[1:]}
+        cov = coverage_check(bound.id, trials=args.trials, seed=args.seed)
+        failed |= not battery["passed"] or not all(c["passed"] for c in cov)
+        results.append({"id": bound.id, "battery": battery, "coverage": cov})
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            print(f"{r['id']}: property battery {'passed' if r['battery']['passed'] else 'FAILED'}")
+            for line in r["battery"]["failures"]:
+                print(f"    {line}")
+            for c in r["coverage"]:
+                verdict = "passed" if c["passed"] else "FAILED"
+                ratio = c["n_empirical_over_bound"]
+                print(
+                    f"  coverage [{c['experiment']}] {verdict}: n = {c['n']}, failure rate {c['rate']:.4f} "
+                    f"(95% CI {c['ci95'][0]:.4f}-{c['ci95'][1]:.4f}, delta = {c['params']['delta']}, "
+                    f"p = {c['p_value']:.3g}); empirical n / bound n = "
+                    + ("n/a" if ratio is None else f"{ratio:.3f}")
+                )
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="iclverify", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
@@ -159,7 +195,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("check", help="property battery and Monte-Carlo coverage; non-zero exit on a failure")
+    p.add_argument("ids", nargs="*", metavar="ID", help="bound ids (default: every catalogue bound)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--trials", type=_positive_int, default=20_000, help="Monte-Carlo trials (default 20000)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0)
+    p.add_argument("--profile", choices=["ci", "thorough"], default=None,
+                   help="hypothesis profile (default: $ICLVERIFY_HYPOTHESIS_PROFILE or ci)")
+    p.set_defaults(func=cmd_check)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

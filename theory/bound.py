@@ -20,7 +20,7 @@ from scipy.optimize import elementwise
 from sympy.codegen.cfunctions import log1p
 
 from theory.derivation import Derivation
-from theory.symbols import DOMAINS, SYMBOLS, V, eps, n
+from theory.symbols import DOMAINS, SYMBOLS, Domain, V, eps, n
 
 ArrayLike = float | int | np.ndarray
 
@@ -81,6 +81,7 @@ class Bound:
     provenance: str = ""
     problem: str = ""
     derive: Callable[[], Derivation] | None = None
+    directions: Mapping[str, int] = field(default_factory=dict)
 
     # ---- structure -------------------------------------------------------------------------------------------
     @cached_property
@@ -88,6 +89,19 @@ class Bound:
         """Keyword names of the shared parameters the expression depends on, in a fixed order."""
         free = self.expr.free_symbols | {s for c in self.conditions for s in c.relation.free_symbols}
         return tuple(name for name, sym in SYMBOLS.items() if sym in free and name != "n")
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        """The domain of each parameter the bound takes (validity conditions may narrow it further)."""
+        return {p: DOMAINS[p] for p in self.parameters}
+
+    @property
+    def monotone(self) -> dict[str, int]:
+        """Declared direction of n in each parameter: -1 for eps and delta (more accuracy or confidence never
+        needs fewer samples), +1 for m, V, l, d and constants; `directions` overrides."""
+        conv = {p: -1 if p in ("eps", "delta") else 1 for p in self.parameters}
+        conv |= {c.name: 1 for c in self.constants}
+        return conv | dict(self.directions)
 
     @property
     def explicit(self) -> bool:
@@ -226,7 +240,12 @@ class Bound:
             return np.log(self._n_func(*full)) - np.log(n_target)
 
         others = [a for j, a in enumerate(args) if j != i]
-        lo = np.full_like(n_arr, math.log(1e-150))  # eps**2 stays a normal float
+        # Lower end of the bracket: the largest of these eps whose n is finite and above the target.
+        lo = np.full_like(n_arr, math.log(1e-150))
+        with np.errstate(over="ignore"):
+            for cand in np.log([1e-100, 1e-50, 1e-20, 1e-10, 1e-5, 1e-3, 1e-2]):
+                value = gap(np.full_like(n_arr, cand), n_arr, *others)
+                lo = np.where(np.isfinite(value) & (value > 0) & (cand < math.log(self.eps_max)), cand, lo)
         hi = np.full_like(n_arr, math.log(self.eps_max))
         res = elementwise.find_root(gap, (lo, hi), args=(n_arr, *others), tolerances={"xrtol": 1e-15})
         x = np.where(gap(hi, n_arr, *others) == 0, hi, res.x)

@@ -1,0 +1,186 @@
+"""Monte-Carlo coverage: simulate the estimator a concentration bound speaks about, at the bound's n.
+
+For each experiment we draw `trials` independent data sets of the size the bound prescribes, compute the
+estimator's error in the bound's metric, and count failures (error >= eps). Sampling is vectorized over trials
+(numpy's binomial and multinomial samplers with a `size`), never a Python loop per trial.
+
+Decision rule (fixed in advance): the check passes unless an exact one-sided binomial test rejects
+"failure rate <= delta" at level ALPHA = 0.01, i.e. unless P(Binomial(trials, delta) >= failures) < 0.01.
+We also report the 95% Clopper-Pearson interval of the failure rate, and how conservative the bound is: the
+smallest n on a geometric grid (ratio 2^(1/8)) from which the empirical failure rate stays <= delta, divided by
+the bound's n (below 1: the bound asks for more samples than needed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from theory.bound import Bound
+from theory.catalogue import get
+
+ALPHA = 0.01
+TIE = 1e-12  # errors within TIE of eps count as failures (float rounding must not hide a failure)
+GRID = 2 ** (1 / 8)
+
+Sampler = Callable[[int, int, np.random.Generator], np.ndarray]  # (n, trials, rng) -> error per trial
+
+
+def uniform(V: int) -> np.ndarray:
+    return np.full(V, 1.0 / V)
+
+
+def zipf(V: int) -> np.ndarray:
+    """A skewed law: p_i proportional to 1/i."""
+    w = 1.0 / np.arange(1, V + 1)
+    return w / w.sum()
+
+
+def mean_error(p: float) -> Sampler:
+    """|empirical mean - p| for n Bernoulli(p) draws."""
+    return lambda n, trials, rng: np.abs(rng.binomial(n, p, size=trials) / n - p)
+
+
+def tv_error(probs: np.ndarray) -> Sampler:
+    """TV(empirical frequencies, p) for n draws from p."""
+    return lambda n, trials, rng: 0.5 * np.abs(rng.multinomial(n, probs, size=trials) / n - probs).sum(-1)
+
+
+def linf_error(probs: np.ndarray) -> Sampler:
+    """max_i |empirical frequency - p_i| for n draws from p."""
+    return lambda n, trials, rng: np.abs(rng.multinomial(n, probs, size=trials) / n - probs).max(-1)
+
+
+def contexts_tv_error(laws: list[np.ndarray]) -> Sampler:
+    """max over m contexts of TV, with n split evenly: ceil(n/m) draws per context (the bound's allocation)."""
+
+    def sample(n: int, trials: int, rng: np.random.Generator) -> np.ndarray:
+        per_context = math.ceil(n / len(laws))
+        return np.max([tv_error(p)(per_context, trials, rng) for p in laws], axis=0)  # loop over contexts only
+
+    return sample
+
+
+def unseen_contexts(m: int) -> Sampler:
+    """1 if some of m uniformly drawn contexts is unseen after n draws, else 0 (failure iff error >= eps = 1)."""
+    return lambda n, trials, rng: (rng.multinomial(n, uniform(m), size=trials) == 0).any(-1).astype(float)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One simulation of an estimator that a bound speaks about, at fixed parameters."""
+
+    bound_id: str
+    name: str
+    params: Mapping[str, float]
+    sample: Sampler = field(repr=False)
+    eps: float | None = None  # failure threshold when the bound has no eps (coverage: 1 = some context unseen)
+
+    @property
+    def threshold(self) -> float:
+        return self.params.get("eps", self.eps)
+
+
+V_TV, M_CTX = 10, 5
+_TV = dict(eps=0.1, delta=0.05, V=V_TV)
+_CTX = dict(eps=0.1, delta=0.05, m=M_CTX, V=V_TV)
+_LAWS = [uniform(V_TV), zipf(V_TV), zipf(V_TV)[::-1].copy(), uniform(V_TV), zipf(V_TV)]
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("hoeffding", "mean of Bernoulli(1/2)", dict(eps=0.05, delta=0.05), mean_error(0.5)),
+    Experiment("paper.linear-classification-fixed", "error estimate of a fixed predictor with error 1/2 (C = 1)",
+               dict(eps=0.05, delta=0.05), mean_error(0.5)),
+    Experiment("tv.bretagnolle-huber-carol", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
+    Experiment("tv.bretagnolle-huber-carol", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
+    Experiment("tv.expectation-mcdiarmid", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
+    Experiment("tv.expectation-mcdiarmid", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
+    Experiment("linf.dkw", "sup-norm, uniform law on 10 outcomes", dict(eps=0.05, delta=0.05),
+               linf_error(uniform(V_TV))),
+    Experiment("linf.dkw", "sup-norm, Zipf law on 10 outcomes", dict(eps=0.05, delta=0.05), linf_error(zipf(V_TV))),
+    Experiment("text-generation.union", "max TV over 5 contexts (uniform and Zipf laws)", _CTX,
+               contexts_tv_error(_LAWS)),
+    Experiment("text-generation.mcdiarmid-union", "max TV over 5 contexts (uniform and Zipf laws)", _CTX,
+               contexts_tv_error(_LAWS)),
+    Experiment("paper.text-generation", "max TV over 5 contexts (uniform and Zipf laws), C = 1", _CTX,
+               contexts_tv_error(_LAWS)),
+    Experiment("contexts.coverage", "20 uniformly drawn contexts all seen", dict(delta=0.05, m=20),
+               unseen_contexts(20), eps=1.0),
+)
+
+
+def experiments_for(bound_id: str) -> list[Experiment]:
+    return [e for e in EXPERIMENTS if e.bound_id == bound_id]
+
+
+def failure_rate(exp: Experiment, n: int, trials: int, rng: np.random.Generator) -> int:
+    """Number of trials whose error reaches the threshold."""
+    return int(np.count_nonzero(exp.sample(n, trials, rng) >= exp.threshold - TIE))
+
+
+def coverage(
+    exp: Experiment, bound: Bound | None = None, *, trials: int = 20_000, seed: int = 0, conservativeness: bool = True
+) -> dict:
+    """Simulate `exp` at n = ceil(bound.n(params)) and decide whether the failure rate is compatible with <= delta.
+
+    `bound` defaults to the catalogue bound named by the experiment (pass another to test a variant of it).
+    Returns plain JSON: n, trials, failures, rate, ci95, p_value, passed, and (if asked) n_empirical and
+    n_empirical_over_bound.
+    """
+    bound = bound or get(exp.bound_id)
+    delta = exp.params["delta"]
+    n = math.ceil(bound.n(**exp.params))
+    k = failure_rate(exp, n, trials, np.random.default_rng([seed, 0]))
+    test = stats.binomtest(k, trials, delta, alternative="greater")
+    ci = stats.binomtest(k, trials).proportion_ci(0.95, method="exact")
+    out = {
+        "bound": bound.id,
+        "experiment": exp.name,
+        "params": dict(exp.params),
+        "n": n,
+        "trials": trials,
+        "failures": k,
+        "rate": k / trials,
+        "ci95": [ci.low, ci.high],
+        "p_value": test.pvalue,
+        "alpha": ALPHA,
+        "passed": bool(test.pvalue >= ALPHA),
+    }
+    if conservativeness:
+        n_emp = empirical_n(exp, n, delta, trials=trials, seed=seed)
+        out |= {"n_empirical": n_emp, "n_empirical_over_bound": None if n_emp is None else n_emp / n}
+    return out
+
+
+def empirical_n(exp: Experiment, n_bound: int, delta: float, *, trials: int, seed: int) -> int | None:
+    """Smallest n on the grid n_bound * 2^(j/8) from which the empirical failure rate stays <= delta.
+
+    Scans down from the bound's n while the rate stays <= delta; if the rate at the bound's n already exceeds
+    delta, scans up (to 64x) instead. None if no grid point up to 64x meets delta.
+    """
+
+    def rate(j: int) -> tuple[int, float]:
+        n = max(1, math.ceil(n_bound * GRID**j))
+        return n, failure_rate(exp, n, trials, np.random.default_rng([seed, 1, j + 1000])) / trials
+
+    n0, r0 = rate(0)
+    if r0 <= delta:
+        best, j = n0, -1
+        while True:
+            n, r = rate(j)
+            if r > delta or n <= 1:
+                return best if r > delta else n
+            best, j = n, j - 1
+    for j in range(1, 49):  # up to 2^6 = 64x
+        n, r = rate(j)
+        if r <= delta:
+            return n
+    return None
+
+
+def check(bound_id: str, **kwargs: object) -> list[dict]:
+    """Coverage of every experiment registered for `bound_id` (empty if the bound has none)."""
+    return [coverage(e, **kwargs) for e in experiments_for(bound_id)]
