@@ -170,8 +170,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(
                     f"  coverage [{c['experiment']}] {verdict}: n = {c['n']}, failure rate {c['rate']:.4f} "
                     f"(95% CI {c['ci95'][0]:.4f}-{c['ci95'][1]:.4f}, delta = {c['params']['delta']}, "
-                    f"p = {c['p_value']:.3g}); empirical n / bound n = "
-                    + ("n/a" if ratio is None else f"{ratio:.3f}")
+                    f"p = {c['p_value']:.3g}); empirical n / bound n = " + ("n/a" if ratio is None else f"{ratio:.3f}")
                 )
     return 1 if failed else 0
 
@@ -200,8 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--trials", type=_positive_int, default=20_000, help="Monte-Carlo trials (default 20000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0)
-    p.add_argument("--profile", choices=["ci", "thorough"], default=None,
-                   help="hypothesis profile (default: $ICLVERIFY_HYPOTHESIS_PROFILE or ci)")
+    p.add_argument(
+        "--profile",
+        choices=["ci", "thorough"],
+        default=None,
+        help="hypothesis profile (default: $ICLVERIFY_HYPOTHESIS_PROFILE or ci)",
+    )
     p.set_defaults(func=cmd_check)
     return parser
 

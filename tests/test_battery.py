@@ -93,8 +93,15 @@ def test_nonpositive_bound_is_caught():
 def test_unknown_property_is_rejected():
     with pytest.raises(ValueError, match="unknown property"):
         check_bound(HOEFFDING, only=["nope"])
-    assert {p.name for p in PROPERTIES} >= {"finite-positive", "monotone", "order", "round-trip", "exact",
-                                            "rejects-invalid", "lower-le-upper"}
+    assert {p.name for p in PROPERTIES} >= {
+        "finite-positive",
+        "monotone",
+        "order",
+        "round-trip",
+        "exact",
+        "rejects-invalid",
+        "lower-le-upper",
+    }
 
 
 def test_catalogue_has_a_checked_lower_upper_pair():

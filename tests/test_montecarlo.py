@@ -8,8 +8,15 @@ import pytest
 import theory
 from theory.montecarlo import EXPERIMENTS, coverage, experiments_for, tv_error, uniform
 
-CONCENTRATION = ["hoeffding", "tv.bretagnolle-huber-carol", "tv.expectation-mcdiarmid", "linf.dkw",
-                 "text-generation.union", "text-generation.mcdiarmid-union", "contexts.coverage"]
+CONCENTRATION = [
+    "hoeffding",
+    "tv.bretagnolle-huber-carol",
+    "tv.expectation-mcdiarmid",
+    "linf.dkw",
+    "text-generation.union",
+    "text-generation.mcdiarmid-union",
+    "contexts.coverage",
+]
 
 
 def test_every_concentration_bound_has_experiments():

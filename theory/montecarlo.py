@@ -92,23 +92,39 @@ _LAWS = [uniform(V_TV), zipf(V_TV), zipf(V_TV)[::-1].copy(), uniform(V_TV), zipf
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("hoeffding", "mean of Bernoulli(1/2)", dict(eps=0.05, delta=0.05), mean_error(0.5)),
-    Experiment("paper.linear-classification-fixed", "error estimate of a fixed predictor with error 1/2 (C = 1)",
-               dict(eps=0.05, delta=0.05), mean_error(0.5)),
+    Experiment(
+        "paper.linear-classification-fixed",
+        "error estimate of a fixed predictor with error 1/2 (C = 1)",
+        dict(eps=0.05, delta=0.05),
+        mean_error(0.5),
+    ),
     Experiment("tv.bretagnolle-huber-carol", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
     Experiment("tv.bretagnolle-huber-carol", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
     Experiment("tv.expectation-mcdiarmid", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
     Experiment("tv.expectation-mcdiarmid", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
-    Experiment("linf.dkw", "sup-norm, uniform law on 10 outcomes", dict(eps=0.05, delta=0.05),
-               linf_error(uniform(V_TV))),
+    Experiment(
+        "linf.dkw", "sup-norm, uniform law on 10 outcomes", dict(eps=0.05, delta=0.05), linf_error(uniform(V_TV))
+    ),
     Experiment("linf.dkw", "sup-norm, Zipf law on 10 outcomes", dict(eps=0.05, delta=0.05), linf_error(zipf(V_TV))),
-    Experiment("text-generation.union", "max TV over 5 contexts (uniform and Zipf laws)", _CTX,
-               contexts_tv_error(_LAWS)),
-    Experiment("text-generation.mcdiarmid-union", "max TV over 5 contexts (uniform and Zipf laws)", _CTX,
-               contexts_tv_error(_LAWS)),
-    Experiment("paper.text-generation", "max TV over 5 contexts (uniform and Zipf laws), C = 1", _CTX,
-               contexts_tv_error(_LAWS)),
-    Experiment("contexts.coverage", "20 uniformly drawn contexts all seen", dict(delta=0.05, m=20),
-               unseen_contexts(20), eps=1.0),
+    Experiment(
+        "text-generation.union", "max TV over 5 contexts (uniform and Zipf laws)", _CTX, contexts_tv_error(_LAWS)
+    ),
+    Experiment(
+        "text-generation.mcdiarmid-union",
+        "max TV over 5 contexts (uniform and Zipf laws)",
+        _CTX,
+        contexts_tv_error(_LAWS),
+    ),
+    Experiment(
+        "paper.text-generation", "max TV over 5 contexts (uniform and Zipf laws), C = 1", _CTX, contexts_tv_error(_LAWS)
+    ),
+    Experiment(
+        "contexts.coverage",
+        "20 uniformly drawn contexts all seen",
+        dict(delta=0.05, m=20),
+        unseen_contexts(20),
+        eps=1.0,
+    ),
 )
 
 

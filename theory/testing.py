@@ -106,8 +106,9 @@ def invalid_value(name: str) -> st.SearchStrategy:
         numeric = st.one_of(st.floats(max_value=0.0), st.floats(min_value=1.0), st.just(0), st.just(1))
     else:
         numeric = st.one_of(st.integers(max_value=0), st.floats(0.01, 1e6).filter(lambda x: x != round(x)))
-    return st.one_of(numeric.filter(lambda x: not (isinstance(x, float) and math.isnan(x))),
-                     st.sampled_from(_INVALID_COMMON))
+    return st.one_of(
+        numeric.filter(lambda x: not (isinstance(x, float) and math.isnan(x))), st.sampled_from(_INVALID_COMMON)
+    )
 
 
 def invalid_params(bound: Bound) -> st.SearchStrategy[tuple[dict, str]]:
@@ -210,8 +211,11 @@ def _order(bound: Bound, ctx: _Ctx) -> None:
                 i = names.index(p)
                 gap = mpmath.log(ratio(*far) / ratio(*near)) / mpmath.log(scale(far[i]) / scale(near[i]))
                 mismatch = float(gap)
-            ok = {"Theta": abs(mismatch) <= ORDER_TOLERANCE, "O": mismatch <= ORDER_TOLERANCE,
-                  "Omega": mismatch >= -ORDER_TOLERANCE}[bound.order]
+            ok = {
+                "Theta": abs(mismatch) <= ORDER_TOLERANCE,
+                "O": mismatch <= ORDER_TOLERANCE,
+                "Omega": mismatch >= -ORDER_TOLERANCE,
+            }[bound.order]
             assert ok, (
                 f"declared {bound.order_text} but n / rate changes like ({p}-scale)^{mismatch:+.3f} as {p} goes "
                 f"from {_EXTREMES[p][0]} to {_EXTREMES[p][1]} (at {_fmt(ps)}; tolerance {ORDER_TOLERANCE})"
@@ -317,8 +321,11 @@ PROPERTIES: tuple[Property, ...] = (
     Property("order", "the declared O/Omega/Theta rate matches the expression at extreme parameters", _order),
     Property("round-trip", "eps_at(n(eps)) == eps", _round_trip),
     Property("exact", "vectorized numeric evaluation equals sympy's exact evaluation", _exact),
-    Property("rejects-invalid", "bad parameters raise ValueError naming them; violated conditions raise "
-             "ValidityError", _rejects_invalid),
+    Property(
+        "rejects-invalid",
+        "bad parameters raise ValueError naming them; violated conditions raise ValidityError",
+        _rejects_invalid,
+    ),
     Property("lower-le-upper", "a lower bound never exceeds an upper bound on the same problem", _lower_le_upper),
 )
 
