@@ -1,0 +1,124 @@
+"""Frozen configuration dataclasses, presets, and the config hash that names a run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The task family. classification: halfspaces in R^d for each d in `dims` (zero-padded to max(dims)).
+    tokens: m contexts over V tokens for each (m, V) in `families`, laws p(.|c) ~ Dirichlet(alpha 1_V)."""
+
+    kind: Literal["classification", "tokens"]
+    n_max: int = 32
+    dims: tuple[int, ...] = (2, 4)
+    label_noise: float = 0.0
+    families: tuple[tuple[int, int], ...] = ((2, 4), (4, 4))
+    alpha: float = 1.0
+
+    @property
+    def curves(self) -> list[dict]:
+        """One entry per task-parameter value: {'d': 4} or {'m': 2, 'V': 4}."""
+        if self.kind == "classification":
+            return [{"d": d} for d in self.dims]
+        return [{"m": m, "V": v} for m, v in self.families]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    depth: int = 3
+    width: int = 64
+    heads: int = 4
+    mlp_ratio: int = 4
+    positions: Literal["learned", "rope"] = "learned"
+    attention: Literal["causal", "bidirectional"] = "causal"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3000
+    batch: int = 64
+    lr: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    seeds: int = 2
+    checkpoint_every: int = 500
+    curriculum: bool = False  # grow the number of active dimensions / examples during training
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    tasks: int = 512  # held-out tasks per curve
+    bootstrap: int = 1000
+    finetune_tasks: int = 128
+    finetune_steps: int = 50
+    finetune_lr: float = 1e-3
+    bayes_chains: int = 32  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier
+    bayes_steps: int = 60
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    task: TaskConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        task = dict(data["task"])
+        task["dims"] = tuple(task["dims"])
+        task["families"] = tuple(tuple(f) for f in task["families"])
+        return cls(
+            task=TaskConfig(**task),
+            model=ModelConfig(**data["model"]),
+            train=TrainConfig(**data["train"]),
+            eval=EvalConfig(**data["eval"]),
+            seed=data["seed"],
+        )
+
+    @property
+    def hash(self) -> str:
+        """12 hex digits of SHA-256 over the canonical JSON of the config: the run directory's identity."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+PRESETS: dict[str, dict[str, RunConfig]] = {
+    "quick": {
+        "classification": RunConfig(
+            task=TaskConfig("classification", n_max=16, dims=(2, 4)),
+            train=TrainConfig(steps=2000, batch=64, seeds=2),
+            eval=EvalConfig(tasks=512, finetune_tasks=32),
+        ),
+        "tokens": RunConfig(
+            task=TaskConfig("tokens", n_max=32, families=((2, 4), (4, 4), (2, 8))),
+            train=TrainConfig(steps=2000, batch=64, seeds=2),
+            eval=EvalConfig(tasks=512, finetune_tasks=32),
+        ),
+    },
+    "full": {
+        "classification": RunConfig(
+            task=TaskConfig("classification", n_max=64, dims=(2, 4, 8, 16)),
+            model=ModelConfig(depth=6, width=256, heads=8),
+            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
+            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+        ),
+        "tokens": RunConfig(
+            task=TaskConfig("tokens", n_max=256, families=((2, 8), (4, 8), (8, 8), (4, 16), (8, 32))),
+            model=ModelConfig(depth=6, width=256, heads=8),
+            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
+            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+        ),
+    },
+}

@@ -1,0 +1,100 @@
+"""A small pre-LayerNorm transformer in Equinox, written for one sequence and batched with vmap.
+
+Positions are `learned` (an embedding table) or `rope` (rotary embeddings on queries and keys, as in
+RoFormer / nomic-bert-2048). Attention is causal (GPT-style: one pass predicts after every prefix) or
+bidirectional (BERT-style: the caller passes a mask that hides everything after the query).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from simulations.config import ModelConfig
+
+
+def rope(x: jax.Array, base: float = 10_000.0) -> jax.Array:
+    """Rotary position embedding of x [T, H, Dh] (Dh even): rotate coordinate pairs by position-dependent angles."""
+    T, _, Dh = x.shape
+    freqs = base ** (-jnp.arange(0, Dh, 2) / Dh)
+    angles = jnp.arange(T)[:, None] * freqs[None, :]  # [T, Dh/2]
+    cos, sin = jnp.cos(angles)[:, None, :], jnp.sin(angles)[:, None, :]
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return jnp.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).reshape(x.shape)
+
+
+class Attention(eqx.Module):
+    qkv: eqx.nn.Linear
+    out: eqx.nn.Linear
+    heads: int = eqx.field(static=True)
+    use_rope: bool = eqx.field(static=True)
+
+    def __init__(self, width: int, heads: int, use_rope: bool, key: jax.Array):
+        k1, k2 = jax.random.split(key)
+        self.qkv = eqx.nn.Linear(width, 3 * width, key=k1)
+        self.out = eqx.nn.Linear(width, width, key=k2)
+        self.heads, self.use_rope = heads, use_rope
+
+    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+        T, W = x.shape
+        q, k, v = jnp.split(jax.vmap(self.qkv)(x).reshape(T, 3, self.heads, W // self.heads), 3, axis=1)
+        q, k, v = q[:, 0], k[:, 0], v[:, 0]  # [T, H, Dh]
+        if self.use_rope:
+            q, k = rope(q), rope(k)
+        scores = jnp.einsum("thd,shd->hts", q, k) / math.sqrt(W // self.heads)
+        scores = jnp.where(mask[None], scores, -jnp.inf)
+        attn = jax.nn.softmax(scores, axis=-1)
+        return jax.vmap(self.out)(jnp.einsum("hts,shd->thd", attn, v).reshape(T, W))
+
+
+class Block(eqx.Module):
+    ln1: eqx.nn.LayerNorm
+    attn: Attention
+    ln2: eqx.nn.LayerNorm
+    fc: eqx.nn.Linear
+    proj: eqx.nn.Linear
+
+    def __init__(self, cfg: ModelConfig, key: jax.Array):
+        k1, k2, k3 = jax.random.split(key, 3)
+        w = cfg.width
+        self.ln1, self.ln2 = eqx.nn.LayerNorm(w), eqx.nn.LayerNorm(w)
+        self.attn = Attention(w, cfg.heads, cfg.positions == "rope", k1)
+        self.fc = eqx.nn.Linear(w, cfg.mlp_ratio * w, key=k2)
+        self.proj = eqx.nn.Linear(cfg.mlp_ratio * w, w, key=k3)
+
+    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+        x = x + self.attn(jax.vmap(self.ln1)(x), mask)
+        h = jax.nn.gelu(jax.vmap(self.fc)(jax.vmap(self.ln2)(x)))
+        return x + jax.vmap(self.proj)(h)
+
+
+class Transformer(eqx.Module):
+    """features [T, F] and a mask [T, T] (True = may attend) -> outputs [T, out_dim]."""
+
+    embed: eqx.nn.Linear
+    pos: jax.Array | None
+    blocks: list[Block]
+    ln_f: eqx.nn.LayerNorm
+    head: eqx.nn.Linear
+
+    def __init__(self, cfg: ModelConfig, in_dim: int, out_dim: int, max_len: int, key: jax.Array):
+        keys = jax.random.split(key, cfg.depth + 3)
+        self.embed = eqx.nn.Linear(in_dim, cfg.width, key=keys[0])
+        self.pos = 0.02 * jax.random.normal(keys[1], (max_len, cfg.width)) if cfg.positions == "learned" else None
+        self.blocks = [Block(cfg, k) for k in keys[3:]]
+        self.ln_f = eqx.nn.LayerNorm(cfg.width)
+        self.head = eqx.nn.Linear(cfg.width, out_dim, key=keys[2])
+
+    def __call__(self, features: jax.Array, mask: jax.Array) -> jax.Array:
+        x = jax.vmap(self.embed)(features)
+        if self.pos is not None:
+            T = features.shape[0]
+            if T > self.pos.shape[0]:
+                raise ValueError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
+            x = x + self.pos[:T]
+        for block in self.blocks:
+            x = block(x, mask)
+        return jax.vmap(self.head)(jax.vmap(self.ln_f)(x))

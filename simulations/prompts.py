@@ -1,0 +1,62 @@
+"""Prompt encoding: each example becomes a query token and a demonstration token.
+
+Layout for n examples plus a final query (length 2n + 1):
+
+    q_0, d_0, q_1, d_1, ..., q_{n-1}, d_{n-1}, q_n
+
+q_i carries the input alone (x_i, or context c_i) and is where the model predicts; d_i carries the input with
+its answer (x_i and y_i, or c_i and t_i), an explicit pairing so that one attention layer can match a query to
+the demonstrations that answer it. Under causal attention the prediction at q_i has seen exactly i
+demonstrations, so one forward pass gives the prediction for every N = 0..n. (A token packing x_i with the
+*previous* label did not learn; see DESIGN.md section 6.)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _interleave(queries: jax.Array, demos: jax.Array) -> jax.Array:
+    """[n+1, F] queries and [n, F] demonstrations -> [2n+1, F] in the layout above."""
+    n = demos.shape[0]
+    pairs = jnp.stack([queries[:n], demos], axis=1).reshape(2 * n, -1)
+    return jnp.concatenate([pairs, queries[n:]], axis=0)
+
+
+def classification(x: jax.Array, y: jax.Array) -> jax.Array:
+    """x [n+1, d_max], y [n+1] -> features [2n+1, d_max + 3] = [x, y, is_query, is_demo]."""
+    n = x.shape[0] - 1
+    zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
+    queries = jnp.concatenate([x, zeros, ones, zeros], axis=1)
+    demos = jnp.concatenate([x, y[:, None], zeros, ones], axis=1)[:n]
+    return _interleave(queries, demos)
+
+
+def tokens(c: jax.Array, t: jax.Array, m_max: int, V_max: int) -> jax.Array:
+    """c, t [n+1] -> features [2n+1, m_max + V_max + 2] = [onehot c, onehot t (demos only), is_query, is_demo]."""
+    n = c.shape[0] - 1
+    oc, ot = jax.nn.one_hot(c, m_max), jax.nn.one_hot(t, V_max)
+    zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
+    queries = jnp.concatenate([oc, jnp.zeros_like(ot), ones, zeros], axis=1)
+    demos = jnp.concatenate([oc, ot, zeros, ones], axis=1)[:n]
+    return _interleave(queries, demos)
+
+
+def query_positions(n: int) -> jax.Array:
+    """Positions of q_0..q_n: where the prediction after N = 0..n demonstrations is read."""
+    return 2 * jnp.arange(n + 1)
+
+
+def causal_mask(length: int) -> jax.Array:
+    return jnp.tril(jnp.ones((length, length), dtype=bool))
+
+
+def bidirectional_mask(length: int, n_demos: jax.Array) -> jax.Array:
+    """Full attention among the first `n_demos` demonstrations and the query q_{n_demos}; all else hidden.
+
+    Every token keeps itself visible, so rows of hidden tokens stay well defined (their outputs are unused).
+    """
+    pos = jnp.arange(length)
+    visible = ((pos % 2 == 1) & (pos < 2 * n_demos)) | (pos == 2 * n_demos)
+    return (visible[None, :] & visible[:, None]) | jnp.eye(length, dtype=bool)

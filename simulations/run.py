@@ -1,0 +1,69 @@
+"""`simulate`: train (or resume), evaluate and write a run directory.
+
+DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/timing.json
+(wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A finished run
+(metrics.json with the same config hash) is reused, not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+
+from simulations import plots
+from simulations.config import RunConfig
+from simulations.evaluate import evaluate
+from simulations.train import train
+
+METRIC = {"classification": "0-1 error", "tokens": "TV distance"}
+
+
+def write_json(path: Path, data: object) -> None:
+    """Atomic JSON write (temporary file in the same directory, then os.replace)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
+    """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config_path, metrics_path = out / "config.json", out / "metrics.json"
+    if config_path.exists():
+        existing = RunConfig.from_dict(json.loads(config_path.read_text()))
+        if existing.hash != cfg.hash:
+            raise ValueError(
+                f"--out {out} holds another run (config {existing.hash}, this one {cfg.hash}); choose another directory"
+            )
+        if metrics_path.exists():
+            return json.loads(metrics_path.read_text())
+    write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash})
+    t0 = time.perf_counter()
+    state = train(cfg, out / "checkpoint.eqx", progress=progress)
+    t1 = time.perf_counter()
+    curves = evaluate(cfg, state.models, progress=progress)
+    t2 = time.perf_counter()
+    every = max(1, cfg.train.steps // 100)
+    metrics = {
+        "task": cfg.task.kind,
+        "config_hash": cfg.hash,
+        "metric": METRIC[cfg.task.kind],
+        "n_examples": list(range(cfg.task.n_max + 1)),
+        "curves": curves,
+        "train_loss": {
+            "steps": list(range(0, cfg.train.steps, every)),
+            "mean_over_seeds": state.losses[::every].mean(axis=1).tolist(),
+        },
+    }
+    write_json(metrics_path, metrics)
+    write_json(out / "timing.json", {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])})
+    plots.error_vs_n(metrics, out / "error_vs_n.png")
+    return metrics

@@ -1,0 +1,1 @@
+"""Task samplers: pure functions of a PRNG key, usable under jit and vmap."""
