@@ -175,6 +175,104 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 1, e.g. 2,4,8; got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 1, e.g. 2,4,8; got {text!r}")
+    return values
+
+
+def _families(text: str) -> tuple[tuple[int, int], ...]:
+    try:
+        pairs = tuple(tuple(int(v) for v in item.lower().split("x")) for item in text.split(","))
+    except ValueError:
+        pairs = ()
+    if not pairs or any(len(p) != 2 or p[0] < 1 or p[1] < 2 for p in pairs):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated MxV pairs with m >= 1, V >= 2, e.g. 2x4,4x8; got {text!r}"
+        )
+    return pairs
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be a real number in [0, 0.5); got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a real number in (0, inf); got {text!r}")
+    return value
+
+
+# simulate flag -> (config section, field)
+SIM_FLAGS = {
+    "n_max": ("task", "n_max"),
+    "dims": ("task", "dims"),
+    "label_noise": ("task", "label_noise"),
+    "families": ("task", "families"),
+    "alpha": ("task", "alpha"),
+    "depth": ("model", "depth"),
+    "width": ("model", "width"),
+    "heads": ("model", "heads"),
+    "positions": ("model", "positions"),
+    "attention": ("model", "attention"),
+    "steps": ("train", "steps"),
+    "batch": ("train", "batch"),
+    "lr": ("train", "lr"),
+    "seeds": ("train", "seeds"),
+    "curriculum": ("train", "curriculum"),
+    "eval_tasks": ("eval", "tasks"),
+    "finetune_tasks": ("eval", "finetune_tasks"),
+}
+
+
+def simulation_config(args: argparse.Namespace):
+    """The preset for the task, with every given flag applied."""
+    import dataclasses
+
+    from simulations.config import PRESETS
+
+    cfg = PRESETS[args.preset][args.task]
+    sections = {name: getattr(cfg, name) for name in ("task", "model", "train", "eval")}
+    for flag, (section, field) in SIM_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            sections[section] = dataclasses.replace(sections[section], **{field: value})
+    cfg = dataclasses.replace(cfg, **sections, seed=args.seed if args.seed is not None else cfg.seed)
+    if cfg.model.width % cfg.model.heads or (cfg.model.width // cfg.model.heads) % 2:
+        raise UsageError(
+            f"--width must be a multiple of 2 * --heads; got width {cfg.model.width}, heads {cfg.model.heads}"
+        )
+    return cfg
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulations.run import simulate
+
+    cfg = simulation_config(args)
+    metrics = simulate(cfg, args.out, progress=not args.quiet)
+    print(f"run {metrics['config_hash']} in {args.out}: metrics.json, error_vs_n.png")
+    for curve in metrics["curves"]:
+        methods = curve["methods"]
+        last = {k: v["mean"][-1] for k, v in methods.items()}
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in last.items())
+        print(f"  {curve['params']}: at N = {metrics['n_examples'][-1]}: {shown}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="iclverify", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
@@ -206,6 +304,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="hypothesis profile (default: $ICLVERIFY_HYPOTHESIS_PROFILE or ci)",
     )
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("simulate", help="meta-train small transformers and measure in-context error vs N")
+    p.add_argument("task", choices=["classification", "tokens"])
+    p.add_argument("--preset", choices=["quick", "full"], default="quick")
+    p.add_argument("--out", required=True, help="run directory (reused if it holds this run)")
+    p.add_argument("--seed", type=_nonnegative_int)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    g = p.add_argument_group("task")
+    g.add_argument("--n-max", dest="n_max", type=_positive_int, help="largest number of in-context examples")
+    g.add_argument("--dims", type=_int_list, help="classification: dimensions d, e.g. 2,4,8")
+    g.add_argument("--label-noise", dest="label_noise", type=_unit_interval, help="classification: flip rate")
+    g.add_argument("--families", type=_families, help="tokens: (m, V) pairs, e.g. 2x4,4x8")
+    g.add_argument("--alpha", type=_positive_float, help="tokens: Dirichlet concentration")
+    g = p.add_argument_group("model")
+    g.add_argument("--depth", type=_positive_int)
+    g.add_argument("--width", type=_positive_int)
+    g.add_argument("--heads", type=_positive_int)
+    g.add_argument("--positions", choices=["learned", "rope"])
+    g.add_argument("--attention", choices=["causal", "bidirectional"])
+    g = p.add_argument_group("training and evaluation")
+    g.add_argument("--steps", type=_positive_int)
+    g.add_argument("--batch", type=_positive_int)
+    g.add_argument("--lr", type=_positive_float)
+    g.add_argument("--seeds", type=_positive_int, help="models trained together (vmap)")
+    g.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int)
+    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

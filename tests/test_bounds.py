@@ -134,3 +134,10 @@ def test_metadata_complete():
         assert b.order in ("O", "Omega", "Theta")
         assert b.latex().startswith(r"n \geq ")
         assert b.problem
+
+
+def test_eps_at_at_the_validity_edge():
+    """eps = 1/8 is valid for EHKV; its inverse must come back valid despite exp/log rounding."""
+    b = theory.get("vc.ehkv-lower")
+    n = b.n(eps=0.125, delta=0.005, d=10)
+    assert b.eps_at(n, delta=0.005, d=10) == pytest.approx(0.125, rel=1e-12)

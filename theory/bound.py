@@ -227,6 +227,8 @@ class Bound:
             out = np.asarray(self._eps_func(n_arr, *[a for j, a in enumerate(args) if j != i]), dtype=np.float64)
         else:
             out = self._eps_numeric(n_arr, args, i)
+        # n >= n(eps_max) was checked above, so eps <= eps_max exactly; clip the last-ulp rounding of exp/log.
+        out = np.minimum(out, self.eps_max)
         args[i] = out
         bad = self._violations(args)
         if bad:
