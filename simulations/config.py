@@ -98,7 +98,7 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {
         "classification": RunConfig(
             task=TaskConfig("classification", n_max=16, dims=(2, 4)),
-            train=TrainConfig(steps=2000, batch=64, seeds=2),
+            train=TrainConfig(steps=3000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
         "tokens": RunConfig(

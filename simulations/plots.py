@@ -21,9 +21,10 @@ def error_vs_n(metrics: dict, path: Path) -> None:
         for name, m in curve["methods"].items():
             if name == "icl_vs_finetune":
                 continue
+            grid = m.get("n_examples", ns)  # fine-tuning has its own grid of N
             pts = [
                 (n, lo, mu, hi)
-                for n, lo, mu, hi in zip(ns, m["ci_low"], m["mean"], m["ci_high"], strict=True)
+                for n, lo, mu, hi in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True)
                 if n >= 1 and mu > 0
             ]
             if not pts:

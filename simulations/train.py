@@ -1,13 +1,12 @@
 """Meta-training: fresh tasks every step, several seeds at once, atomic checkpoints, automatic resume.
 
 Batch s of seed i is drawn from fold_in(train_key_i, s), so a run's data depend only on (seed, step): a run that
-is killed and restarted replays exactly the batches it would have seen. Steps run in jitted chunks
-(`lax.scan`), with the seeds stacked and trained together by `vmap`.
+is killed and restarted replays exactly the batches it would have seen. One jitted step trains all seeds,
+stacked and vmapped; losses are checked for finiteness at every checkpoint.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -68,8 +67,11 @@ def n_families(cfg: RunConfig, step: jax.Array) -> jax.Array:
     return jnp.maximum(1, jnp.ceil(frac * total)).astype(jnp.int32)
 
 
-def make_chunk(cfg: RunConfig, length: int):
-    """A jitted function running `length` steps for all seeds: (params, opt_states, train_keys, start) -> ..."""
+def make_step(cfg: RunConfig):
+    """The jitted training step for all seeds: (models, opt_states, train_keys, step) -> (models, opt_states, loss).
+
+    One call per step: on XLA:CPU a `lax.scan` over steps ran about 2x slower than separate calls.
+    """
     opt = optimizer(cfg)
 
     def one_seed(model, opt_state, train_key, step):
@@ -80,20 +82,7 @@ def make_chunk(cfg: RunConfig, length: int):
         updates, opt_state = opt.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         return eqx.apply_updates(model, updates), opt_state, value
 
-    @eqx.filter_jit
-    def chunk(models, opt_states, train_keys, start):
-        params, static = eqx.partition(models, eqx.is_array)
-
-        def body(carry, step):
-            p, o = carry
-            m = eqx.combine(p, static)
-            m, o, losses = eqx.filter_vmap(one_seed, in_axes=(0, 0, 0, None))(m, o, train_keys, step)
-            return (eqx.filter(m, eqx.is_array), o), losses
-
-        (params, opt_states), losses = jax.lax.scan(body, (params, opt_states), start + jnp.arange(length))
-        return eqx.combine(params, static), opt_states, losses
-
-    return chunk
+    return eqx.filter_jit(eqx.filter_vmap(one_seed, in_axes=(0, 0, 0, None)), donate="all-except-first")
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
@@ -114,10 +103,10 @@ def save(path: Path, state: TrainState) -> None:
 def load(path: Path, template: TrainState) -> TrainState:
     like = (template.models, template.opt_states, jnp.asarray(0), jnp.asarray(template.losses))
     models, opt_states, step, losses = eqx.tree_deserialise_leaves(path, like)
-    return TrainState(models, opt_states, int(step), np.asarray(losses))
+    return TrainState(models, opt_states, int(step), np.array(losses))  # a writable copy
 
 
-def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = True, chunk: int = 50) -> TrainState:
+def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = True) -> TrainState:
     """Train cfg.train.seeds models together; resume from `checkpoint` if it exists; save every checkpoint_every.
 
     Raises TrainingDiverged on a non-finite loss, leaving the last good checkpoint in place.
@@ -126,25 +115,26 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
     if checkpoint is not None and checkpoint.exists():
         state = load(checkpoint, state)
     _, train_keys, _ = keys(cfg)
-    total = cfg.train.steps
-    every = cfg.train.checkpoint_every
-    length = math.gcd(chunk, every) if every else chunk
-    runner = make_chunk(cfg, length)
+    total, every = cfg.train.steps, cfg.train.checkpoint_every
+    step_fn = make_step(cfg)
     bar = tqdm(total=total, initial=state.step, desc=f"train {cfg.task.kind}", disable=not progress, unit="step")
+    models, opt_states = state.models, state.opt_states
     while state.step < total:
-        n = min(length, total - state.step)
-        step_fn = runner if n == length else make_chunk(cfg, n)
-        models, opt_states, losses = step_fn(state.models, state.opt_states, train_keys, state.step)
-        losses = np.asarray(losses)
+        stop = min(total, (state.step // every + 1) * every)  # run to the next checkpoint, then check the losses
+        losses = []
+        for step in range(state.step, stop):
+            models, opt_states, loss = step_fn(models, opt_states, train_keys, jnp.asarray(step))
+            losses.append(loss)
+        losses = np.asarray(jnp.stack(losses))
         if not np.all(np.isfinite(losses)):
             bad = state.step + int(np.argmax(~np.isfinite(losses).all(axis=1)))
             where = f"; the last good checkpoint is kept at {checkpoint}" if checkpoint else ""
             raise TrainingDiverged(f"non-finite loss at step {bad}: training stopped{where}")
-        state.losses[state.step : state.step + n] = losses
-        state = TrainState(models, opt_states, state.step + n, state.losses)
-        bar.update(n)
+        state.losses[state.step : stop] = losses
+        state = TrainState(models, opt_states, stop, state.losses)
+        bar.update(stop - bar.n)
         bar.set_postfix(loss=f"{losses[-1].mean():.4f}")
-        if checkpoint is not None and (state.step % every == 0 or state.step == total):
+        if checkpoint is not None:
             save(checkpoint, state)
     bar.close()
     return state

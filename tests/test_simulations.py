@@ -1,0 +1,255 @@
+"""Simulation engine: shapes, determinism, causal masking, baselines against references, training, resume."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simulations import baselines, finetune, problem, prompts
+from simulations.config import EvalConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig
+from simulations.model import Transformer
+from simulations.run import simulate
+from simulations.tasks import classification, tokens
+from simulations.train import TrainingDiverged, train
+
+TINY_MODEL = ModelConfig(depth=1, width=16, heads=2)
+TINY_TRAIN = TrainConfig(steps=30, batch=8, seeds=2, warmup=5, checkpoint_every=10)
+TINY_EVAL = EvalConfig(tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, bayes_chains=4, bayes_steps=5)
+
+
+def tiny(kind: str, **model) -> RunConfig:
+    task = TaskConfig(kind, n_max=4, dims=(2, 3), families=((2, 3), (1, 4)))
+    return RunConfig(task, dataclasses.replace(TINY_MODEL, **model), TINY_TRAIN, TINY_EVAL)
+
+
+# ---- tasks and prompts ---------------------------------------------------------------------------------------
+def test_classification_sampler_pads_and_labels():
+    t = classification.sample(jax.random.PRNGKey(0), 3, 5, 10)
+    assert t["x"].shape == (11, 5) and t["y"].shape == (11,)
+    assert jnp.all(t["x"][:, 3:] == 0) and jnp.all(t["w"][3:] == 0)
+    assert jnp.all(t["y_clean"] == jnp.where(t["x"] @ t["w"] >= 0, 1.0, -1.0))
+    assert jnp.all(t["y"] == t["y_clean"])  # no noise
+    noisy = classification.sample(jax.random.PRNGKey(0), 3, 5, 4000, noise=0.2)
+    assert 0.17 < float(jnp.mean(noisy["y"] != noisy["y_clean"])) < 0.23
+
+
+def test_token_sampler_laws():
+    t = tokens.sample(jax.random.PRNGKey(1), 2, 3, 4, 5, 2000)
+    assert t["probs"].shape == (4, 5)
+    np.testing.assert_allclose(t["probs"].sum(-1), 1.0, rtol=1e-5)
+    assert jnp.all(t["probs"][:, 3:] == 0)
+    assert int(t["c"].max()) < 2 and int(t["t"].max()) < 3
+    freq = np.bincount(np.asarray(t["t"])[np.asarray(t["c"]) == 0], minlength=5)
+    np.testing.assert_allclose(freq / freq.sum(), t["probs"][0], atol=0.06)
+
+
+def test_prompt_layout():
+    x = jnp.arange(6.0).reshape(3, 2)
+    y = jnp.array([1.0, -1.0, 1.0])
+    f = prompts.classification(x, y)
+    assert f.shape == (5, 5)
+    assert jnp.all(f[0] == jnp.array([0, 1, 0, 1, 0])) and jnp.all(f[1] == jnp.array([0, 1, 1, 0, 1]))
+    assert jnp.all(f[4] == jnp.array([4, 5, 0, 1, 0]))  # the final query carries no label
+    assert list(prompts.query_positions(2)) == [0, 2, 4]
+
+
+# ---- model -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("positions", ["learned", "rope"])
+def test_causal_prediction_ignores_later_examples(positions):
+    cfg = tiny("classification", positions=positions)
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    task = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(1))
+    out = problem.predict(cfg, model, task["features"], task["active"])
+    changed = task["features"].at[5:].set(task["features"][5:] * -3.0 + 1.0)  # alter d_2 and everything after it
+    out2 = problem.predict(cfg, model, changed, task["active"])
+    np.testing.assert_allclose(out[:3], out2[:3], rtol=1e-5, atol=1e-6)  # q_0..q_2 see only d_0, d_1
+    assert not np.allclose(out[3:], out2[3:])
+
+
+def test_bidirectional_sees_only_its_prefix():
+    cfg = tiny("classification", attention="bidirectional")
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    task = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(0))
+    out = problem.predict(cfg, model, task["features"], task["active"])
+    changed = task["features"].at[5:].set(7.0)
+    np.testing.assert_allclose(out[:3], problem.predict(cfg, model, changed, task["active"])[:3], rtol=1e-5)
+
+
+def test_model_shapes_and_token_outputs_are_distributions():
+    cfg = tiny("tokens")
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    task = problem.sample_task(cfg, jax.random.PRNGKey(2), jnp.asarray(0))  # m = 2, V = 3
+    logp = problem.predict(cfg, model, task["features"], task["active"])
+    assert logp.shape == (5, 4)
+    np.testing.assert_allclose(jnp.exp(logp).sum(-1), 1.0, rtol=1e-5)
+    assert jnp.all(jnp.exp(logp)[:, 3:] < 1e-6)  # inactive tokens get no mass
+
+
+def test_learned_positions_reject_too_long_prompts():
+    model = Transformer(TINY_MODEL, 4, 1, 5, jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="exceeds the 5 learned positions"):
+        model(jnp.zeros((7, 4)), prompts.causal_mask(7))
+
+
+# ---- baselines ---------------------------------------------------------------------------------------------------
+def _task(d=3, n=12, seed=4):
+    t = classification.sample(jax.random.PRNGKey(seed), d, d, n)
+    return np.asarray(t["x"]), np.asarray(t["y"])
+
+
+def test_logistic_matches_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _task()
+    for N in (3, 7, 12):
+        mask = (np.arange(13) < N).astype(np.float32)
+        w = baselines.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
+        ref = LogisticRegression(C=100, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(x[:N], y[:N]).coef_[0]
+        np.testing.assert_allclose(w, ref, rtol=2e-3, atol=2e-3)
+
+
+def test_max_margin_matches_linear_svc():
+    from sklearn.svm import LinearSVC
+
+    x, y = _task(seed=5)
+    mask = (np.arange(13) < 10).astype(np.float32)
+    w = np.asarray(baselines.max_margin_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask)))
+    ref = LinearSVC(C=1e4, loss="hinge", fit_intercept=False, tol=1e-10, max_iter=200_000).fit(x[:10], y[:10]).coef_[0]
+    np.testing.assert_allclose(w / np.linalg.norm(w), ref / np.linalg.norm(ref), atol=1e-3)
+    assert np.min(y[:10] * (x[:10] @ w)) == pytest.approx(1.0, abs=1e-3)  # unit functional margin
+
+
+def test_averaging_and_prefixes():
+    x, y = _task()
+    pred = np.asarray(baselines.averaging(jnp.asarray(x), jnp.asarray(y)))
+    for N in range(13):
+        w = (y[:N, None] * x[:N]).sum(0)
+        assert pred[N] == np.sign(w @ x[N])
+    # prefix handling: the logistic prediction at N uses exactly the first N examples
+    lg = np.asarray(baselines.logistic(jnp.asarray(x), jnp.asarray(y)))
+    mask = (np.arange(13) < 5).astype(np.float32)
+    w5 = baselines.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
+    assert lg[5] == np.sign(np.asarray(w5) @ x[5])
+
+
+def test_bayes_agrees_with_brute_force_importance_sampling():
+    """d = 2, few examples: prior samples consistent with the data are plentiful, so rejection sampling from the
+    prior is an exact reference for the posterior predictive."""
+    x, y = _task(d=2, n=6, seed=7)
+    active = jnp.ones(2)
+    pred = np.asarray(baselines.bayes(jax.random.PRNGKey(0), jnp.asarray(x), jnp.asarray(y), active, 64, 80))
+    ws = np.random.default_rng(0).normal(size=(200_000, 2))
+    agree = 0
+    for N in range(1, 7):
+        consistent = ws[np.all(y[:N, None] * (x[:N] @ ws.T) > 0, axis=0)]
+        ref = np.sign(np.mean(np.sign(consistent @ x[N])))
+        agree += pred[N] == ref
+    assert agree >= 5
+
+
+def test_token_estimates_closed_forms():
+    c = jnp.array([0, 1, 0, 0, 1])
+    t = jnp.array([2, 0, 2, 1, 1])
+    counts = baselines.context_counts(c, t, 2, 3)
+    np.testing.assert_array_equal(counts[3], [0, 0, 2])  # before N = 3 context 0 was followed by 2, 2
+    np.testing.assert_array_equal(counts[4], [1, 0, 0])  # context 1 was followed by 0
+    est = baselines.token_estimates(counts, jnp.asarray(3), alpha=0.5)
+    np.testing.assert_allclose(est["mle"][3], [0, 0, 1])
+    np.testing.assert_allclose(est["add_one"][3], [1 / 5, 1 / 5, 3 / 5])
+    np.testing.assert_allclose(est["bayes"][3], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5])
+    np.testing.assert_allclose(est["mle"][0], [1 / 3, 1 / 3, 1 / 3])  # no data: uniform
+
+
+def test_finetune_grid_and_n0_is_the_base_model():
+    assert finetune.grid(16) == [0, 1, 2, 4, 8, 16] and finetune.grid(12) == [0, 1, 2, 4, 8, 12]
+    cfg = tiny("classification")
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    task = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(0))
+    ft = finetune.finetune_predictions(cfg, model, task)
+    icl = problem.predict(cfg, model, task["features"], task["active"])
+    assert ft.shape == (len(finetune.grid(4)),)
+    np.testing.assert_allclose(ft[0], icl[0], rtol=1e-5)  # no examples: no update, and q_0 alone == prefix q_0
+
+
+# ---- training and runs -------------------------------------------------------------------------------------------
+def test_training_loss_falls():
+    """A small CPU run learns in context: the logistic loss leaves the ln 2 plateau of label-blind guessing."""
+    cfg = RunConfig(
+        TaskConfig("classification", n_max=8, dims=(2,)),
+        ModelConfig(depth=1, width=32, heads=2),
+        TrainConfig(steps=200, batch=32, seeds=1, warmup=10, lr=3e-3, checkpoint_every=200),
+    )
+    losses = train(cfg, progress=False).losses.mean(axis=1)
+    assert losses[-30:].mean() < min(losses[:10].mean(), np.log(2)) - 0.1
+
+
+def test_non_finite_loss_stops_with_message(tmp_path):
+    cfg = dataclasses.replace(tiny("classification"), train=dataclasses.replace(TINY_TRAIN, lr=1e30, clip=1e30))
+    with pytest.raises(TrainingDiverged, match="non-finite loss at step"):
+        train(cfg, tmp_path / "ckpt.eqx", progress=False)
+
+
+def test_simulate_is_deterministic_and_reused(tmp_path):
+    cfg = tiny("tokens")
+    a = simulate(cfg, tmp_path / "a", progress=False)
+    b = simulate(cfg, tmp_path / "b", progress=False)
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+    assert a["curves"][0]["params"] == {"m": 2, "V": 3}
+    methods = a["curves"][0]["methods"]
+    assert {"icl", "finetune", "icl_vs_finetune", "mle", "add_one", "bayes"} <= set(methods)
+    assert len(methods["icl"]["mean"]) == 5 and methods["finetune"]["n_examples"] == finetune.grid(4)
+    for m in methods.values():
+        assert all(lo <= mu <= hi for lo, mu, hi in zip(m["ci_low"], m["mean"], m["ci_high"], strict=True))
+    assert (tmp_path / "a" / "error_vs_n.png").stat().st_size > 0
+    mtime = (tmp_path / "a" / "metrics.json").stat().st_mtime_ns
+    simulate(cfg, tmp_path / "a", progress=False)  # finished: reused, not recomputed
+    assert (tmp_path / "a" / "metrics.json").stat().st_mtime_ns == mtime
+    other = dataclasses.replace(cfg, seed=1)
+    with pytest.raises(ValueError, match="holds another run"):
+        simulate(other, tmp_path / "a", progress=False)
+
+
+def test_classification_run_has_every_method(tmp_path):
+    m = simulate(tiny("classification"), tmp_path, progress=False)
+    assert [c["params"] for c in m["curves"]] == [{"d": 2}, {"d": 3}]
+    assert {"icl", "averaging", "logistic", "max_margin", "bayes", "finetune", "icl_vs_finetune"} <= set(
+        m["curves"][0]["methods"]
+    )
+
+
+SCRIPT = """
+import dataclasses, sys
+sys.path.insert(0, {tests!r})
+from test_simulations import tiny, TINY_TRAIN
+from simulations.run import simulate
+cfg = dataclasses.replace(tiny("classification"), train=dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20))
+simulate(cfg, {out!r}, progress=False)
+"""
+
+
+def test_killed_run_resumes_to_identical_metrics(tmp_path):
+    script = SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "killed"))
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    ckpt = tmp_path / "killed" / "checkpoint.eqx"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not (tmp_path / "killed" / "metrics.json").exists()
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)  # resumes from the checkpoint
+    fresh = SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "fresh"))
+    subprocess.run([sys.executable, "-c", fresh], env=env, check=True)
+    killed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert killed == json.loads((tmp_path / "fresh" / "metrics.json").read_text())
