@@ -67,13 +67,17 @@ def main() -> None:
     four = steps_per_second(with_seeds(4), args.steps)
     tokens_per_step = base.train.batch * T
     flops = flops_per_sequence(base) * base.train.batch
-    print(f"{args.task} quick preset: batch {base.train.batch} x {T} tokens, depth {base.model.depth}, "
-          f"width {base.model.width}; device {jax.devices()[0]}")
+    print(
+        f"{args.task} quick preset: batch {base.train.batch} x {T} tokens, depth {base.model.depth}, "
+        f"width {base.model.width}; device {jax.devices()[0]}"
+    )
     print(f"  matmul peak (float32, this run)   : {peak / 1e9:8.1f} GFLOP/s")
     for label, rate, k in (("1 seed", one, 1), ("4 seeds, vmapped", four, 4)):
         achieved = rate * k * flops
-        print(f"  {label:<18}: {rate:6.2f} steps/s  {rate * k * tokens_per_step:10,.0f} tokens/s  "
-              f"{achieved / 1e9:7.1f} GFLOP/s = {achieved / peak:5.1%} of peak")
+        print(
+            f"  {label:<18}: {rate:6.2f} steps/s  {rate * k * tokens_per_step:10,.0f} tokens/s  "
+            f"{achieved / 1e9:7.1f} GFLOP/s = {achieved / peak:5.1%} of peak"
+        )
     print(f"  speed-up of 4 seeds vmapped over 4 sequential runs: {four * 4 / one:.2f}x")
 
 

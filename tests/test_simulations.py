@@ -201,7 +201,7 @@ def test_non_finite_loss_stops_with_message(tmp_path):
 def test_simulate_is_deterministic_and_reused(tmp_path):
     cfg = tiny("tokens")
     a = simulate(cfg, tmp_path / "a", progress=False)
-    b = simulate(cfg, tmp_path / "b", progress=False)
+    simulate(cfg, tmp_path / "b", progress=False)
     assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
     assert a["curves"][0]["params"] == {"m": 2, "V": 3}
     methods = a["curves"][0]["methods"]
