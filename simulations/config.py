@@ -103,7 +103,7 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
         ),
         "tokens": RunConfig(
             task=TaskConfig("tokens", n_max=32, families=((2, 4), (4, 4), (2, 8))),
-            train=TrainConfig(steps=2000, batch=64, seeds=2),
+            train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
     },

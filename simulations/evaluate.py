@@ -68,22 +68,22 @@ def _chunks(tree: dict, size: int):
         yield {k: v[start : start + size] for k, v in tree.items()}
 
 
-def _model_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
+def _per_seed(models: eqx.Module, tasks: dict, predict) -> np.ndarray:
+    """predict(model, task) for every seed's model and every task, jitted in chunks: [S, E, ...]."""
+
     @eqx.filter_jit
     def run(ms, chunk):
-        per_seed = lambda m: jax.vmap(lambda f, a: problem.predict(cfg, m, f, a))(chunk["features"], chunk["active"])  # noqa: E731
-        return eqx.filter_vmap(per_seed)(ms)
+        return eqx.filter_vmap(lambda m: jax.vmap(lambda t: predict(m, t))(chunk))(ms)
 
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, CHUNK)], axis=1)
+
+
+def _model_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
+    return _per_seed(models, tasks, lambda m, t: problem.predict(cfg, m, t["features"], t["active"]))
 
 
 def _finetune_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
-    @eqx.filter_jit
-    def run(ms, chunk):
-        per_seed = lambda m: jax.vmap(lambda t: finetune_predictions(cfg, m, t))(chunk)  # noqa: E731
-        return eqx.filter_vmap(per_seed)(ms)
-
-    return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, CHUNK)], axis=1)
+    return _per_seed(models, tasks, lambda m, t: finetune_predictions(cfg, m, t))
 
 
 def _classification(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
