@@ -12,18 +12,10 @@ import argparse
 import time
 
 import numpy as np
+from _timing import best_of
 
 import theory
 from theory.symbols import SYMBOLS
-
-
-def _best_of(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -48,8 +40,8 @@ def main() -> None:
         return bound.n(eps=eps, delta=delta, m=m, V=V)
 
     np.testing.assert_allclose(lambdified(), by_hand(), rtol=1e-12)
-    t_lambdify = _best_of(lambdified)
-    t_numpy = _best_of(by_hand)
+    t_lambdify = best_of(lambdified)
+    t_numpy = best_of(by_hand)
 
     k = args.evalf_sample
     syms = [SYMBOLS[s] for s in ("eps", "delta", "m", "V")]

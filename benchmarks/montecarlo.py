@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
+from _timing import best_of
 
 import theory
 from theory.montecarlo import experiments_for, zipf
-
-
-def _time(fn) -> float:
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -53,7 +44,7 @@ def main() -> None:
     print(f"{T:,} trials per run, best of 3")
     for name, vectorized, loop in rows:
         np.testing.assert_allclose(vectorized(), loop())  # same generator, same draws, same errors
-        tv_, tl = _time(vectorized), _time(loop)
+        tv_, tl = best_of(vectorized), best_of(loop)
         print(
             f"  {name:<38} vectorized {T / tv_:12,.0f} trials/s   loop {T / tl:10,.0f} trials/s   "
             f"speed-up {tl / tv_:6.1f}x"

@@ -197,24 +197,23 @@ def _families(text: str) -> tuple[tuple[int, int], ...]:
     return pairs
 
 
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be a real number in [0, 0.5); got {text!r}")
-    return value
+def _real(valid, description: str):
+    """An argparse type: a float for which valid(x) holds, else the one-line error 'must be <description>'."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and valid(value)):
+            raise argparse.ArgumentTypeError(f"must be {description}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a real number in (0, inf); got {text!r}")
-    return value
+_unit_interval = _real(lambda x: 0.0 <= x < 0.5, "a real number in [0, 0.5)")
+_positive_float = _real(lambda x: x > 0, "a real number in (0, inf)")
 
 
 # simulate flag -> (config section, field)

@@ -98,8 +98,8 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {
         "classification": RunConfig(
             task=TaskConfig("classification", n_max=16, dims=(2, 4)),
-            train=TrainConfig(steps=3000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=512, finetune_tasks=32),
+            train=TrainConfig(steps=5000, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=2048, finetune_tasks=32),
         ),
         "tokens": RunConfig(
             task=TaskConfig("tokens", n_max=32, families=((2, 4), (4, 4), (2, 8))),
