@@ -64,6 +64,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
         },
     }
     write_json(metrics_path, metrics)
-    write_json(out / "timing.json", {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])})
+    timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
+    write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     plots.error_vs_n(metrics, out / "error_vs_n.png")
     return metrics

@@ -33,6 +33,7 @@ class TrainState:
     opt_states: optax.OptState
     step: int
     losses: np.ndarray  # [steps, seeds]
+    resumed_from: int = 0  # the step this call started from (0 unless resumed from a checkpoint)
 
 
 def keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -114,6 +115,7 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
     state = init_state(cfg)
     if checkpoint is not None and checkpoint.exists():
         state = load(checkpoint, state)
+        state.resumed_from = state.step
     _, train_keys, _ = keys(cfg)
     total, every = cfg.train.steps, cfg.train.checkpoint_every
     step_fn = make_step(cfg)
@@ -131,7 +133,7 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
             where = f"; the last good checkpoint is kept at {checkpoint}" if checkpoint else ""
             raise TrainingDiverged(f"non-finite loss at step {bad}: training stopped{where}")
         state.losses[state.step : stop] = losses
-        state = TrainState(models, opt_states, stop, state.losses)
+        state = TrainState(models, opt_states, stop, state.losses, state.resumed_from)
         bar.update(stop - bar.n)
         bar.set_postfix(loss=f"{losses[-1].mean():.4f}")
         if checkpoint is not None:
