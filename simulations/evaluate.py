@@ -134,9 +134,16 @@ def _tokens(cfg: RunConfig, models, tasks, ft_tasks) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> list[dict]:
-    """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}."""
-    curves = []
+def curve_key(params: dict) -> str:
+    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz."""
+    return ",".join(f"{k}={v}" for k, v in params.items())
+
+
+def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, and the
+    per-unit errors behind them, keyed 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
+    baselines (for fits that resample seeds and tasks)."""
+    curves, errors = [], {}
     for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=not progress)):
         tasks = _tasks(cfg, family, cfg.eval.tasks)
         ft_tasks = {k: v[: cfg.eval.finetune_tasks] for k, v in tasks.items()}
@@ -151,5 +158,6 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> li
             if name in FINETUNED:
                 summary = {"n_examples": grid(cfg.task.n_max)} | summary
             methods[name] = summary
+            errors[f"{curve_key(params)}/{name}"] = np.asarray(values, dtype=np.float32)
         curves.append({"params": params, "methods": methods})
-    return curves
+    return curves, errors

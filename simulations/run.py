@@ -1,6 +1,7 @@
 """`simulate`: train (or resume), evaluate and write a run directory.
 
-DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/timing.json
+DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/errors.npz
+(the per-(seed, task) errors behind every mean, keyed like 'd=4/icl'), DIR/timing.json
 (wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A finished run
 (metrics.json with the same config hash) is reused, not recomputed.
 """
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from simulations import plots
 from simulations.config import RunConfig
@@ -29,6 +31,14 @@ def write_json(path: Path, data: object) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Atomic compressed .npz write."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    with os.fdopen(fd, "wb") as f:
+        np.savez_compressed(f, **arrays)
     os.replace(tmp, path)
 
 
@@ -49,7 +59,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     t0 = time.perf_counter()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
     t1 = time.perf_counter()
-    curves = evaluate(cfg, state.models, progress=progress)
+    curves, errors = evaluate(cfg, state.models, progress=progress)
     t2 = time.perf_counter()
     every = max(1, cfg.train.steps // 100)
     metrics = {
@@ -63,7 +73,8 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
             "mean_over_seeds": state.losses[::every].mean(axis=1).tolist(),
         },
     }
-    write_json(metrics_path, metrics)
+    write_npz(out / "errors.npz", errors)
+    write_json(metrics_path, metrics)  # last: its presence marks a finished run
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     plots.error_vs_n(metrics, out / "error_vs_n.png")

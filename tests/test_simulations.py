@@ -210,6 +210,11 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
     for m in methods.values():
         assert all(lo <= mu <= hi for lo, mu, hi in zip(m["ci_low"], m["mean"], m["ci_high"], strict=True))
     assert (tmp_path / "a" / "error_vs_n.png").stat().st_size > 0
+    with np.load(tmp_path / "a" / "errors.npz") as errors:
+        icl = errors["m=2,V=3/icl"]
+        assert icl.shape == (2, 8, 5)  # seeds, tasks, N = 0..4
+        np.testing.assert_allclose(icl.reshape(-1, 5).mean(0), methods["icl"]["mean"], rtol=1e-5)
+        assert errors["m=2,V=3/bayes"].shape == (8, 5)
     mtime = (tmp_path / "a" / "metrics.json").stat().st_mtime_ns
     simulate(cfg, tmp_path / "a", progress=False)  # finished: reused, not recomputed
     assert (tmp_path / "a" / "metrics.json").stat().st_mtime_ns == mtime
