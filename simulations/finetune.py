@@ -14,16 +14,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from simulations import problem
 from simulations.config import RunConfig
 from simulations.model import Transformer
 
 
 def _single(cfg: RunConfig, model: Transformer, token: jax.Array, active: jax.Array) -> jax.Array:
     """Output for a one-token prompt: a logit, or log-probabilities over the active tokens."""
-    out = model(token[None, :], jnp.ones((1, 1), dtype=bool))[0]
-    if cfg.task.kind == "classification":
-        return out[0]
-    return jax.nn.log_softmax(jnp.where(jnp.arange(out.shape[-1]) < active, out, -1e9))
+    return problem.readout(cfg, model(token[None, :], jnp.ones((1, 1), dtype=bool))[0], active)
 
 
 def grid(n_max: int) -> list[int]:
@@ -42,10 +40,7 @@ def finetune_predictions(cfg: RunConfig, model: Transformer, task: dict[str, jax
     def loss(p, mask):
         mdl = eqx.combine(p, static)
         outs = jax.vmap(lambda q: _single(cfg, mdl, q, task["active"]))(queries)
-        if cfg.task.kind == "classification":
-            per = jax.nn.softplus(-target * outs)
-        else:
-            per = -jnp.take_along_axis(outs, target[:, None], axis=-1)[:, 0]
+        per = problem.per_example_loss(cfg, outs, target)
         return jnp.sum(per * mask) / jnp.maximum(mask.sum(), 1.0)
 
     def tuned_prediction(N):

@@ -64,10 +64,22 @@ def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax
         out = model(features, prompts.causal_mask(length))[prompts.query_positions(n)]
     else:
         out = jax.vmap(lambda k: model(features, prompts.bidirectional_mask(length, k))[2 * k])(jnp.arange(n + 1))
+    return readout(cfg, out, active)
+
+
+def readout(cfg: RunConfig, out: jax.Array, active: jax.Array) -> jax.Array:
+    """Raw model outputs [..., out_dim] -> a logit (classification) or log-probabilities over the active tokens."""
     if cfg.task.kind == "classification":
-        return out[:, 0]
+        return out[..., 0]
     mask = jnp.arange(out.shape[-1]) < active
     return jax.nn.log_softmax(jnp.where(mask, out, -1e9), axis=-1)
+
+
+def per_example_loss(cfg: RunConfig, out: jax.Array, target: jax.Array) -> jax.Array:
+    """Logistic loss of logits against +-1 labels, or cross-entropy of log-probabilities against token ids."""
+    if cfg.task.kind == "classification":
+        return jax.nn.softplus(-target * out)
+    return -jnp.take_along_axis(out, target[..., None], axis=-1)[..., 0]
 
 
 def loss(cfg: RunConfig, model: Transformer, batch: dict[str, jax.Array], key: jax.Array) -> jax.Array:
@@ -86,15 +98,10 @@ def loss(cfg: RunConfig, model: Transformer, batch: dict[str, jax.Array], key: j
             length = f.shape[0]
             o = model(f, prompts.bidirectional_mask(length, k))
             raw = jnp.zeros((n + 1, *o.shape[1:])).at[k].set(o[2 * k])
-            if cfg.task.kind == "classification":
-                return raw[:, 0]
-            mask = jnp.arange(o.shape[-1]) < a
-            return jax.nn.log_softmax(jnp.where(mask, raw, -1e9), axis=-1)
+            return readout(cfg, raw, a)
 
         out = jax.vmap(one)(batch["features"], batch["active"], ks)
         weights = jax.nn.one_hot(ks, n + 1)
-    if cfg.task.kind == "classification":
-        per = jax.nn.softplus(-batch["y"] * out)
-    else:
-        per = -jnp.take_along_axis(out, batch["t"][..., None], axis=-1)[..., 0]
+    target = batch["y"] if cfg.task.kind == "classification" else batch["t"]
+    per = per_example_loss(cfg, out, target)
     return (per * weights).sum() / weights.sum()

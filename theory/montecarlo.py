@@ -132,7 +132,7 @@ def experiments_for(bound_id: str) -> list[Experiment]:
     return [e for e in EXPERIMENTS if e.bound_id == bound_id]
 
 
-def failure_rate(exp: Experiment, n: int, trials: int, rng: np.random.Generator) -> int:
+def failures(exp: Experiment, n: int, trials: int, rng: np.random.Generator) -> int:
     """Number of trials whose error reaches the threshold."""
     return int(np.count_nonzero(exp.sample(n, trials, rng) >= exp.threshold - TIE))
 
@@ -149,7 +149,7 @@ def coverage(
     bound = bound or get(exp.bound_id)
     delta = exp.params["delta"]
     n = math.ceil(bound.n(**exp.params))
-    k = failure_rate(exp, n, trials, np.random.default_rng([seed, 0]))
+    k = failures(exp, n, trials, np.random.default_rng([seed, 0]))
     test = stats.binomtest(k, trials, delta, alternative="greater")
     ci = stats.binomtest(k, trials).proportion_ci(0.95, method="exact")
     out = {
@@ -180,7 +180,7 @@ def empirical_n(exp: Experiment, n_bound: int, delta: float, *, trials: int, see
 
     def rate(j: int) -> tuple[int, float]:
         n = max(1, math.ceil(n_bound * GRID**j))
-        return n, failure_rate(exp, n, trials, np.random.default_rng([seed, 1, j + 1000])) / trials
+        return n, failures(exp, n, trials, np.random.default_rng([seed, 1, j + 1000])) / trials
 
     n0, r0 = rate(0)
     if r0 <= delta:
