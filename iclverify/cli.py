@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import theory
 from iclverify import __version__
+from iclverify.tables import bound_row, fmt_n
 from theory.audit import audit
 from theory.symbols import DOMAINS
 
@@ -57,39 +58,9 @@ def _params(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
-def _bound_row(bound: theory.Bound, params: dict[str, float]) -> dict:
-    used = {k: v for k, v in params.items() if k in bound.parameters}
-    row = {
-        "id": bound.id,
-        "title": bound.title,
-        "kind": bound.kind,
-        "source": bound.source,
-        "metric": bound.metric,
-        "n": None,
-        "order": bound.order_text,
-        "latex": bound.latex(),
-        "citation": str(bound.citation),
-    }
-    try:
-        row["n"] = float(bound.n(**used))
-    except theory.ValidityError as err:
-        row["note"] = str(err)
-    if row["n"] is not None and not bound.explicit:
-        consts = ", ".join(f"{c.name} = {v:g}" for c, v in bound.constants.items())
-        row["note"] = f"unspecified constant; evaluated at {consts} (order of magnitude only)"
-    return row
-
-
-def _fmt_n(value: float | None) -> str:
-    if value is None:
-        return "-"
-    whole = math.ceil(value)
-    return f"{whole:,}" if whole < 10**15 else f"{value:.3e}"
-
-
 def cmd_bounds(args: argparse.Namespace) -> int:
     params = _params(args)
-    rows = [_bound_row(b, params) for b in theory.catalogue()]
+    rows = [bound_row(b, params) for b in theory.catalogue()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -99,7 +70,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     print(f"{'id':<{width}}  {'kind':<5}  {'source':<8}  {'n':>18}  order")
     for r in rows:
         star = "*" if r["n"] is not None and "note" in r else " "
-        print(f"{r['id']:<{width}}  {r['kind']:<5}  {r['source']:<8}  {_fmt_n(r['n']):>17}{star}  {r['order']}")
+        print(f"{r['id']:<{width}}  {r['kind']:<5}  {r['source']:<8}  {fmt_n(r['n']):>17}{star}  {r['order']}")
     notes = [r for r in rows if r["n"] is None]
     for r in notes:
         print(f"\n- {r['id']}: {r['note']}")
@@ -128,7 +99,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print("Audit of the paper's bounds at " + ", ".join(f"{k}={v:g}" for k, v in params.items()) + "\n")
     for e in entries:
-        head = _fmt_n(e["n"]) if e["n"] is not None else e["note"]
+        head = fmt_n(e["n"]) if e["n"] is not None else e["note"]
         print(f"{e['id']}  (n = {head}, C = 1)")
         for r in e["references"]:
             value = f"{r['ratio']:.4g}" if r["ratio"] is not None else f"n/a: {r.get('note', '')}"
@@ -272,6 +243,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rates(args: argparse.Namespace) -> int:
+    from iclverify.report import fmt_estimate, verdicts_for
+
+    rows = verdicts_for(args.dirs, seed=args.seed)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        print(f"{r['verdict']:<13} {r['claim']} {r['check']} [{params}]: {fmt_estimate(r)} (expected {r['expected']})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from iclverify.report import report
+
+    report(args.out, "full" if args.full else "quick", seed=args.seed, progress=not args.quiet)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="iclverify", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
@@ -331,7 +322,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int)
     g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
     p.set_defaults(func=cmd_simulate)
+    _add_report_parsers(sub)
     return parser
+
+
+def _add_report_parsers(sub) -> None:
+    p = sub.add_parser("rates", help="rate fits and verdicts for finished simulation directories")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories written by `iclverify simulate`")
+    p.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=cmd_rates)
+
+    p = sub.add_parser("report", help="everything in one directory: bounds, audit, coverage, simulations, verdicts")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 15 min on 2 cores)")
+    size.add_argument("--full", action="store_true", help="presets sized for one GPU")
+    p.add_argument("--out", default="report", help="report directory (default report/; finished runs in it are reused)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_report)
 
 
 def _positive_int(text: str) -> int:

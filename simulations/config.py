@@ -61,6 +61,8 @@ class EvalConfig:
     finetune_lr: float = 1e-3
     bayes_chains: int = 32  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier
     bayes_steps: int = 60
+    risk_tasks: int = 256  # tasks whose per-task risk (error over many queries, or over every context) is measured
+    risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,14 @@ class RunConfig:
 
 
 PRESETS: dict[str, dict[str, RunConfig]] = {
-    "quick": {
+    "quick": {  # sized so that `iclverify report --quick` fits in about 15 minutes on a 2-core CPU
         "classification": RunConfig(
-            task=TaskConfig("classification", n_max=16, dims=(2, 4)),
-            train=TrainConfig(steps=5000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=2048, finetune_tasks=32),
+            task=TaskConfig("classification", n_max=16, dims=(2, 3, 4)),
+            train=TrainConfig(steps=3500, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=1024, finetune_tasks=32),
         ),
         "tokens": RunConfig(
-            task=TaskConfig("tokens", n_max=32, families=((2, 4), (4, 4), (2, 8))),
+            task=TaskConfig("tokens", n_max=32, families=((2, 2), (2, 4), (4, 4))),
             train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),

@@ -6,6 +6,12 @@ the clean teacher label sign(<w, x>) (a tie counts 1/2); tokens error is TV(pred
 Fine-tuning is evaluated at N in finetune.grid(n_max) on the first `finetune_tasks` tasks; those methods carry
 their own "n_examples". Intervals: 95% percentile bootstrap (scipy.stats.bootstrap) over units = (seed, task)
 pairs for the model and fine-tuning, tasks for the baselines.
+
+Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
+`risk_tasks` tasks, the in-context predictor after N examples is asked many queries in one pass
+(prompts.many_queries). Classification: its 0-1 error on `risk_queries` fresh inputs ("icl_risk", an unbiased
+estimate of the task's true error, binomial noise of sd <= 0.5 / sqrt(risk_queries)). Tokens: TV to the truth at
+every active context, averaged ("icl_risk") and maximized ("icl_risk_max", the paper's metric) over contexts.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from simulations import baselines, problem
+from simulations import baselines, problem, prompts
 from simulations.config import RunConfig
 from simulations.finetune import finetune_predictions, grid
 from simulations.train import keys
 
 CHUNK = 128  # tasks per jitted evaluation call
+RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
 FINETUNED = ("finetune", "icl_vs_finetune")  # evaluated on finetune.grid(n_max), named in their "n_examples"
 
 
@@ -68,14 +75,43 @@ def _chunks(tree: dict, size: int):
         yield {k: v[start : start + size] for k, v in tree.items()}
 
 
-def _per_seed(models: eqx.Module, tasks: dict, predict) -> np.ndarray:
+def _per_seed(models: eqx.Module, tasks: dict, predict, chunk: int = CHUNK) -> np.ndarray:
     """predict(model, task) for every seed's model and every task, jitted in chunks: [S, E, ...]."""
 
     @eqx.filter_jit
-    def run(ms, chunk):
-        return eqx.filter_vmap(lambda m: jax.vmap(lambda t: predict(m, t))(chunk))(ms)
+    def run(ms, part):
+        return eqx.filter_vmap(lambda m: jax.vmap(lambda t: predict(m, t))(part))(ms)
 
-    return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, CHUNK)], axis=1)
+    return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
+
+
+def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, family: int, m: int | None) -> dict[str, np.ndarray]:
+    """Per-task risk of the in-context predictor at every N: [S, E_risk, n+1] (see the module docstring)."""
+    ev = cfg.eval
+    tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
+    if cfg.task.kind == "classification":
+        _, _, k_eval = keys(cfg)
+        qkey = jax.random.fold_in(jax.random.fold_in(k_eval, family), 2)
+        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
+        xq = jax.random.normal(qkey, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
+        truth = jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)
+        tasks = tasks | {"queries": jax.vmap(prompts.classification_queries)(xq)}
+        out = np.sign(_per_seed(models, tasks, _many(cfg), RISK_CHUNK))  # [S, E, n+1, K]
+        return {"icl_risk": np.asarray(zero_one(out, truth[None, :, None])).mean(-1)}
+    m_max, v_max = problem._maxima(cfg)
+    contexts = jnp.arange(m_max)
+    tasks = tasks | {
+        "queries": jnp.broadcast_to(
+            prompts.tokens_queries(contexts, m_max, v_max), (tasks["c"].shape[0], m_max, m_max + v_max + 2)
+        )
+    }
+    out = np.exp(_per_seed(models, tasks, _many(cfg), RISK_CHUNK))  # [S, E, n+1, m_max, V_max]
+    dist = np.asarray(tv(out, tasks["probs"][None, :, None]))[..., :m]  # active contexts only
+    return {"icl_risk": dist.mean(-1), "icl_risk_max": dist.max(-1)}
+
+
+def _many(cfg: RunConfig):
+    return lambda mdl, t: problem.predict_many(cfg, mdl, t["features"], t["active"], t["queries"])
 
 
 def _model_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
@@ -151,6 +187,8 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
             raw = _classification(cfg, models, tasks, ft_tasks, family)
         else:
             raw = _tokens(cfg, models, tasks, ft_tasks)
+        if cfg.model.attention == "causal":
+            raw |= _risk(cfg, models, tasks, family, params.get("m"))
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
             units = values.reshape(-1, values.shape[-1])

@@ -16,11 +16,11 @@ import jax.numpy as jnp
 from simulations.config import ModelConfig
 
 
-def rope(x: jax.Array, base: float = 10_000.0) -> jax.Array:
+def rope(x: jax.Array, positions: jax.Array, base: float = 10_000.0) -> jax.Array:
     """Rotary position embedding of x [T, H, Dh] (Dh even): rotate coordinate pairs by position-dependent angles."""
-    T, _, Dh = x.shape
+    Dh = x.shape[-1]
     freqs = base ** (-jnp.arange(0, Dh, 2) / Dh)
-    angles = jnp.arange(T)[:, None] * freqs[None, :]  # [T, Dh/2]
+    angles = positions[:, None] * freqs[None, :]  # [T, Dh/2]
     cos, sin = jnp.cos(angles)[:, None, :], jnp.sin(angles)[:, None, :]
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return jnp.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).reshape(x.shape)
@@ -38,12 +38,12 @@ class Attention(eqx.Module):
         self.out = eqx.nn.Linear(width, width, key=k2)
         self.heads, self.use_rope = heads, use_rope
 
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array) -> jax.Array:
         T, W = x.shape
         q, k, v = jnp.split(jax.vmap(self.qkv)(x).reshape(T, 3, self.heads, W // self.heads), 3, axis=1)
         q, k, v = q[:, 0], k[:, 0], v[:, 0]  # [T, H, Dh]
         if self.use_rope:
-            q, k = rope(q), rope(k)
+            q, k = rope(q, positions), rope(k, positions)
         scores = jnp.einsum("thd,shd->hts", q, k) / math.sqrt(W // self.heads)
         scores = jnp.where(mask[None], scores, -jnp.inf)
         attn = jax.nn.softmax(scores, axis=-1)
@@ -65,14 +65,18 @@ class Block(eqx.Module):
         self.fc = eqx.nn.Linear(w, cfg.mlp_ratio * w, key=k2)
         self.proj = eqx.nn.Linear(cfg.mlp_ratio * w, w, key=k3)
 
-    def __call__(self, x: jax.Array, mask: jax.Array) -> jax.Array:
-        x = x + self.attn(jax.vmap(self.ln1)(x), mask)
+    def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array) -> jax.Array:
+        x = x + self.attn(jax.vmap(self.ln1)(x), mask, positions)
         h = jax.nn.gelu(jax.vmap(self.fc)(jax.vmap(self.ln2)(x)))
         return x + jax.vmap(self.proj)(h)
 
 
 class Transformer(eqx.Module):
-    """features [T, F] and a mask [T, T] (True = may attend) -> outputs [T, out_dim]."""
+    """features [T, F] and a mask [T, T] (True = may attend) -> outputs [T, out_dim].
+
+    `positions` [T] (default 0..T-1) are the position ids: extra query tokens appended after a prompt reuse the id
+    a query would have had inside it, so that with a suitable mask they are read exactly like that query.
+    """
 
     embed: eqx.nn.Linear
     pos: jax.Array | None
@@ -88,13 +92,15 @@ class Transformer(eqx.Module):
         self.ln_f = eqx.nn.LayerNorm(cfg.width)
         self.head = eqx.nn.Linear(cfg.width, out_dim, key=keys[2])
 
-    def __call__(self, features: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, features: jax.Array, mask: jax.Array, positions: jax.Array | None = None) -> jax.Array:
         x = jax.vmap(self.embed)(features)
-        if self.pos is not None:
+        if positions is None:
             T = features.shape[0]
-            if T > self.pos.shape[0]:
+            if self.pos is not None and T > self.pos.shape[0]:
                 raise ValueError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
-            x = x + self.pos[:T]
+            positions = jnp.arange(T)
+        if self.pos is not None:
+            x = x + self.pos[positions]
         for block in self.blocks:
-            x = block(x, mask)
+            x = block(x, mask, positions)
         return jax.vmap(self.head)(jax.vmap(self.ln_f)(x))

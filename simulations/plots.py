@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
@@ -43,4 +44,116 @@ def error_vs_n(metrics: dict, path: Path) -> None:
     fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _loglog(ax, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) -> None:
+    """Per-task risk of in-context learning vs N with its fitted power law, the bound's eps(N), and baselines.
+
+    fits: curve key -> {'n_range': [lo, hi], 'prefactor': a, 'estimate': b} (a N^b drawn on the fit range);
+    bounds: curve key -> (label, N values, eps values), the paper bound's curve (points with eps <= 1).
+    """
+    curves = metrics["curves"]
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.9), squeeze=False)
+    ns = metrics["n_examples"]
+    for ax, curve in zip(axes[0], curves, strict=True):
+        key = ",".join(f"{k}={v}" for k, v in curve["params"].items())
+        for name, m in curve["methods"].items():
+            if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk):
+                continue
+            grid = m.get("n_examples", ns)
+            pts = [(n, lo, mu, hi) for n, lo, mu, hi in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True)]
+            pts = [p for p in pts if p[0] >= 1 and p[2] > 0]
+            if not pts:
+                continue
+            n_, lo, mu, hi = zip(*pts, strict=True)
+            label = "ICL (per-task risk)" if name == risk else name
+            style = STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8))
+            (line,) = ax.plot(n_, mu, label=label, **style)
+            ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        fit = fits.get(key)
+        if fit and fit.get("estimate") is not None:
+            lo, hi = fit["n_range"]
+            x = np.geomspace(lo, hi, 20)
+            ax.plot(
+                x,
+                fit["prefactor"] * x ** fit["estimate"],
+                color="tab:orange",
+                lw=2.5,
+                alpha=0.8,
+                label=f"fit N^{fit['estimate']:.2f}",
+            )
+        if key in bounds:
+            label, bn, be = bounds[key]
+            if len(bn):
+                ax.plot(bn, be, color="tab:purple", ls=":", lw=1.8, label=label)
+        _loglog(
+            ax,
+            "N (in-context examples)",
+            metrics["metric"],
+            ", ".join(f"{k} = {v}" for k, v in curve["params"].items()),
+        )
+        ax.set_xlim(1, ns[-1] * 1.1)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> None:
+    """N*(eps) (log-log crossing of the mean curve) against d or m*V, one line per eps, with a slope-1 guide."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    sizes = np.array(scaling.get("sizes", []), dtype=float)
+    rows = np.array(list(scaling.get("crossings", {}).values()), dtype=float)  # [size, eps]
+    for j, eps in enumerate(scaling.get("eps", [])):
+        ax.plot(sizes, rows[:, j], "o-", label=f"eps = {eps:.3g}")
+    if len(rows) and np.isfinite(rows).all():
+        anchor = np.exp(np.log(rows[:, 0]).mean() - np.log(sizes).mean())  # slope-1 line through the first eps
+        ax.plot(sizes, anchor * sizes, color="gray", ls="--", label="slope 1 (theory)")
+    b, ci = scaling.get("estimate"), scaling.get("ci", [None, None])
+    text = (
+        "no fit: " + scaling.get("reason", "") if b is None else f"fitted exponent {b:.2f} [{_f(ci[0])}, {_f(ci[1])}]"
+    )
+    ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
+    _loglog(ax, size_name, "N*(eps)", title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _f(x: float | None) -> str:
+    return "unbounded" if x is None else f"{x:.2f}"
+
+
+def icl_vs_finetune(runs: list[dict], path: Path) -> None:
+    """Distance between the in-context and the fine-tuned predictions vs N, one line per curve of every run."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.0 * len(runs), 3.8), squeeze=False)
+    for ax, metrics in zip(axes[0], runs, strict=True):
+        for curve in metrics["curves"]:
+            m = curve["methods"]["icl_vs_finetune"]
+            pts = [
+                (n, lo, mu, hi)
+                for n, lo, mu, hi in zip(m["n_examples"], m["ci_low"], m["mean"], m["ci_high"], strict=True)
+                if n >= 1 and mu > 0
+            ]
+            if pts:
+                n_, lo, mu, hi = zip(*pts, strict=True)
+                (line,) = ax.plot(n_, mu, "o-", label=", ".join(f"{k}={v}" for k, v in curve["params"].items()))
+                ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        what = "disagreement rate" if metrics["task"] == "classification" else "TV(ICL, fine-tuned)"
+        _loglog(ax, "N (examples)", what, f"{metrics['task']}: ICL vs fine-tuned")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)

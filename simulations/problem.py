@@ -5,6 +5,8 @@ Everything here is a pure function of its arguments (jit- and vmap-safe); `RunCo
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -64,6 +66,30 @@ def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax
         out = model(features, prompts.causal_mask(length))[prompts.query_positions(n)]
     else:
         out = jax.vmap(lambda k: model(features, prompts.bidirectional_mask(length, k))[2 * k])(jnp.arange(n + 1))
+    return readout(cfg, out, active)
+
+
+def predict_many(
+    cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array, queries: jax.Array, group: int = 8
+) -> jax.Array:
+    """Outputs for k extra query tokens after every prefix: [n+1, k] logits or [n+1, k, V_max] log-probabilities.
+
+    Causal models only (the extra queries rely on one causal pass; see prompts.many_queries). Queries go in
+    groups of `group` per pass: attention cost grows with the square of the sequence, so short passes are cheaper.
+    """
+    if cfg.model.attention != "causal":
+        raise ValueError("per-task risk needs attention='causal' (bidirectional models run one pass per N)")
+    n = (features.shape[0] - 1) // 2
+    k = queries.shape[0]
+    group = math.gcd(k, group)
+
+    def one(part):
+        seq, mask, positions = prompts.many_queries(features, part)
+        out = model(seq, mask, positions)[2 * n :]
+        return out.reshape(n + 1, group, *out.shape[1:])
+
+    out = jax.vmap(one)(queries.reshape(k // group, group, -1))  # [G, n+1, group, ...]
+    out = jnp.moveaxis(out, 0, 1).reshape(n + 1, k, *out.shape[3:])
     return readout(cfg, out, active)
 
 

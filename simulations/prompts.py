@@ -24,23 +24,32 @@ def _interleave(queries: jax.Array, demos: jax.Array) -> jax.Array:
     return jnp.concatenate([pairs, queries[n:]], axis=0)
 
 
+def classification_queries(x: jax.Array) -> jax.Array:
+    """x [k, d_max] -> query tokens [k, d_max + 3] = [x, 0, 1, 0]."""
+    zeros, ones = jnp.zeros((x.shape[0], 1)), jnp.ones((x.shape[0], 1))
+    return jnp.concatenate([x, zeros, ones, zeros], axis=1)
+
+
 def classification(x: jax.Array, y: jax.Array) -> jax.Array:
     """x [n+1, d_max], y [n+1] -> features [2n+1, d_max + 3] = [x, y, is_query, is_demo]."""
     n = x.shape[0] - 1
     zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
-    queries = jnp.concatenate([x, zeros, ones, zeros], axis=1)
     demos = jnp.concatenate([x, y[:, None], zeros, ones], axis=1)[:n]
-    return _interleave(queries, demos)
+    return _interleave(classification_queries(x), demos)
+
+
+def tokens_queries(c: jax.Array, m_max: int, V_max: int) -> jax.Array:
+    """Contexts c [k] -> query tokens [k, m_max + V_max + 2] = [onehot c, 0, 1, 0]."""
+    zeros, ones = jnp.zeros((c.shape[0], 1)), jnp.ones((c.shape[0], 1))
+    return jnp.concatenate([jax.nn.one_hot(c, m_max), jnp.zeros((c.shape[0], V_max)), ones, zeros], axis=1)
 
 
 def tokens(c: jax.Array, t: jax.Array, m_max: int, V_max: int) -> jax.Array:
     """c, t [n+1] -> features [2n+1, m_max + V_max + 2] = [onehot c, onehot t (demos only), is_query, is_demo]."""
     n = c.shape[0] - 1
-    oc, ot = jax.nn.one_hot(c, m_max), jax.nn.one_hot(t, V_max)
     zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
-    queries = jnp.concatenate([oc, jnp.zeros_like(ot), ones, zeros], axis=1)
-    demos = jnp.concatenate([oc, ot, zeros, ones], axis=1)[:n]
-    return _interleave(queries, demos)
+    demos = jnp.concatenate([jax.nn.one_hot(c, m_max), jax.nn.one_hot(t, V_max), zeros, ones], axis=1)[:n]
+    return _interleave(tokens_queries(c, m_max, V_max), demos)
 
 
 def query_positions(n: int) -> jax.Array:
@@ -60,3 +69,24 @@ def bidirectional_mask(length: int, n_demos: jax.Array) -> jax.Array:
     pos = jnp.arange(length)
     visible = ((pos % 2 == 1) & (pos < 2 * n_demos)) | (pos == 2 * n_demos)
     return (visible[None, :] & visible[:, None]) | jnp.eye(length, dtype=bool)
+
+
+def many_queries(prompt: jax.Array, queries: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Ask k extra queries after every prefix N = 0..n of a causal prompt, in one pass.
+
+    prompt [2n+1, F] and queries [k, F] -> (features [2n + (n+1)k, F], mask, position ids). The sequence is the
+    prompt's 2n demonstration-bearing tokens followed by the k queries once per N; the copy for N sees the first
+    2N tokens and itself, at position id 2N -- exactly what q_N sees in the prompt, with q_N replaced.
+    """
+    n = (prompt.shape[0] - 1) // 2
+    k = queries.shape[0]
+    head = 2 * n
+    length = head + (n + 1) * k
+    n_of = jnp.repeat(jnp.arange(n + 1), k)  # the prefix each extra query belongs to
+    features = jnp.concatenate([prompt[:head], jnp.tile(queries, (n + 1, 1))], axis=0)
+    rows = jnp.arange(length)
+    cols = rows[None, :]
+    limit = jnp.concatenate([rows[:head] + 1, 2 * n_of])  # prompt tokens: causal; extra queries: first 2N tokens
+    mask = (cols < limit[:, None]) | (cols == rows[:, None])
+    positions = jnp.concatenate([jnp.arange(head), 2 * n_of])
+    return features, mask, positions

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -40,6 +41,30 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with os.fdopen(fd, "wb") as f:
         np.savez_compressed(f, **arrays)
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run directory, loaded: its config, metrics and per-unit errors."""
+
+    path: Path
+    cfg: RunConfig
+    metrics: dict
+    errors: dict[str, np.ndarray]
+    timing: dict
+
+
+def load_run(path: Path | str) -> Run:
+    """Load a finished run (one with metrics.json); ValueError naming the directory otherwise."""
+    path = Path(path)
+    if not (path / "metrics.json").is_file() or not (path / "errors.npz").is_file():
+        raise ValueError(f"{path} is not a finished run directory (no metrics.json and errors.npz)")
+    cfg = RunConfig.from_dict(json.loads((path / "config.json").read_text()))
+    with np.load(path / "errors.npz") as npz:
+        errors = {k: npz[k] for k in npz.files}
+    timing_path = path / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+    return Run(path, cfg, json.loads((path / "metrics.json").read_text()), errors, timing)
 
 
 def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:

@@ -258,3 +258,33 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path):
     subprocess.run([sys.executable, "-c", fresh], env=env, check=True)
     killed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
     assert killed == json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("positions", ["learned", "rope"])
+@pytest.mark.parametrize("kind", ["classification", "tokens"])
+def test_many_queries_reproduce_the_prompt_query(kind, positions):
+    """Asking q_N itself as an extra query after prefix N gives exactly the prompt's own prediction at N."""
+    cfg = tiny(kind, positions=positions)
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    t = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(0))
+    base = problem.predict(cfg, model, t["features"], t["active"])
+    if kind == "classification":
+        queries = prompts.classification_queries(t["x"])
+    else:
+        queries = prompts.tokens_queries(t["c"], *problem._maxima(cfg))
+    many = problem.predict_many(cfg, model, t["features"], t["active"], queries, group=1)
+    n = cfg.task.n_max
+    assert many.shape[:2] == (n + 1, n + 1)
+    assert jnp.allclose(many[jnp.arange(n + 1), jnp.arange(n + 1)], base, atol=1e-5)
+    grouped = problem.predict_many(cfg, model, t["features"], t["active"], jnp.concatenate([queries] * 2), group=2)
+    assert jnp.allclose(grouped[:, : n + 1], many, atol=1e-5) and jnp.allclose(grouped[:, n + 1 :], many, atol=1e-5)
+
+
+def test_extra_queries_see_only_their_prefix():
+    features = jnp.zeros((2 * 3 + 1, 4))
+    seq, mask, positions = prompts.many_queries(features, jnp.ones((2, 4)))
+    assert seq.shape == (6 + 4 * 2, 4)
+    assert positions.tolist() == [0, 1, 2, 3, 4, 5, 0, 0, 2, 2, 4, 4, 6, 6]
+    # the second query of prefix N = 2 (row 6 + 2*2 + 1 = 11) sees tokens 0..3 and itself only
+    assert jnp.flatnonzero(mask[11]).tolist() == [0, 1, 2, 3, 11]
+    assert jnp.array_equal(mask[:6, :6], prompts.causal_mask(6))

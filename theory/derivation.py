@@ -94,7 +94,7 @@ def solve_tail(tail: sp.Expr, target: sp.Expr, what: str = "n") -> list[Step]:
     back = sp.simplify(sp.expand_log(tail.subs(n, target), force=True))
     substituted = Step(
         f"Substitute {what} = n* back into the tail",
-        sp.Eq(sp.Symbol("tail(n^*)"), back, evaluate=False),
+        sp.Eq(sp.Function("tail")(sp.Symbol("n^*")), back, evaluate=False),
         equal(back, delta),
         "sympy: tail(n*) - delta simplifies to 0",
     )

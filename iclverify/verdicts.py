@@ -1,0 +1,198 @@
+"""Verdicts: measured rates from simulation runs, joined with the catalogue's bounds.
+
+Every verdict is `consistent`, `inconsistent` or `inconclusive`, by rules fixed before any data was looked at
+(docs: "How verdicts are decided"). With [lo, hi] the 95% bootstrap interval of the estimate:
+
+- an exponent (expected value x0): inconsistent if x0 is outside [lo, hi]; consistent if x0 is inside and
+  hi - lo <= |x0| / 2 (narrow enough to tell x0 from half or twice it); inconclusive otherwise.
+- an inequality (estimate <= t, or >= t): consistent if the whole interval satisfies it, inconsistent if the
+  whole interval violates it, inconclusive if the interval straddles t.
+
+Checks per run (classification / tokens):
+  exponent          mean per-task risk ~ N^b on the fit range (simulations.rates), expected -1 / -1/2
+  exponent, ref     the same fit for the Bayes-optimal baseline (logistic under label noise) on the same tasks:
+                    tells whether the N range reached the asymptotic regime at all
+  scaling           N*(eps) ~ d^b / (m V)^b, pooled over eps, expected 1
+  holds             for each upper bound of the same problem: the (1 - DELTA)-quantile of per-task risk at
+                    N = ceil(bound.n(eps, DELTA, ...)) is <= eps, at the smallest eps of EPS_GRID the measured
+                    quantile curve reaches within n_max
+  conservativeness  bound.n / measured N*_(1 - DELTA)(eps) at that eps, expected >= 1
+  icl-vs-finetune   ICL-vs-fine-tuned distance at N = n_max over that at N = 1, expected < 1 (they converge)
+Bounds are taken from the catalogue by id, never re-typed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+import theory
+from simulations import rates
+from simulations.evaluate import curve_key
+from simulations.finetune import grid
+from simulations.run import Run
+
+DELTA = 0.1
+EPS_GRID = (0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.075, 0.05, 0.03, 0.02)
+VERDICTS = ("consistent", "inconsistent", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a task's runs are checked against."""
+
+    claim: str  # the paper's bound
+    risk: str  # per-task risk for the mean curve (errors.npz suffix)
+    tail: str  # per-task risk in the bound's metric, for quantiles
+    exponent: float  # theory's exponent in N of the mean risk
+    size_name: str
+    bounds: tuple[str, ...]  # upper bounds on the same problem, catalogue ids
+
+    def size(self, params: dict) -> float:
+        return params["d"] if "d" in params else params["m"] * params["V"]
+
+
+SPECS = {
+    "classification": Spec(
+        "paper.linear-classification",
+        "icl_risk",
+        "icl_risk",
+        -1.0,
+        "d",
+        ("paper.linear-classification", "vc.hanneke", "vc.ssbd-realizable", "vc.blumer"),
+    ),
+    "tokens": Spec(
+        "paper.text-generation",
+        "icl_risk",
+        "icl_risk_max",
+        -0.5,
+        "m*V",
+        ("paper.text-generation", "text-generation.mcdiarmid-union", "text-generation.union"),
+    ),
+}
+
+
+def decide_exponent(est: rates.Estimate, expected: float) -> str:
+    lo, hi = est.ci
+    if not all(np.isfinite([est.value, lo, hi])):
+        return "inconclusive"
+    if not lo <= expected <= hi:
+        return "inconsistent"
+    return "consistent" if hi - lo <= abs(expected) / 2 else "inconclusive"
+
+
+def decide_inequality(est: rates.Estimate, threshold: float, direction: str) -> str:
+    """direction '<=' or '>=': does the estimate satisfy `estimate direction threshold`?"""
+    lo, hi = est.ci
+    if np.isnan(est.value) or np.isnan(lo) or np.isnan(hi):
+        return "inconclusive"
+    ok, bad = (hi <= threshold, lo > threshold) if direction == "<=" else (lo >= threshold, hi < threshold)
+    return "consistent" if ok else "inconsistent" if bad else "inconclusive"
+
+
+def _row(claim: str, check: str, params: dict, verdict: str, est: rates.Estimate, expected, **extra) -> dict:
+    assert verdict in VERDICTS
+    out = {"claim": claim, "check": check, "params": params, "verdict": verdict} | est.to_dict()
+    return out | {"expected": expected} | extra
+
+
+def units(run: Run, params: dict, name: str) -> np.ndarray:
+    """[units, N] errors of method `name` for the curve with `params` (seeds and tasks flattened)."""
+    values = run.errors[f"{curve_key(params)}/{name}"]
+    return values.reshape(-1, values.shape[-1]).astype(np.float64)
+
+
+def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
+    """Every check above for one finished run (see the module docstring)."""
+    spec = SPECS[run.cfg.task.kind]
+    n_max = run.cfg.task.n_max
+    ns = np.arange(n_max + 1)
+    out = []
+    for i, params in enumerate(run.cfg.task.curves):
+        s = seed + 100 * i
+        mean_units = units(run, params, spec.risk)
+        est = rates.exponent(mean_units, ns, rates.asymptotic_start(params), seed=s)
+        out.append(
+            _row(spec.claim, "exponent", params, decide_exponent(est, spec.exponent), est, spec.exponent)
+            | {"rule": "expected inside the CI, CI width <= |expected|/2"}
+        )
+        ref = "bayes" if f"{curve_key(params)}/bayes" in run.errors else "logistic"
+        est = rates.exponent(units(run, params, ref), ns, rates.asymptotic_start(params), seed=s + 2)
+        out.append(
+            _row(
+                spec.claim,
+                f"exponent, {ref} reference",
+                params,
+                decide_exponent(est, spec.exponent),
+                est,
+                spec.exponent,
+            )
+        )
+        out += _bound_checks(run, spec, params, units(run, params, spec.tail), ns, s)
+        ft = units(run, params, "icl_vs_finetune")
+        g = grid(n_max)
+        est = rates.ratio(ft, len(g) - 1, g.index(1), seed=s + 1)
+        est = rates.Estimate(est.value, est.ci, {"n_examples": [1, n_max]})
+        out.append(_row(spec.claim, "icl-vs-finetune", params, decide_inequality(est, 1.0, "<="), est, "< 1"))
+    sized = [(spec.size(p), units(run, p, spec.risk)) for p in run.cfg.task.curves]
+    starts = [rates.asymptotic_start(p) for p in run.cfg.task.curves]
+    est = rates.scaling(sized, ns, starts, seed=seed + 7)
+    out.append(
+        _row(spec.claim, f"scaling in {spec.size_name}", {}, decide_exponent(est, 1.0), est, 1.0)
+        | {"rule": "expected inside the CI, CI width <= |expected|/2"}
+    )
+    return out
+
+
+def target_eps(tail_units: np.ndarray, ns: np.ndarray) -> float | None:
+    """The smallest eps of EPS_GRID whose (1 - DELTA)-quantile N* is within the measured range, if any."""
+    curve = rates.quantile(tail_units, 1 - DELTA)
+    reached = [e for e in EPS_GRID if np.isfinite(rates.n_star(curve, ns, e))]
+    return min(reached) if reached else None
+
+
+def _bound_checks(run: Run, spec: Spec, params: dict, tail: np.ndarray, ns: np.ndarray, seed: int) -> list[dict]:
+    eps = target_eps(tail, ns)
+    n_max = int(ns[-1])
+    rows = []
+    for bound_id in spec.bounds:
+        bound = theory.get(bound_id)
+        if eps is None:
+            none = rates.Estimate(np.nan, (np.nan, np.nan), {"reason": f"no eps in {EPS_GRID} reached by N = {n_max}"})
+            rows += [_row(bound_id, c, params, "inconclusive", none, None) for c in ("holds", "conservativeness")]
+            continue
+        n_bound = math.ceil(float(bound.n(eps=eps, delta=DELTA, **params)))
+        at = min(n_bound, n_max)
+        q = rates.quantile_at(tail, at, 1 - DELTA, seed=seed)
+        if n_bound <= n_max:
+            verdict = decide_inequality(q, eps, "<=")
+        else:  # the bound's N is beyond the data: it holds there if the error is already below eps at n_max
+            verdict = "consistent" if q.ci[1] <= eps else "inconclusive"
+        where = {"eps": eps, "delta": DELTA, "n_bound": n_bound, "measured_at": at}
+        rows.append(_row(bound_id, "holds", params | where, verdict, q, f"<= {eps:g}"))
+        nq = rates.n_star_estimate(tail, ns, eps, level=1 - DELTA, seed=seed + 1)
+        with np.errstate(divide="ignore"):
+            ratio = rates.Estimate(n_bound / nq.value, (n_bound / nq.ci[1], n_bound / nq.ci[0]), {})
+        ratio = rates.Estimate(ratio.value, ratio.ci, {"n_star": nq.to_dict()})
+        rows.append(
+            _row(bound_id, "conservativeness", params | where, decide_inequality(ratio, 1.0, ">="), ratio, ">= 1")
+        )
+    return rows
+
+
+def coverage_verdicts(results: Iterable[dict]) -> list[dict]:
+    """Monte-Carlo coverage results (theory.montecarlo.coverage) as verdict rows: failure rate <= delta."""
+    rows = []
+    for c in results:
+        delta = c["params"]["delta"]
+        verdict = "consistent" if c["passed"] else "inconsistent"
+        est = rates.Estimate(c["rate"], tuple(c["ci95"]), {"rule": "exact binomial test at alpha = 0.01"})
+        rows.append(_row(c["bound"], f"coverage: {c['experiment']}", c["params"], verdict, est, f"<= {delta:g}"))
+    return rows
+
+
+def summary(verdicts: list[dict]) -> dict[str, int]:
+    return {v: sum(r["verdict"] == v for r in verdicts) for v in VERDICTS}

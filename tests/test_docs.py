@@ -1,0 +1,76 @@
+"""The documentation cannot drift from the code: generated pages, anchors, references, executable tutorial."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import theory
+from iclverify import docgen
+from theory.citations import SOURCES, bibtex
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def test_generated_pages_match_the_code():
+    assert docgen.stale() == [], "run `python -m iclverify.docgen`"
+
+
+def test_drift_is_detected(tmp_path, monkeypatch):
+    root = tmp_path / "docs"
+    shutil.copytree(DOCS, root)
+    assert docgen.stale(root) == []
+    page = root / "bounds" / "hoeffding.md"
+    page.write_text(page.read_text().replace(r"2 \epsilon^{2}", r"3 \epsilon^{2}", 1))
+    (root / "bounds" / "retired.bound.md").write_text("# gone\n")
+    assert docgen.stale(root) == ["bounds/hoeffding.md", "bounds/retired.bound.md"]
+    # ... and a change in the code shows up as a difference too
+    monkeypatch.setattr(docgen, "DEFAULTS", docgen.DEFAULTS | {"eps": 0.1})
+    assert "bounds/paper.text-generation.md" in docgen.stale(DOCS)
+
+
+@pytest.mark.parametrize("bound", theory.catalogue(), ids=lambda b: b.id)
+def test_each_bound_page_shows_the_code_formula_under_stable_anchors(bound):
+    text = (DOCS / "bounds" / f"{bound.id}.md").read_text()
+    after = text.split('<a id="eq-bound"></a>', 1)[1]
+    assert after.split("$$")[1].strip() == bound.latex()
+    for anchor in ("statement", "assumptions", "conditions", "derivation", "provenance", "citation", "audit", "usage"):
+        assert f"{{#{anchor}}}" in text
+    if bound.derivation is not None:
+        steps = bound.derivation.to_dict()["steps"]
+        for k, step in enumerate(steps, 1):
+            assert f'<a id="eq-step-{k}"></a>\n\n$$\n{step["latex"]}\n$$' in text
+    assert bound.citation.key in text
+
+
+def test_index_links_every_equation():
+    index = (DOCS / "bounds" / "index.md").read_text()
+    for b in theory.catalogue():
+        assert f"({b.id}.md#eq-bound)" in index
+
+
+def test_references_cover_every_citation():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (DOCS / "references.bib").read_text(), re.M))
+    assert keys == set(SOURCES)
+    assert {b.citation.key for b in theory.catalogue()} <= keys
+    assert "{\\'u}" in bibtex() and "ú" not in bibtex()  # plain-BibTeX-safe
+
+
+def test_every_doc_page_is_in_the_nav():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
+    assert {p for p in pages if p not in nav} == set()
+
+
+def test_tutorial_runs(capsys):
+    """Every python block of the tutorial, in order, in one namespace (they build on each other)."""
+    code = re.findall(r"```python\n(.*?)\n```", (DOCS / "tutorial.md").read_text(), re.S)
+    assert len(code) >= 5
+    namespace: dict = {}
+    for block in code:
+        exec(compile(block, "docs/tutorial.md", "exec"), namespace)
+    namespace["test_my_bound"]()
+    out = capsys.readouterr().out
+    assert "[order]" in out and "599.14" in out

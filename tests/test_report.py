@@ -1,0 +1,79 @@
+"""`iclverify report` and `iclverify rates` end to end, on tiny simulations."""
+
+import dataclasses
+import json
+
+import pytest
+
+from iclverify import report as R
+from iclverify.cli import main
+from simulations.config import EvalConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig
+
+TINY = dict(
+    model=ModelConfig(depth=1, width=16, heads=2),
+    train=TrainConfig(steps=20, batch=8, seeds=2, warmup=5, checkpoint_every=10),
+    eval=EvalConfig(
+        tasks=16,
+        bootstrap=50,
+        finetune_tasks=4,
+        finetune_steps=2,
+        bayes_chains=4,
+        bayes_steps=5,
+        risk_tasks=8,
+        risk_queries=8,
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    configs = {
+        "classification": RunConfig(TaskConfig("classification", n_max=8, dims=(2, 3)), **TINY),
+        "tokens": RunConfig(TaskConfig("tokens", n_max=8, families=((2, 2), (1, 4))), **TINY),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            R, "preset_configs", lambda preset, seed: {k: dataclasses.replace(c, seed=seed) for k, c in configs.items()}
+        )
+        mp.setitem(R.TRIALS, "quick", 200)
+        rows = R.report(out, "quick", progress=False)
+    return out, rows
+
+
+def test_report_writes_everything(tiny_report):
+    out, rows = tiny_report
+    for name in ["report.md", "verdicts.json", *R.PLOT_FILES.values()]:
+        assert (out / name).is_file(), name
+    assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps(rows))
+    claims = {r["claim"] for r in rows}
+    assert {"paper.linear-classification", "paper.text-generation"} <= claims
+    assert {r["verdict"] for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
+
+
+def test_report_numbers_are_the_verdicts(tiny_report):
+    out, rows = tiny_report
+    md = (out / "report.md").read_text()
+    for r in rows:
+        assert R.fmt_estimate(r) in md, r
+    for line in R.verdict_table([r for r in rows if not r["check"].startswith("coverage")]):
+        assert line in md
+    for image in R.PLOT_FILES.values():
+        assert f"]({image})" in md
+
+
+def test_rates_cli_matches_the_report(tiny_report, capsys):
+    out, rows = tiny_report
+    assert main(["rates", str(out / "classification"), str(out / "tokens"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    sims = [r for r in rows if not r["check"].startswith("coverage")]
+    assert [{k: v for k, v in r.items() if k != "run"} for r in printed] == json.loads(json.dumps(sims))
+
+
+def test_report_and_rates_reject_bad_input(tmp_path, capsys):
+    assert main(["rates", str(tmp_path)]) == 2
+    assert "not a finished run directory" in capsys.readouterr().err
+    assert main(["report", "--quick", "--full", "--out", str(tmp_path)]) == 2
+    assert main(["report", "--out", str(tmp_path), "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 2
