@@ -12,7 +12,7 @@ Checks per run (classification / tokens):
   exponent          mean per-task risk ~ N^b on the fit range (simulations.rates), expected -1 / -1/2
   exponent, ref     the same fit for the Bayes-optimal baseline (logistic under label noise) on the same tasks:
                     tells whether the N range reached the asymptotic regime at all
-  scaling           N*(eps) ~ d^b / (m V)^b, pooled over eps, expected 1
+  scaling           N*(eps) ~ d^b / (m V)^b, pooled over eps, expected 1 (and the same for the reference)
   holds             for each upper bound of the same problem: the (1 - DELTA)-quantile of per-task risk at
                     N = ceil(bound.n(eps, DELTA, ...)) is <= eps, at the smallest eps of EPS_GRID the measured
                     quantile curve reaches within n_max
@@ -137,13 +137,16 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
         est = rates.ratio(ft, len(g) - 1, g.index(1), seed=s + 1)
         est = rates.Estimate(est.value, est.ci, {"n_examples": [1, n_max]})
         out.append(_row(spec.claim, "icl-vs-finetune", params, decide_inequality(est, 1.0, "<="), est, "< 1"))
-    sized = [(spec.size(p), units(run, p, spec.risk)) for p in run.cfg.task.curves]
-    starts = [rates.asymptotic_start(p) for p in run.cfg.task.curves]
-    est = rates.scaling(sized, ns, starts, seed=seed + 7)
-    out.append(
-        _row(spec.claim, f"scaling in {spec.size_name}", {}, decide_exponent(est, 1.0), est, 1.0)
-        | {"rule": "expected inside the CI, CI width <= |expected|/2"}
-    )
+    curves = run.cfg.task.curves
+    starts = [rates.asymptotic_start(p) for p in curves]
+    ref = "bayes" if all(f"{curve_key(p)}/bayes" in run.errors for p in curves) else "logistic"
+    for j, (name, label) in enumerate(((spec.risk, ""), (ref, f", {ref} reference"))):
+        est = rates.scaling([(spec.size(p), units(run, p, name)) for p in curves], ns, starts, seed=seed + 7 + j)
+        check = f"scaling in {spec.size_name}{label}"
+        out.append(
+            _row(spec.claim, check, {}, decide_exponent(est, 1.0), est, 1.0)
+            | {"rule": "expected inside the CI, CI width <= |expected|/2"}
+        )
     return out
 
 
@@ -174,9 +177,8 @@ def _bound_checks(run: Run, spec: Spec, params: dict, tail: np.ndarray, ns: np.n
         where = {"eps": eps, "delta": DELTA, "n_bound": n_bound, "measured_at": at}
         rows.append(_row(bound_id, "holds", params | where, verdict, q, f"<= {eps:g}"))
         nq = rates.n_star_estimate(tail, ns, eps, level=1 - DELTA, seed=seed + 1)
-        with np.errstate(divide="ignore"):
-            ratio = rates.Estimate(n_bound / nq.value, (n_bound / nq.ci[1], n_bound / nq.ci[0]), {})
-        ratio = rates.Estimate(ratio.value, ratio.ci, {"n_star": nq.to_dict()})
+        lo, hi = (max(v, 1.0) for v in nq.ci)  # N* = 0 (already below eps with no example) counts as 1
+        ratio = rates.Estimate(n_bound / max(nq.value, 1.0), (n_bound / hi, n_bound / lo), {"n_star": nq.to_dict()})
         rows.append(
             _row(bound_id, "conservativeness", params | where, decide_inequality(ratio, 1.0, ">="), ratio, ">= 1")
         )

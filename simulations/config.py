@@ -100,8 +100,8 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {  # sized so that `iclverify report --quick` fits in about 15 minutes on a 2-core CPU
         "classification": RunConfig(
             task=TaskConfig("classification", n_max=16, dims=(2, 3, 4)),
-            train=TrainConfig(steps=3500, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=1024, finetune_tasks=32),
+            train=TrainConfig(steps=3000, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
         "tokens": RunConfig(
             task=TaskConfig("tokens", n_max=32, families=((2, 2), (2, 4), (4, 4))),

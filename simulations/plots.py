@@ -153,7 +153,8 @@ def icl_vs_finetune(runs: list[dict], path: Path) -> None:
                 ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
         what = "disagreement rate" if metrics["task"] == "classification" else "TV(ICL, fine-tuned)"
         _loglog(ax, "N (examples)", what, f"{metrics['task']}: ICL vs fine-tuned")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

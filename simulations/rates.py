@@ -16,6 +16,7 @@ power law in d gives a straight line), extrapolated from the last segment when t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +57,9 @@ def asymptotic_start(params: dict) -> int:
 def _bootstrap(statistic: Callable, samples: Sequence[np.ndarray], seed: int, resamples: int) -> tuple[float, float]:
     """95% percentile interval of statistic(*resampled unit-index arrays) (each sample resampled independently)."""
     idx = tuple(np.arange(len(s)) for s in samples)
-    with np.errstate(invalid="ignore"):  # scipy's standard error of resamples that include inf (unbounded N*)
+    # inf resamples (unbounded N*) upset scipy's standard error; nan ends (degenerate data) mean "inconclusive"
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap(
             idx,
             lambda *ix, axis=-1: statistic(*ix),
