@@ -126,7 +126,8 @@ def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> Non
     )
     ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
     _loglog(ax, size_name, "N*(eps)", title)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -25,9 +25,7 @@ TINY = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
+def _report(out):
     configs = {
         "classification": RunConfig(TaskConfig("classification", n_max=8, dims=(2, 3)), **TINY),
         "tokens": RunConfig(TaskConfig("tokens", n_max=8, families=((2, 2), (1, 4))), **TINY),
@@ -37,8 +35,20 @@ def tiny_report(tmp_path_factory):
             R, "preset_configs", lambda preset, seed: {k: dataclasses.replace(c, seed=seed) for k, c in configs.items()}
         )
         mp.setitem(R.TRIALS, "quick", 200)
-        rows = R.report(out, "quick", progress=False)
-    return out, rows
+        return R.report(out, "quick", progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, _report(out)
+
+
+def test_same_seed_same_verdicts(tiny_report, tmp_path):
+    """A second report from scratch (new training, evaluation and fits) gives byte-identical verdicts."""
+    out, _ = tiny_report
+    _report(tmp_path)
+    assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
 
 
 def test_report_writes_everything(tiny_report):
