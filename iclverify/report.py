@@ -22,10 +22,10 @@ from tqdm.auto import tqdm
 import theory
 from iclverify import verdicts as V
 from iclverify.tables import bound_row, fmt_n
-from simulations import plots, rates
-from simulations.config import PRESETS, RunConfig
+from simulations import bounded, plots, rates
+from simulations.config import LENGTH, PRESETS, RunConfig
 from simulations.evaluate import curve_key
-from simulations.run import Run, load_run, simulate, write_json
+from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 
@@ -39,7 +39,11 @@ PLOT_FILES = {
     "scaling-classification": "nstar_vs_d.png",
     "scaling-tokens": "nstar_vs_mV.png",
     "finetune": "icl_vs_finetune.png",
+    "window": "window_retrieval.png",
+    "length": "length_generalization.png",
 }
+WINDOW = {"quick": bounded.WindowConfig(), "full": bounded.WindowConfig(ms=(1, 2, 4, 8), V=8, data=1024, tasks=1024)}
+FIXED = {"quick": bounded.FixedConfig(), "full": bounded.FixedConfig(tasks=512)}
 
 
 def preset_configs(preset: str, seed: int) -> dict[str, RunConfig]:
@@ -47,6 +51,11 @@ def preset_configs(preset: str, seed: int) -> dict[str, RunConfig]:
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {preset!r}")
     return {kind: dataclasses.replace(cfg, seed=seed) for kind, cfg in PRESETS[preset].items()}
+
+
+def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
+    """The length-generalization runs (RoPE and learned positions) the report trains."""
+    return {pos: dataclasses.replace(cfg, seed=seed) for pos, cfg in LENGTH[preset].items()}
 
 
 def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True) -> list[dict]:
@@ -73,11 +82,24 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
         say(f"simulation: {kind} (run {cfg.hash})")
         timed(f"simulation: {kind}", lambda cfg=cfg, kind=kind: simulate(cfg, out / kind, progress=progress))
         runs[kind] = load_run(out / kind)
+    lengths: dict[str, Run] = {}
+    for pos, cfg in length_configs(preset, seed).items():
+        say(f"length generalization: {pos} positions (run {cfg.hash})")
+        timed(f"length generalization: {pos}", lambda c=cfg, p=pos: simulate(c, out / f"length-{p}", progress=progress))
+        lengths[pos] = load_run(out / f"length-{pos}")
+    say("bounded context: retrieval windows and a fixed context")
+    window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
+    write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
     say("rates and verdicts")
     rows = timed("rates and verdicts", lambda: _verdicts(runs, cov, seed))
-    timed("plots", lambda: _plots(runs, rows, out))
+    ctx_rows = V.window_verdicts(window, WINDOW[preset].ms, WINDOW[preset].V, seed=seed)
+    ctx_rows += V.fixed_context_verdicts(fixed, seed=seed) + V.length_verdicts(lengths, seed=seed)
+    rows = rows[: -len(cov)] + ctx_rows + rows[-len(cov) :]  # coverage rows last
+    timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
     write_json(out / "verdicts.json", rows)
-    (out / "report.md").write_text(_markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall))
+    (out / "report.md").write_text(
+        _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, WINDOW[preset], FIXED[preset])
+    )
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
@@ -87,6 +109,12 @@ def _coverage(trials: int, seed: int, progress: bool) -> list[dict]:
         coverage(e, trials=trials, seed=seed)
         for e in tqdm(EXPERIMENTS, desc="coverage", disable=not progress, leave=False)
     ]
+
+
+def _bounded(runs: dict[str, Run], wc: bounded.WindowConfig, fc: bounded.FixedConfig) -> tuple[dict, dict]:
+    tok, cls = runs["tokens"], runs["classification"]
+    window = bounded.window_errors(tok.cfg, load_models(tok), wc)
+    return window, bounded.fixed_context(cls.cfg, load_models(cls), fc)
 
 
 def _verdicts(runs: dict[str, Run], cov: list[dict], seed: int) -> list[dict]:
@@ -114,7 +142,7 @@ def _bound_curve(bound_id: str, params: dict, n_max: int) -> tuple[str, np.ndarr
     return f"{bound_id} ({consts}, delta={V.DELTA:g})".replace(" (, ", " ("), n[keep], eps[keep]
 
 
-def _plots(runs: dict[str, Run], rows: list[dict], out: Path) -> None:
+def _plots(runs, rows, out, window, wc, lengths) -> None:
     for kind, run in runs.items():
         spec = V.SPECS[kind]
         fits = {
@@ -128,6 +156,11 @@ def _plots(runs: dict[str, Run], rows: list[dict], out: Path) -> None:
         title = f"{kind}: N*(eps) vs {spec.size_name}"
         plots.n_star_vs_size(scaling, spec.size_name, title, out / PLOT_FILES[f"scaling-{kind}"])
     plots.icl_vs_finetune([r.metrics for r in runs.values()], out / PLOT_FILES["finetune"])
+    scalings = {r["check"].split(", ")[1]: r for r in rows if r["check"].startswith("window scaling")}
+    plots.window(window, wc.ms, scalings, out / PLOT_FILES["window"])
+    plots.length(
+        {pos: (run.metrics, run.cfg.task.train_n_max) for pos, run in lengths.items()}, out / PLOT_FILES["length"]
+    )
 
 
 # ---- markdown ------------------------------------------------------------------------------------------------
@@ -202,8 +235,18 @@ def _versions() -> list[str]:
     return out
 
 
-def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall) -> str:
+def section(row: dict) -> str:
+    """Which table of the report a verdict row belongs to: rates, bounds, context or coverage."""
+    if row["check"].startswith("coverage"):
+        return "coverage"
+    if row["claim"] == V.BOUNDED or row["check"].startswith("fixed-context"):
+        return "context"
+    return "bounds" if row["check"] in BOUND_CHECKS else "rates"
+
+
+def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc) -> str:
     total = sum(wall.values())
+    cls = configs["classification"]
     md = [
         "# iclverify report",
         "",
@@ -216,14 +259,14 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall) -> 
         "",
         "## Verdicts: the paper's rates",
         "",
-        *verdict_table([r for r in rows if r["check"] not in BOUND_CHECKS and not r["check"].startswith("coverage")]),
+        *verdict_table([r for r in rows if section(r) == "rates"]),
         "",
         "## Verdicts: each upper bound at its own N",
         "",
         f"At the smallest eps of the grid that the measured {1 - V.DELTA:g}-quantile reaches by n_max; "
         "`n_bound` is the bound's N (unspecified constants set to 1), `measured_at` the N where the quantile is read.",
         "",
-        *verdict_table([r for r in rows if r["check"] in BOUND_CHECKS]),
+        *verdict_table([r for r in rows if section(r) == "bounds"]),
         "",
     ]
     for kind, run in runs.items():
@@ -259,6 +302,29 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall) -> 
         "",
         f"![ICL vs fine-tuned]({PLOT_FILES['finetune']})",
         "",
+        "## Bounded context, retrieval and length generalization",
+        "",
+        f"**Window and retrieval** (`{V.BOUNDED}`). Tokens tasks with m in {list(wc.ms)} contexts over V = {wc.V} "
+        f"tokens and a dataset of {wc.data} examples per task, cut to a window of k examples by random selection or "
+        "by retrieval (the examples of the query's context first); the quick tokens model is asked the query's "
+        f"context after every window k (TV to the true law, {wc.tasks} tasks x seeds). The reading predicts that the "
+        "window needed grows like m without retrieval and does not grow with retrieval.",
+        "",
+        f"![window and retrieval]({PLOT_FILES['window']})",
+        "",
+        f"**Fixed context** (`{V.FIXED}`, read as Hoeffding for one fixed predictor). The first {cls.task.n_max} "
+        f"examples of a task (d = {max(cls.task.dims)}) fix one in-context predictor; its error on n held-out "
+        f"examples against its true error (estimated on {fc.truth} further queries), over {fc.tasks} tasks x seeds; "
+        "a failure is a gap >= eps.",
+        "",
+        "**Length generalization.** Tokens models (m = 2, V = 4) trained on prompts of T examples, evaluated up to "
+        "4T, with RoPE or learned positions (the learned table beyond T is never trained); the in-context gain at 2T "
+        "and 4T as a fraction of the gain at T.",
+        "",
+        f"![length generalization]({PLOT_FILES['length']})",
+        "",
+        *verdict_table([r for r in rows if section(r) == "context"]),
+        "",
         "## Monte-Carlo coverage of the concentration bounds",
         "",
         f"{TRIALS[preset]} trials per experiment at the bound's n; failure rate must be compatible with <= delta "
@@ -293,8 +359,8 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall) -> 
         md.append(f"- `{e['id']}` (n = {fmt_n(e['n'])}, C = 1): paper / reference n = {refs}.")
         md += [f"  - {flag}" for flag in e["flags"]]
     md += ["", "## Parameters", ""]
-    for kind, cfg in configs.items():
-        timing = runs[kind].timing
+    for kind, run in {**runs, **{f"length-{p}": r for p, r in lengths.items()}}.items():
+        cfg, timing = run.cfg, run.timing
         md += [
             f"- {kind}: run `{cfg.hash}`, training {timing.get('train_s', float('nan')):.0f} s, evaluation "
             f"{timing.get('evaluate_s', float('nan')):.0f} s (when last computed)",

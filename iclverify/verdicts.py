@@ -4,7 +4,8 @@ Every verdict is `consistent`, `inconsistent` or `inconclusive`, by rules fixed 
 (docs: "How verdicts are decided"). With [lo, hi] the 95% bootstrap interval of the estimate:
 
 - an exponent (expected value x0): inconsistent if x0 is outside [lo, hi]; consistent if x0 is inside and
-  hi - lo <= |x0| / 2 (narrow enough to tell x0 from half or twice it); inconclusive otherwise.
+  hi - lo <= |x0| / 2 (narrow enough to tell x0 from half or twice it; for x0 = 0, hi - lo <= 1/2, enough to
+  tell 0 from 1); inconclusive otherwise.
 - an inequality (estimate <= t, or >= t): consistent if the whole interval satisfies it, inconsistent if the
   whole interval violates it, inconclusive if the interval straddles t.
 
@@ -18,13 +19,20 @@ Checks per run (classification / tokens):
                     quantile curve reaches within n_max
   conservativeness  bound.n / measured N*_(1 - DELTA)(eps) at that eps, expected >= 1
   icl-vs-finetune   ICL-vs-fine-tuned distance at N = n_max over that at N = 1, expected < 1 (they converge)
+Bounded context (simulations.bounded):
+  window scaling    exponent in m of the window N*(eps), random selection: 1, retrieval: 0 (the bounded claim's
+                    reading); holds / conservativeness of the bounded claim (l = 1) on the retrieval windows
+  fixed-context     |empirical - true| error of one fixed in-context predictor on n held-out examples, n from the
+  coverage          fixed-context claim and from Hoeffding at eps = 0.1: failure rate <= DELTA (exact binomial
+                    test at level 0.01)
+  length            in-context gain at 2T and 4T over the gain at the trained length T, expected >= 1
 Bounds are taken from the catalogue by id, never re-typed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +89,8 @@ def decide_exponent(est: rates.Estimate, expected: float) -> str:
         return "inconclusive"
     if not lo <= expected <= hi:
         return "inconsistent"
-    return "consistent" if hi - lo <= abs(expected) / 2 else "inconclusive"
+    width = abs(expected) / 2 if expected != 0 else 0.5  # an expected 0 must be told from the alternative, 1
+    return "consistent" if hi - lo <= width else "inconclusive"
 
 
 def decide_inequality(est: rates.Estimate, threshold: float, direction: str) -> str:
@@ -131,7 +140,7 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
                 spec.exponent,
             )
         )
-        out += _bound_checks(run, spec, params, units(run, params, spec.tail), ns, s)
+        out += bound_checks(spec.bounds, params, units(run, params, spec.tail), ns, s)
         ft = units(run, params, "icl_vs_finetune")
         g = grid(n_max)
         est = rates.ratio(ft, len(g) - 1, g.index(1), seed=s + 1)
@@ -157,11 +166,12 @@ def target_eps(tail_units: np.ndarray, ns: np.ndarray) -> float | None:
     return min(reached) if reached else None
 
 
-def _bound_checks(run: Run, spec: Spec, params: dict, tail: np.ndarray, ns: np.ndarray, seed: int) -> list[dict]:
+def bound_checks(bound_ids: Iterable[str], params: dict, tail: np.ndarray, ns: np.ndarray, seed: int) -> list[dict]:
+    """'holds' and 'conservativeness' rows for each bound, on per-task risk `tail` [units, N] (module docstring)."""
     eps = target_eps(tail, ns)
     n_max = int(ns[-1])
     rows = []
-    for bound_id in spec.bounds:
+    for bound_id in bound_ids:
         bound = theory.get(bound_id)
         if eps is None:
             none = rates.Estimate(np.nan, (np.nan, np.nan), {"reason": f"no eps in {EPS_GRID} reached by N = {n_max}"})
@@ -183,6 +193,85 @@ def _bound_checks(run: Run, spec: Spec, params: dict, tail: np.ndarray, ns: np.n
             _row(bound_id, "conservativeness", params | where, decide_inequality(ratio, 1.0, ">="), ratio, ">= 1")
         )
     return rows
+
+
+# ---- bounded context (simulations.bounded) -------------------------------------------------------------------
+BOUNDED = "paper.text-generation-bounded"
+FIXED = "paper.linear-classification-fixed"
+FIXED_EPS = 0.1
+
+
+def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *, seed: int = 0) -> list[dict]:
+    """Scaling in m of the window N*(eps) needed, per policy (random: 1, retrieval: 0, the reading of the bounded
+    claim), and the bounded claim's 'holds' check on the retrieval windows at the largest m."""
+    rows = []
+    first = next(iter(errors.values()))
+    ns = np.arange(first.shape[-1])
+    for j, policy in enumerate(sorted({k.split("/")[1] for k in errors})):
+        sized = [(m, _flat(errors[f"m={m}/{policy}"])) for m in ms]
+        est = rates.scaling(sized, ns, [1] * len(ms), seed=seed + j)
+        expected = 0.0 if policy == "retrieval" else 1.0
+        rows.append(
+            _row(BOUNDED, f"window scaling in m, {policy}", {"V": V}, decide_exponent(est, expected), est, expected)
+            | {"rule": "expected inside the CI; CI width <= |expected|/2 (<= 1/2 for an expected 0)"}
+        )
+    if any(k.endswith("/retrieval") for k in errors):
+        m = max(ms)
+        tail = _flat(errors[f"m={m}/retrieval"])
+        rows += bound_checks([BOUNDED], {"m": m, "V": V, "l": 1}, tail, ns, seed + 10)
+    return rows
+
+
+def fixed_context_verdicts(fixed: dict[str, np.ndarray], *, seed: int = 0) -> list[dict]:
+    """|empirical - true| error of one fixed in-context predictor on n held-out examples, at n from the fixed-context
+    claim and from Hoeffding: the failure rate P(gap >= eps) must be compatible with <= delta (exact binomial
+    test at level 0.01, as in the Monte-Carlo checks)."""
+    from scipy import stats
+
+    holdout = fixed["holdout"].reshape(-1, fixed["holdout"].shape[-1])
+    true = fixed["true_error"].reshape(-1)
+    rows = []
+    for bound_id in (FIXED, "hoeffding"):
+        n = math.ceil(float(theory.get(bound_id).n(eps=FIXED_EPS, delta=DELTA)))
+        if n > holdout.shape[1]:
+            est = rates.Estimate(np.nan, (np.nan, np.nan), {"reason": f"n = {n} > {holdout.shape[1]} held-out"})
+            rows.append(_row(bound_id, "fixed-context coverage", {}, "inconclusive", est, f"<= {DELTA:g}"))
+            continue
+        gap = np.abs(holdout[:, :n].mean(1) - true)
+        fails = int(np.count_nonzero(gap >= FIXED_EPS))
+        test = stats.binomtest(fails, len(gap), DELTA, alternative="greater")
+        ci = stats.binomtest(fails, len(gap)).proportion_ci(0.95, method="exact")
+        detail = {
+            "failures": fails,
+            "units": len(gap),
+            "p_value": test.pvalue,
+            "gap_quantile": float(np.quantile(gap, 1 - DELTA)),
+        }
+        est = rates.Estimate(fails / len(gap), (ci.low, ci.high), detail)
+        verdict = "consistent" if test.pvalue >= 0.01 else "inconsistent"
+        params = {"eps": FIXED_EPS, "delta": DELTA, "n": n}
+        rows.append(_row(bound_id, "fixed-context coverage", params, verdict, est, f"<= {DELTA:g}"))
+    return rows
+
+
+def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[dict]:
+    """In-context gain kept at 2T and 4T (T = trained length) for each position encoding: expected >= 1."""
+    rows = []
+    for i, (pos, run) in enumerate(runs.items()):
+        T, n_max = run.cfg.task.train_n_max, run.cfg.task.n_max
+        params = run.cfg.task.curves[0]
+        u = units(run, params, "icl_risk")
+        for j, beyond in enumerate(b for b in (2 * T, 4 * T) if b <= n_max):
+            est = rates.gain_kept(u, T, beyond, seed=seed + 10 * i + j)
+            check = f"length generalization, {pos}: gain kept at N = {beyond // T}T"
+            rows.append(
+                _row(BOUNDED, check, params | {"T": T, "N": beyond}, decide_inequality(est, 1.0, ">="), est, ">= 1")
+            )
+    return rows
+
+
+def _flat(values: np.ndarray) -> np.ndarray:
+    return values.reshape(-1, values.shape[-1]).astype(np.float64)
 
 
 def coverage_verdicts(results: Iterable[dict]) -> list[dict]:

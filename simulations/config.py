@@ -20,6 +20,7 @@ class TaskConfig:
     label_noise: float = 0.0
     families: tuple[tuple[int, int], ...] = ((2, 4), (4, 4))
     alpha: float = 1.0
+    train_n_max: int | None = None  # train on prompts of this many examples only (length generalization)
 
     @property
     def curves(self) -> list[dict]:
@@ -65,6 +66,9 @@ class EvalConfig:
     risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
 
 
+ADDED_LATER = (("task", "train_n_max"),)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     task: TaskConfig
@@ -74,7 +78,11 @@ class RunConfig:
     seed: int = 0
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        for section, name in ADDED_LATER:  # omitted at their default, so runs written before they existed stay valid
+            if out[section][name] is None:
+                del out[section][name]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
@@ -88,6 +96,14 @@ class RunConfig:
             eval=EvalConfig(**data["eval"]),
             seed=data["seed"],
         )
+
+    @property
+    def training(self) -> RunConfig:
+        """The config training samples from: prompts of train_n_max examples when set (the model is still built
+        for n_max, so a learned position table covers the longer evaluation prompts)."""
+        if self.task.train_n_max is None:
+            return self
+        return dataclasses.replace(self, task=dataclasses.replace(self.task, n_max=self.task.train_n_max))
 
     @property
     def hash(self) -> str:
@@ -123,4 +139,30 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
         ),
     },
+}
+
+
+def _length(
+    n_max: int, train_n_max: int, model: ModelConfig, train: TrainConfig, ev: EvalConfig
+) -> dict[str, RunConfig]:
+    task = TaskConfig("tokens", n_max=n_max, families=((2, 4),), train_n_max=train_n_max)
+    return {pos: RunConfig(task, dataclasses.replace(model, positions=pos), train, ev) for pos in ("rope", "learned")}
+
+
+# Length generalization: trained on prompts of train_n_max examples, evaluated up to n_max = 4 train_n_max.
+LENGTH: dict[str, dict[str, RunConfig]] = {
+    "quick": _length(
+        64,
+        16,
+        ModelConfig(),
+        TrainConfig(steps=800, batch=64, lr=2e-3, seeds=2),
+        EvalConfig(tasks=256, finetune_tasks=8, finetune_steps=10, risk_tasks=128),
+    ),
+    "full": _length(
+        256,
+        64,
+        ModelConfig(depth=6, width=256, heads=8),
+        TrainConfig(steps=20_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
+        EvalConfig(tasks=1024, finetune_tasks=64, finetune_steps=50),
+    ),
 }

@@ -16,6 +16,8 @@ every active context, averaged ("icl_risk") and maximized ("icl_risk_max", the p
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -31,6 +33,18 @@ from simulations.train import keys
 CHUNK = 128  # tasks per jitted evaluation call
 RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
 FINETUNED = ("finetune", "icl_vs_finetune")  # evaluated on finetune.grid(n_max), named in their "n_examples"
+
+
+# compiled once per process and shared by every curve
+BASELINES = {
+    name: jax.jit(jax.vmap(fn))
+    for name, fn in (
+        ("averaging", baselines.averaging),
+        ("logistic", baselines.logistic),
+        ("max_margin", baselines.max_margin),
+    )
+}
+BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, None, None)), static_argnums=(4, 5))
 
 
 def zero_one(pred: jax.Array, truth: jax.Array) -> jax.Array:
@@ -75,13 +89,31 @@ def _chunks(tree: dict, size: int):
         yield {k: v[start : start + size] for k, v in tree.items()}
 
 
-def _per_seed(models: eqx.Module, tasks: dict, predict, chunk: int = CHUNK) -> np.ndarray:
-    """predict(model, task) for every seed's model and every task, jitted in chunks: [S, E, ...]."""
+def runner(predict):
+    """A jitted map of predict(model, task) over seeds' models and a chunk of tasks."""
 
     @eqx.filter_jit
     def run(ms, part):
         return eqx.filter_vmap(lambda m: jax.vmap(lambda t: predict(m, t))(part))(ms)
 
+    return run
+
+
+PREDICTORS = {
+    "icl": lambda cfg: lambda m, t: problem.predict(cfg, m, t["features"], t["active"]),
+    "finetune": lambda cfg: lambda m, t: finetune_predictions(cfg, m, t),
+    "many": lambda cfg: lambda m, t: problem.predict_many(cfg, m, t["features"], t["active"], t["queries"]),
+}
+
+
+@functools.lru_cache(maxsize=32)
+def cached_runner(cfg: RunConfig, what: str):
+    """One compiled runner per (config, predictor), shared by every curve (their shapes agree: inputs are padded)."""
+    return runner(PREDICTORS[what](cfg))
+
+
+def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int = CHUNK) -> np.ndarray:
+    """run(models, chunk of tasks) over all tasks, concatenated: [S, E, ...]."""
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
 
@@ -96,7 +128,7 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, family: int, m: int |
         xq = jax.random.normal(qkey, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
         truth = jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)
         tasks = tasks | {"queries": jax.vmap(prompts.classification_queries)(xq)}
-        out = np.sign(_per_seed(models, tasks, _many(cfg), RISK_CHUNK))  # [S, E, n+1, K]
+        out = np.sign(_per_seed(models, tasks, cached_runner(cfg, "many"), RISK_CHUNK))  # [S, E, n+1, K]
         return {"icl_risk": np.asarray(zero_one(out, truth[None, :, None])).mean(-1)}
     m_max, v_max = problem._maxima(cfg)
     contexts = jnp.arange(m_max)
@@ -105,21 +137,17 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, family: int, m: int |
             prompts.tokens_queries(contexts, m_max, v_max), (tasks["c"].shape[0], m_max, m_max + v_max + 2)
         )
     }
-    out = np.exp(_per_seed(models, tasks, _many(cfg), RISK_CHUNK))  # [S, E, n+1, m_max, V_max]
+    out = np.exp(_per_seed(models, tasks, cached_runner(cfg, "many"), RISK_CHUNK))  # [S, E, n+1, m_max, V_max]
     dist = np.asarray(tv(out, tasks["probs"][None, :, None]))[..., :m]  # active contexts only
     return {"icl_risk": dist.mean(-1), "icl_risk_max": dist.max(-1)}
 
 
-def _many(cfg: RunConfig):
-    return lambda mdl, t: problem.predict_many(cfg, mdl, t["features"], t["active"], t["queries"])
-
-
 def _model_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
-    return _per_seed(models, tasks, lambda m, t: problem.predict(cfg, m, t["features"], t["active"]))
+    return _per_seed(models, tasks, cached_runner(cfg, "icl"))
 
 
 def _finetune_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
-    return _per_seed(models, tasks, lambda m, t: finetune_predictions(cfg, m, t))
+    return _per_seed(models, tasks, cached_runner(cfg, "finetune"))
 
 
 def _classification(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
@@ -128,19 +156,14 @@ def _classification(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dic
     icl = np.sign(_model_outputs(cfg, models, tasks))  # [S, E, n+1]
     out = {"icl": np.asarray(zero_one(icl, truth[None]))}
     x, y = tasks["x"], tasks["y"]
-    for name, fn in (
-        ("averaging", baselines.averaging),
-        ("logistic", baselines.logistic),
-        ("max_margin", baselines.max_margin),
-    ):
-        out[name] = np.asarray(zero_one(jax.jit(jax.vmap(fn))(x, y), truth))
+    for name in BASELINES:
+        out[name] = np.asarray(zero_one(BASELINES[name](x, y), truth))
     if cfg.task.label_noise == 0:
         _, _, k_eval = keys(cfg)
         bkeys = jax.random.split(jax.random.fold_in(jax.random.fold_in(k_eval, family), 1), x.shape[0])
         active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
         ev = cfg.eval
-        bayes = jax.jit(jax.vmap(lambda k, a, b, c: baselines.bayes(k, a, b, c, ev.bayes_chains, ev.bayes_steps)))
-        out["bayes"] = np.asarray(zero_one(bayes(bkeys, x, y, active), truth))
+        out["bayes"] = np.asarray(zero_one(BAYES(bkeys, x, y, active, ev.bayes_chains, ev.bayes_steps), truth))
     g = grid(n)
     ft = np.sign(_finetune_outputs(cfg, models, ft_tasks))  # [S, E_ft, len(g)]
     e_ft = ft.shape[1]

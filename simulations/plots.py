@@ -159,3 +159,48 @@ def icl_vs_finetune(runs: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def window(errors: dict, ms, scalings: dict, path: Path) -> None:
+    """Left: TV at the query context vs window k, one line per (m, policy). Right: the window N*(eps) vs m."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    styles = {"random": "--", "retrieval": "-"}
+    for key, values in errors.items():
+        m, policy = key.split("/")
+        mean = values.reshape(-1, values.shape[-1]).mean(0)
+        k = np.arange(len(mean))
+        left.plot(k[1:], mean[1:], styles.get(policy, ":"), label=f"{m}, {policy}")
+    _loglog(left, "window k (examples in context)", "TV at the query's context", "error vs window")
+    left.legend(fontsize=7)
+    for policy, row in scalings.items():
+        crossings = np.array(list(row.get("crossings", {}).values()), dtype=float)
+        if crossings.size:
+            sizes = np.array(row["sizes"], dtype=float)
+            est = row.get("estimate")
+            label = f"{policy}: exponent " + ("n/a" if est is None else f"{est:.2f}")
+            right.plot(sizes, np.exp(np.log(crossings).mean(1)), "o" + styles.get(policy, ":"), label=label)
+    _loglog(right, "m (contexts)", "window N*(eps), geometric mean over eps", "window needed vs m")
+    if right.get_legend_handles_labels()[0]:
+        right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def length(runs: dict, path: Path) -> None:
+    """Per-task risk vs N for each position encoding, with the trained length T marked."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    trained = None
+    for pos, (metrics, T) in runs.items():
+        m = metrics["curves"][0]["methods"]["icl_risk"]
+        n = np.arange(len(m["mean"]))
+        (line,) = ax.plot(n[1:], m["mean"][1:], label=f"{pos} positions")
+        ax.fill_between(n[1:], m["ci_low"][1:], m["ci_high"][1:], color=line.get_color(), alpha=0.15, lw=0)
+        trained = T
+    if trained:
+        ax.axvline(trained, color="gray", ls=":", label=f"trained length T = {trained}")
+    _loglog(ax, "N (in-context examples)", "TV (mean over contexts)", "length generalization")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

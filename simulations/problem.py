@@ -6,6 +6,7 @@ Everything here is a pure function of its arguments (jit- and vmap-safe); `RunCo
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -70,9 +71,16 @@ def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax
 
 
 def predict_many(
-    cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array, queries: jax.Array, group: int = 8
+    cfg: RunConfig,
+    model: Transformer,
+    features: jax.Array,
+    active: jax.Array,
+    queries: jax.Array,
+    group: int = 4,
+    prefixes: Sequence[int] | None = None,
 ) -> jax.Array:
-    """Outputs for k extra query tokens after every prefix: [n+1, k] logits or [n+1, k, V_max] log-probabilities.
+    """Outputs for k extra query tokens after each prefix (default every N = 0..n): [P, k] logits or
+    [P, k, V_max] log-probabilities, P the number of prefixes.
 
     Causal models only (the extra queries rely on one causal pass; see prompts.many_queries). Queries go in
     groups of `group` per pass: attention cost grows with the square of the sequence, so short passes are cheaper.
@@ -80,16 +88,17 @@ def predict_many(
     if cfg.model.attention != "causal":
         raise ValueError("per-task risk needs attention='causal' (bidirectional models run one pass per N)")
     n = (features.shape[0] - 1) // 2
+    count = n + 1 if prefixes is None else len(prefixes)
     k = queries.shape[0]
     group = math.gcd(k, group)
 
     def one(part):
-        seq, mask, positions = prompts.many_queries(features, part)
+        seq, mask, positions = prompts.many_queries(features, part, prefixes)
         out = model(seq, mask, positions)[2 * n :]
-        return out.reshape(n + 1, group, *out.shape[1:])
+        return out.reshape(count, group, *out.shape[1:])
 
-    out = jax.vmap(one)(queries.reshape(k // group, group, -1))  # [G, n+1, group, ...]
-    out = jnp.moveaxis(out, 0, 1).reshape(n + 1, k, *out.shape[3:])
+    out = jax.vmap(one)(queries.reshape(k // group, group, -1))  # [G, P, group, ...]
+    out = jnp.moveaxis(out, 0, 1).reshape(count, k, *out.shape[3:])
     return readout(cfg, out, active)
 
 

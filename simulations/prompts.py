@@ -13,6 +13,8 @@ demonstrations, so one forward pass gives the prediction for every N = 0..n. (A 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 
@@ -71,19 +73,22 @@ def bidirectional_mask(length: int, n_demos: jax.Array) -> jax.Array:
     return (visible[None, :] & visible[:, None]) | jnp.eye(length, dtype=bool)
 
 
-def many_queries(prompt: jax.Array, queries: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Ask k extra queries after every prefix N = 0..n of a causal prompt, in one pass.
+def many_queries(
+    prompt: jax.Array, queries: jax.Array, prefixes: Sequence[int] | None = None
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Ask k extra queries after each prefix N of a causal prompt (default every N = 0..n), in one pass.
 
-    prompt [2n+1, F] and queries [k, F] -> (features [2n + (n+1)k, F], mask, position ids). The sequence is the
-    prompt's 2n demonstration-bearing tokens followed by the k queries once per N; the copy for N sees the first
-    2N tokens and itself, at position id 2N -- exactly what q_N sees in the prompt, with q_N replaced.
+    prompt [2n+1, F] and queries [k, F] -> (features [2n + len(prefixes) k, F], mask, position ids). The sequence
+    is the prompt's 2n demonstration-bearing tokens followed by the k queries once per prefix; the copy for N sees
+    the first 2N tokens and itself, at position id 2N -- exactly what q_N sees in the prompt, with q_N replaced.
     """
     n = (prompt.shape[0] - 1) // 2
+    prefixes = jnp.arange(n + 1) if prefixes is None else jnp.asarray(prefixes)
     k = queries.shape[0]
     head = 2 * n
-    length = head + (n + 1) * k
-    n_of = jnp.repeat(jnp.arange(n + 1), k)  # the prefix each extra query belongs to
-    features = jnp.concatenate([prompt[:head], jnp.tile(queries, (n + 1, 1))], axis=0)
+    length = head + prefixes.shape[0] * k
+    n_of = jnp.repeat(prefixes, k)  # the prefix each extra query belongs to
+    features = jnp.concatenate([prompt[:head], jnp.tile(queries, (prefixes.shape[0], 1))], axis=0)
     rows = jnp.arange(length)
     cols = rows[None, :]
     limit = jnp.concatenate([rows[:head] + 1, 2 * n_of])  # prompt tokens: causal; extra queries: first 2N tokens

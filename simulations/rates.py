@@ -118,6 +118,21 @@ def ratio(units: np.ndarray, top: int, bottom: int, *, seed: int = 0, resamples:
     return Estimate(value, ci, {})
 
 
+def gain_kept(units: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
+    """(mean[0] - mean[beyond]) / (mean[0] - mean[trained]): the in-context gain at N = beyond, as a fraction of
+    the gain at the trained length (1: nothing lost past it; above 1: still improving)."""
+    units = np.asarray(units, dtype=np.float64)
+
+    def stat(u: np.ndarray) -> np.ndarray:
+        m = u.mean(-2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (m[..., 0] - m[..., beyond]) / (m[..., 0] - m[..., trained])
+
+    value = float(stat(units))
+    ci = _bootstrap(lambda ix: stat(units[ix]), [units], seed, resamples)
+    return Estimate(value, ci, {"trained": trained, "beyond": beyond})
+
+
 def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
     """Smallest N in ns with curve[N] <= eps (inf if none). curve [..., len(ns)] is batched."""
     ns = np.asarray(ns, dtype=np.float64)

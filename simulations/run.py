@@ -21,7 +21,7 @@ import numpy as np
 from simulations import plots
 from simulations.config import RunConfig
 from simulations.evaluate import evaluate
-from simulations.train import train
+from simulations.train import init_state, load, train
 
 METRIC = {"classification": "0-1 error", "tokens": "TV distance"}
 
@@ -65,6 +65,11 @@ def load_run(path: Path | str) -> Run:
     timing_path = path / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
     return Run(path, cfg, json.loads((path / "metrics.json").read_text()), errors, timing)
+
+
+def load_models(run: Run):
+    """The trained models of a finished run (stacked over seeds), from its checkpoint."""
+    return load(run.path / "checkpoint.eqx", init_state(run.cfg)).models
 
 
 def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:

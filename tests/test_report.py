@@ -7,6 +7,7 @@ import pytest
 
 from iclverify import report as R
 from iclverify.cli import main
+from simulations import bounded
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig
 
 TINY = dict(
@@ -30,10 +31,18 @@ def _report(out):
         "classification": RunConfig(TaskConfig("classification", n_max=8, dims=(2, 3)), **TINY),
         "tokens": RunConfig(TaskConfig("tokens", n_max=8, families=((2, 2), (1, 4))), **TINY),
     }
+    length_task = TaskConfig("tokens", n_max=8, families=((2, 4),), train_n_max=4)
+    lengths = {
+        p: RunConfig(length_task, dataclasses.replace(TINY["model"], positions=p), TINY["train"], TINY["eval"])
+        for p in ("rope", "learned")
+    }
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
             R, "preset_configs", lambda preset, seed: {k: dataclasses.replace(c, seed=seed) for k, c in configs.items()}
         )
+        mp.setattr(R, "length_configs", lambda preset, seed: lengths)
+        mp.setitem(R.WINDOW, "quick", bounded.WindowConfig(ms=(1, 2), V=4, data=16, tasks=8))
+        mp.setitem(R.FIXED, "quick", bounded.FixedConfig(tasks=4, holdout=256, truth=64))
         mp.setitem(R.TRIALS, "quick", 200)
         return R.report(out, "quick", progress=False)
 
@@ -57,7 +66,12 @@ def test_report_writes_everything(tiny_report):
         assert (out / name).is_file(), name
     assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps(rows))
     claims = {r["claim"] for r in rows}
-    assert {"paper.linear-classification", "paper.text-generation"} <= claims
+    assert {"paper.linear-classification", "paper.text-generation", "paper.text-generation-bounded"} <= claims
+    assert {"paper.linear-classification-fixed", "hoeffding"} <= claims
+    checks = {r["check"] for r in rows}
+    assert {"window scaling in m, random", "window scaling in m, retrieval", "fixed-context coverage"} <= checks
+    assert any(c.startswith("length generalization, rope") for c in checks)
+    assert (out / "bounded.npz").is_file() and (out / "length-rope" / "metrics.json").is_file()
     assert {r["verdict"] for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
 
 
@@ -66,7 +80,7 @@ def test_report_numbers_are_the_verdicts(tiny_report):
     md = (out / "report.md").read_text()
     for r in rows:
         assert R.fmt_estimate(r) in md, r
-    for line in R.verdict_table([r for r in rows if not r["check"].startswith("coverage")])[2:]:
+    for line in R.verdict_table([r for r in rows if R.section(r) != "coverage"])[2:]:
         assert line in md
     for image in R.PLOT_FILES.values():
         assert f"]({image})" in md
@@ -76,7 +90,7 @@ def test_rates_cli_matches_the_report(tiny_report, capsys):
     out, rows = tiny_report
     assert main(["rates", str(out / "classification"), str(out / "tokens"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    sims = [r for r in rows if not r["check"].startswith("coverage")]
+    sims = [r for r in rows if R.section(r) in ("rates", "bounds") and r["claim"] != "paper.text-generation-bounded"]
     assert [{k: v for k, v in r.items() if k != "run"} for r in printed] == json.loads(json.dumps(sims))
 
 

@@ -1,0 +1,100 @@
+"""Bounded-context experiments on trained runs: retrieval vs random selection, and one fixed context.
+
+Window (tokens run). A task has m contexts over V tokens and a dataset of `data` examples; the query is a fresh
+context c_q. The dataset is reordered by a selection policy (simulations.context) and its first k examples, for
+every window k = 0..n_max at once, form the prompt; the model is asked c_q after each prefix
+(prompts.many_queries) and scored by TV(predicted law, p(.|c_q)). Without retrieval a window of k holds about
+k/m examples of c_q, so the window needed grows like m; with retrieval it holds min(k, #matches) of them, so it
+should not grow with m (the reading of paper.text-generation-bounded).
+
+Fixed context (classification run). The first n_max examples of a task fix one in-context predictor f. Its true
+error is estimated on `truth` fresh queries; `holdout` further queries give the empirical errors from which the
+verdicts take the error estimate on any n <= holdout examples (the reading of paper.linear-classification-fixed:
+|empirical - true| error of one fixed predictor, Hoeffding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import context, problem, prompts
+from simulations.config import RunConfig
+from simulations.evaluate import _per_seed, cached_runner, runner, tv
+from simulations.tasks import tokens
+from simulations.train import keys
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    ms: tuple[int, ...] = (1, 2, 4)  # numbers of contexts (each <= the run's largest m)
+    V: int = 4
+    data: int = 256  # dataset size per task, cut to the window by the policy
+    tasks: int = 256
+    policies: tuple[str, ...] = ("random", "retrieval")
+
+
+@dataclass(frozen=True)
+class FixedConfig:
+    tasks: int = 128
+    holdout: int = 512  # queries whose 0-1 outcomes give the empirical error on any n <= holdout
+    truth: int = 2048  # fresh queries that estimate the true error
+
+
+def _branch(cfg: RunConfig, tag: int) -> jax.Array:
+    """A key branch of the evaluation key, disjoint from evaluate's (fold_in by family < 100)."""
+    _, _, k_eval = keys(cfg)
+    return jax.random.fold_in(k_eval, 1000 + tag)
+
+
+def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[str, np.ndarray]:
+    """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}."""
+    m_max, v_max = problem._maxima(cfg)
+    if max(wc.ms) > m_max or wc.V > v_max:
+        raise ValueError(f"window experiment needs m <= {m_max} and V <= {v_max} (the run's largest); got {wc}")
+    n = cfg.task.n_max
+    out = {}
+    for i, m in enumerate(wc.ms):
+        ks = jax.random.split(jax.random.fold_in(_branch(cfg, 0), i), wc.tasks)
+        data = jax.vmap(lambda k, m=m: tokens.sample(k, m, wc.V, m_max, v_max, wc.data, cfg.task.alpha))(ks)
+        for j, policy in enumerate(wc.policies):
+            pkeys = jax.random.split(jax.random.fold_in(_branch(cfg, 1 + j), i), wc.tasks)
+
+            def prompt(task, key, policy=policy):
+                c, t, c_q = task["c"][:-1], task["t"][:-1], task["c"][-1]
+                idx = context.order(policy, key, c, c_q)[:n]
+                cq, tq = jnp.append(c[idx], c_q), jnp.append(t[idx], 0)  # the final slot is never read
+                return prompts.tokens(cq, tq, m_max, v_max), prompts.tokens_queries(c_q[None], m_max, v_max)
+
+            features, queries = jax.vmap(prompt)(data, pkeys)
+            batch = {"features": features, "queries": queries, "active": jnp.full(wc.tasks, wc.V)}
+            logp = _per_seed(models, batch, cached_runner(cfg, "many"), chunk=32)  # [S, E, n+1, 1, V_max]
+            truth = jnp.take_along_axis(data["probs"], data["c"][:, -1, None, None], axis=1)  # [E, 1, V_max]
+            out[f"m={m}/{policy}"] = np.asarray(tv(np.exp(logp[:, :, :, 0]), truth[None]), dtype=np.float32)
+    return out
+
+
+def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[str, np.ndarray]:
+    """For each task of the largest d: 0-1 outcomes on `holdout` queries [S, E, holdout] and the true-error
+    estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples."""
+    d_max = max(cfg.task.dims)
+    family = cfg.task.dims.index(d_max)
+    ks = jax.random.split(_branch(cfg, 10), fc.tasks)
+    tasks = jax.vmap(lambda k: problem.sample_task(cfg, k, jnp.asarray(family)))(ks)
+    count = fc.holdout + fc.truth
+    x = jax.random.normal(_branch(cfg, 11), (fc.tasks, count, d_max))
+    truth = jnp.where(jnp.einsum("ekd,ed->ek", x, tasks["w"]) >= 0, 1.0, -1.0)
+    batch = {"features": tasks["features"], "active": tasks["active"], "x": x}
+    n = cfg.task.n_max
+
+    def at_full_context(mdl, b):
+        q = prompts.classification_queries(b["x"])
+        return problem.predict_many(cfg, mdl, b["features"], b["active"], q, group=128, prefixes=[n])[0]
+
+    pred = np.sign(_per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]
+    wrong = np.where(pred == 0, 0.5, (pred != np.asarray(truth)[None]).astype(np.float32))
+    return {"holdout": wrong[..., : fc.holdout].astype(np.float32), "true_error": wrong[..., fc.holdout :].mean(-1)}

@@ -1,0 +1,131 @@
+"""Bounded context: selection policies, capacity, the window and fixed-context experiments and their verdicts."""
+
+import dataclasses
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from iclverify import verdicts as V
+from simulations import context, prompts
+from simulations.config import LENGTH, EvalConfig, RunConfig, TaskConfig
+from simulations.run import Run
+
+KEY = jax.random.PRNGKey(0)
+
+
+def test_capacity_is_two_tokens_per_example_plus_the_query():
+    assert [context.capacity(t) for t in (1, 2, 3, 33, 65)] == [0, 0, 1, 16, 32]
+    with pytest.raises(ValueError, match="window must be"):
+        context.capacity(0)
+
+
+@pytest.mark.parametrize("policy", context.POLICIES)
+@pytest.mark.parametrize("k", [0, 1, 5, 20])
+def test_select_respects_capacity(policy, k):
+    c = jax.random.randint(KEY, (20,), 0, 3)
+    idx = np.asarray(context.select(policy, jax.random.PRNGKey(1), c, jnp.asarray(1), k))
+    assert idx.shape == (k,) and len(set(idx.tolist())) == k and ((0 <= idx) & (idx < 20)).all()
+
+
+def test_retrieval_returns_exactly_the_query_contexts_examples():
+    c = jnp.array([0, 2, 1, 2, 2, 0, 1, 2])
+    idx = context.select("retrieval", KEY, c, jnp.asarray(2), 3)
+    assert idx.tolist() == [1, 3, 4]  # the first three examples of context 2, in dataset order
+    idx = context.select("retrieval", KEY, c, jnp.asarray(1), 4)
+    assert idx[:2].tolist() == [2, 6] and set(idx[2:].tolist()) <= {0, 1, 3, 4, 5, 7}  # both matches, then others
+    assert (np.asarray(c)[np.asarray(context.order("retrieval", KEY, c, jnp.asarray(2)))][:4] == 2).all()
+
+
+def test_retrieval_for_inputs_is_nearest_first():
+    x = jax.random.normal(KEY, (50, 3))
+    q = jnp.array([0.3, -0.2, 1.0])
+    idx = context.select("retrieval", KEY, x, q, 7)
+    expected = np.argsort(((np.asarray(x) - np.asarray(q)) ** 2).sum(1), kind="stable")[:7]
+    assert idx.tolist() == expected.tolist()
+
+
+def test_random_and_recent():
+    c = jnp.arange(10)
+    assert sorted(context.order("random", KEY, c, jnp.asarray(0)).tolist()) == list(range(10))
+    assert context.order("random", KEY, c, 0).tolist() != list(range(10))
+    assert context.select("recent", KEY, c, 0, 3).tolist() == [9, 8, 7]
+    with pytest.raises(ValueError, match="policy must be one of"):
+        context.order("nearest", KEY, c, 0)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 10\]"):
+        context.select("random", KEY, c, 0, 11)
+
+
+def test_queries_at_chosen_prefixes_only():
+    features = jnp.zeros((2 * 4 + 1, 3))
+    seq, mask, positions = prompts.many_queries(features, jnp.ones((2, 3)), [4])
+    assert seq.shape == (8 + 2, 3) and positions[8:].tolist() == [8, 8]
+    assert jnp.flatnonzero(mask[9]).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 9]
+
+
+def test_training_length_is_separate_from_the_position_table():
+    cfg = LENGTH["quick"]["learned"]
+    assert cfg.task.train_n_max * 4 == cfg.task.n_max and cfg.training.task.n_max == cfg.task.train_n_max
+    plain = RunConfig(TaskConfig("tokens"))
+    assert "train_n_max" not in plain.to_dict()["task"]  # runs written before the field keep their hash
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg and RunConfig.from_dict(plain.to_dict()) == plain
+
+
+# ---- verdicts on synthetic data ----------------------------------------------------------------------------------
+def fixed_data(offset: float = 0.0, units: int = 400, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.4, size=(2, units // 2))
+    holdout = (rng.random((2, units // 2, 512)) < p[..., None]).astype(np.float32)
+    return {"holdout": holdout, "true_error": p + offset}
+
+
+def test_fixed_context_coverage_holds_for_an_honest_estimate_and_fails_for_a_biased_one():
+    rows = V.fixed_context_verdicts(fixed_data())
+    assert {r["claim"] for r in rows} == {V.FIXED, "hoeffding"}
+    assert all(r["verdict"] == "consistent" for r in rows)
+    assert all(r["params"]["n"] <= 512 for r in rows)
+    rows = V.fixed_context_verdicts(fixed_data(offset=0.12))  # a 'true error' off by more than eps
+    assert all(r["verdict"] == "inconsistent" for r in rows)
+
+
+def window_data(exponent_in_m: float, policies=("random", "retrieval")) -> dict:
+    """TV ~ 0.5 * sqrt(m^a / k): the window needed grows like m^a."""
+    rng = np.random.default_rng(1)
+    k = np.maximum(np.arange(33), 1)
+    out = {}
+    for m in (1, 2, 4):
+        for policy in policies:
+            a = exponent_in_m if policy == "random" else 0.0
+            mean = np.minimum(0.6, 0.5 * np.sqrt(m**a / k))
+            out[f"m={m}/{policy}"] = mean * rng.lognormal(-0.02, 0.2, size=(2, 200, 33))
+    return out
+
+
+def test_window_verdicts_follow_the_reading():
+    rows = {r["check"]: r for r in V.window_verdicts(window_data(1.0), (1, 2, 4), 4)}
+    assert rows["window scaling in m, random"]["verdict"] == "consistent"
+    assert rows["window scaling in m, retrieval"]["verdict"] == "consistent"
+    assert "holds" in rows and rows["holds"]["claim"] == V.BOUNDED
+    rows = {r["check"]: r for r in V.window_verdicts(window_data(0.0), (1, 2, 4), 4)}
+    assert rows["window scaling in m, random"]["verdict"] == "inconsistent"  # random not growing with m
+
+
+def length_run(kept: float) -> Run:
+    """Risk falls like 1/sqrt(N) up to T = 8, then follows `kept` of the further gain (or rises if kept < 1)."""
+    cfg = dataclasses.replace(LENGTH["quick"]["rope"], eval=EvalConfig(tasks=100))
+    cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, n_max=32, train_n_max=8))
+    n = np.maximum(np.arange(33), 1)
+    mean = 0.6 / np.sqrt(n)
+    mean[9:] = mean[8] + (mean[9:] - mean[8]) * kept if kept >= 0 else mean[8] - kept * (n[9:] - 8) / 100
+    rng = np.random.default_rng(2)
+    units = mean * rng.lognormal(-0.005, 0.1, size=(2, 100, 33))
+    return Run(Path("synthetic"), cfg, {}, {"m=2,V=4/icl_risk": units}, {})
+
+
+def test_length_verdicts():
+    good = {r["params"]["N"]: r for r in V.length_verdicts({"rope": length_run(1.0)})}
+    assert set(good) == {16, 32} and all(r["verdict"] == "consistent" for r in good.values())
+    bad = V.length_verdicts({"learned": length_run(-5.0)})  # the error rises past T
+    assert all(r["verdict"] == "inconsistent" for r in bad)
