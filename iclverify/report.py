@@ -23,8 +23,7 @@ import theory
 from iclverify import verdicts as V
 from iclverify.tables import bound_row, fmt_n
 from simulations import bounded, plots, rates
-from simulations.config import LENGTH, PRESETS, RunConfig
-from simulations.evaluate import curve_key
+from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
@@ -91,10 +90,7 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
     window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
     say("rates and verdicts")
-    rows = timed("rates and verdicts", lambda: _verdicts(runs, cov, seed))
-    ctx_rows = V.window_verdicts(window, WINDOW[preset].ms, WINDOW[preset].V, seed=seed)
-    ctx_rows += V.fixed_context_verdicts(fixed, seed=seed) + V.length_verdicts(lengths, seed=seed)
-    rows = rows[: -len(cov)] + ctx_rows + rows[-len(cov) :]  # coverage rows last
+    rows = timed("rates and verdicts", lambda: _verdicts(runs, window, WINDOW[preset], fixed, lengths, cov, seed))
     timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
     write_json(out / "verdicts.json", rows)
     (out / "report.md").write_text(
@@ -117,10 +113,11 @@ def _bounded(runs: dict[str, Run], wc: bounded.WindowConfig, fc: bounded.FixedCo
     return window, bounded.fixed_context(cls.cfg, load_models(cls), fc)
 
 
-def _verdicts(runs: dict[str, Run], cov: list[dict], seed: int) -> list[dict]:
-    rows = []
-    for run in runs.values():
-        rows += V.run_verdicts(run, seed=seed)
+def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[dict]:
+    """Every verdict row, in report order: rates and bounds per run, bounded context, Monte-Carlo coverage."""
+    rows = [r for run in runs.values() for r in V.run_verdicts(run, seed=seed)]
+    rows += V.window_verdicts(window, wc.ms, wc.V, seed=seed)
+    rows += V.fixed_context_verdicts(fixed, seed=seed) + V.length_verdicts(lengths, seed=seed)
     return rows + V.coverage_verdicts(cov)
 
 
@@ -142,7 +139,9 @@ def _bound_curve(bound_id: str, params: dict, n_max: int) -> tuple[str, np.ndarr
     return f"{bound_id} ({consts}, delta={V.DELTA:g})".replace(" (, ", " ("), n[keep], eps[keep]
 
 
-def _plots(runs, rows, out, window, wc, lengths) -> None:
+def _plots(
+    runs: dict[str, Run], rows: list[dict], out: Path, window: dict, wc: bounded.WindowConfig, lengths: dict[str, Run]
+) -> None:
     for kind, run in runs.items():
         spec = V.SPECS[kind]
         fits = {

@@ -36,10 +36,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 import theory
 from simulations import rates
-from simulations.evaluate import curve_key
+from simulations.config import curve_key
 from simulations.finetune import grid
 from simulations.run import Run
 
@@ -110,8 +111,7 @@ def _row(claim: str, check: str, params: dict, verdict: str, est: rates.Estimate
 
 def units(run: Run, params: dict, name: str) -> np.ndarray:
     """[units, N] errors of method `name` for the curve with `params` (seeds and tasks flattened)."""
-    values = run.errors[f"{curve_key(params)}/{name}"]
-    return values.reshape(-1, values.shape[-1]).astype(np.float64)
+    return _flat(run.errors[f"{curve_key(params)}/{name}"])
 
 
 def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
@@ -226,8 +226,6 @@ def fixed_context_verdicts(fixed: dict[str, np.ndarray], *, seed: int = 0) -> li
     """|empirical - true| error of one fixed in-context predictor on n held-out examples, at n from the fixed-context
     claim and from Hoeffding: the failure rate P(gap >= eps) must be compatible with <= delta (exact binomial
     test at level 0.01, as in the Monte-Carlo checks)."""
-    from scipy import stats
-
     holdout = fixed["holdout"].reshape(-1, fixed["holdout"].shape[-1])
     true = fixed["true_error"].reshape(-1)
     rows = []

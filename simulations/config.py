@@ -30,6 +30,11 @@ class TaskConfig:
         return [{"m": m, "V": v} for m, v in self.families]
 
 
+def curve_key(params: dict) -> str:
+    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz and in plots."""
+    return ",".join(f"{k}={v}" for k, v in params.items())
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     depth: int = 3

@@ -26,7 +26,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from simulations import baselines, problem, prompts
-from simulations.config import RunConfig
+from simulations.config import RunConfig, curve_key
 from simulations.finetune import finetune_predictions, grid
 from simulations.train import keys
 
@@ -191,11 +191,6 @@ def _tokens(cfg: RunConfig, models, tasks, ft_tasks) -> dict[str, np.ndarray]:
     out["finetune"] = np.asarray(tv(ft, truth_of(ft_tasks)[None][:, :, g]))
     out["icl_vs_finetune"] = np.asarray(tv(icl[:, :e_ft][:, :, g], ft))
     return out
-
-
-def curve_key(params: dict) -> str:
-    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz."""
-    return ",".join(f"{k}={v}" for k, v in params.items())
 
 
 def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:

@@ -10,6 +10,8 @@ import numpy as np
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 
+from simulations.config import curve_key
+
 STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", lw=1.8)}
 
 
@@ -66,7 +68,7 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.9), squeeze=False)
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
-        key = ",".join(f"{k}={v}" for k, v in curve["params"].items())
+        key = curve_key(curve["params"])
         for name, m in curve["methods"].items():
             if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk):
                 continue

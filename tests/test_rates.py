@@ -8,8 +8,7 @@ import pytest
 import theory
 from iclverify import verdicts as V
 from simulations import rates
-from simulations.config import EvalConfig, RunConfig, TaskConfig
-from simulations.evaluate import curve_key
+from simulations.config import EvalConfig, RunConfig, TaskConfig, curve_key
 from simulations.finetune import grid
 from simulations.run import Run
 
