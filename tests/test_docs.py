@@ -74,3 +74,15 @@ def test_tutorial_runs(capsys):
     namespace["test_my_bound"]()
     out = capsys.readouterr().out
     assert "[order]" in out and "599.14" in out
+
+
+def test_readme_reaches_an_equation_in_two_clicks():
+    """README -> the bound index -> a bound's displayed equation: every relative link on the way exists."""
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(((?!https?:)[^)#]+)(#[^)]*)?\)", readme)
+    assert ("docs/bounds/index.md", "") in links
+    for path, _ in links:
+        assert (ROOT / path).exists(), path
+    index = (DOCS / "bounds" / "index.md").read_text()
+    page, anchor = re.search(r"\]\((paper\.text-generation\.md)(#eq-bound)\)", index).groups()
+    assert '<a id="eq-bound"></a>' in (DOCS / "bounds" / page).read_text() and anchor == "#eq-bound"
