@@ -13,19 +13,13 @@ from collections.abc import Sequence
 
 import theory
 from iclverify import __version__
-from iclverify.tables import bound_row, fmt_n
+from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from theory.audit import audit
 from theory.symbols import DOMAINS
 
-# CLI flag -> (keyword in theory, default). Defaults describe a GPT-2-sized setting: V = 50000, d = 768.
-PARAMS = {
-    "eps": ("eps", "0.05"),
-    "delta": ("delta", "0.05"),
-    "m": ("m", "100"),
-    "vocab": ("V", "50000"),
-    "length": ("l", "100"),
-    "dim": ("d", "768"),
-}
+# CLI flag -> (keyword in theory, default); defaults from tables.DEFAULTS (V = 50000, d = 768).
+FLAGS = {"eps": "eps", "delta": "delta", "m": "m", "vocab": "V", "length": "l", "dim": "d"}
+PARAMS = {flag: (key, f"{DEFAULTS[key]:g}") for flag, key in FLAGS.items()}
 
 
 class UsageError(Exception):

@@ -21,14 +21,13 @@ from tqdm.auto import tqdm
 
 import theory
 from iclverify import verdicts as V
-from iclverify.tables import bound_row, fmt_n
+from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, plots, rates
 from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 
-BOUND_PARAMS = {"eps": 0.05, "delta": 0.05, "m": 100, "V": 50000, "l": 100, "d": 768}  # as `iclverify bounds`
 TRIALS = {"quick": 20000, "full": 20000}  # Monte-Carlo trials per experiment
 PACKAGES = ("iclverify", "jax", "equinox", "optax", "numpy", "scipy", "sympy", "hypothesis", "matplotlib")
 BOUND_CHECKS = ("holds", "conservativeness")
@@ -72,8 +71,8 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
 
     say = tqdm.write if progress else (lambda *_: None)
     say("bounds and audit")
-    bounds = timed("bounds and audit", lambda: [bound_row(b, BOUND_PARAMS) for b in theory.catalogue()])
-    audited = audit(**BOUND_PARAMS)
+    bounds = timed("bounds and audit", lambda: [bound_row(b, DEFAULTS) for b in theory.catalogue()])
+    audited = audit(**DEFAULTS)
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
     runs: dict[str, Run] = {}
@@ -341,7 +340,7 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         )
     md += [
         "",
-        "## Bounds at " + _params_text(BOUND_PARAMS),
+        "## Bounds at " + _params_text(DEFAULTS),
         "",
         "| id | kind | n | order | source |",
         "|---|---|---|---|---|",

@@ -6,6 +6,9 @@ import math
 
 import theory
 
+# The parameters tables are shown at (`iclverify bounds`, the report, the generated docs): a GPT-2-sized setting.
+DEFAULTS: dict[str, float] = {"eps": 0.05, "delta": 0.05, "m": 100, "V": 50000, "l": 100, "d": 768}
+
 
 def bound_row(bound: theory.Bound, params: dict[str, float]) -> dict:
     """One bound at `params` (those it does not use are ignored): its n, or a note saying why there is none."""
