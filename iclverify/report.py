@@ -116,7 +116,7 @@ def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[dict]:
     """Every verdict row, in report order: rates and bounds per run, bounded context, Monte-Carlo coverage."""
     rows = [r for run in runs.values() for r in V.run_verdicts(run, seed=seed)]
     rows += V.window_verdicts(window, wc.ms, wc.V, seed=seed)
-    rows += V.fixed_context_verdicts(fixed, seed=seed) + V.length_verdicts(lengths, seed=seed)
+    rows += V.fixed_context_verdicts(fixed) + V.length_verdicts(lengths, seed=seed)
     return rows + V.coverage_verdicts(cov)
 
 

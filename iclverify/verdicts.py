@@ -222,7 +222,7 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
     return rows
 
 
-def fixed_context_verdicts(fixed: dict[str, np.ndarray], *, seed: int = 0) -> list[dict]:
+def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[dict]:
     """|empirical - true| error of one fixed in-context predictor on n held-out examples, at n from the fixed-context
     claim and from Hoeffding: the failure rate P(gap >= eps) must be compatible with <= delta (exact binomial
     test at level 0.01, as in the Monte-Carlo checks)."""

@@ -73,6 +73,15 @@ def _bootstrap(statistic: Callable, samples: Sequence[np.ndarray], seed: int, re
     return float(low), float(high)
 
 
+def _on_units(
+    statistic: Callable, units: np.ndarray, seed: int, resamples: int, detail: dict | None = None
+) -> Estimate:
+    """statistic(units) and its 95% interval from resampling the rows (units) of `units`; statistic must also
+    accept a batch of resamples stacked on a leading axis."""
+    ci = _bootstrap(lambda ix: statistic(units[ix]), [units], seed, resamples)
+    return Estimate(float(statistic(units)), ci, detail or {})
+
+
 def fit_range(units: np.ndarray, ns: np.ndarray, n_min: int) -> np.ndarray:
     """Boolean mask over ns of the points an exponent fit uses (see the module docstring)."""
     units = np.asarray(units, dtype=np.float64)
@@ -99,10 +108,9 @@ def exponent(
     if keep.sum() < MIN_POINTS:
         return Estimate(np.nan, (np.nan, np.nan), detail | {"reason": f"fewer than {MIN_POINTS} resolved points"})
     x, sub = np.log(sel), units[:, keep]
-    value = float(_slopes(sub.mean(0), x))
-    ci = _bootstrap(lambda ix: _slopes(sub[ix].mean(-2), x), [sub], seed, resamples)
-    prefactor = float(np.exp(np.log(sub.mean(0)).mean() - value * x.mean()))  # a in a N^b, for plots
-    return Estimate(value, ci, detail | {"prefactor": prefactor})
+    est = _on_units(lambda u: _slopes(u.mean(-2), x), sub, seed, resamples, detail)
+    prefactor = float(np.exp(np.log(sub.mean(0)).mean() - est.value * x.mean()))  # a in a N^b, for plots
+    return Estimate(est.value, est.ci, detail | {"prefactor": prefactor})
 
 
 def ratio(units: np.ndarray, top: int, bottom: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
@@ -113,9 +121,7 @@ def ratio(units: np.ndarray, top: int, bottom: int, *, seed: int = 0, resamples:
         with np.errstate(divide="ignore", invalid="ignore"):
             return u[..., top].mean(-1) / u[..., bottom].mean(-1)
 
-    value = float(stat(units))
-    ci = _bootstrap(lambda ix: stat(units[ix]), [units], seed, resamples)
-    return Estimate(value, ci, {})
+    return _on_units(stat, units, seed, resamples)
 
 
 def gain_kept(units: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
@@ -128,9 +134,7 @@ def gain_kept(units: np.ndarray, trained: int, beyond: int, *, seed: int = 0, re
         with np.errstate(divide="ignore", invalid="ignore"):
             return (m[..., 0] - m[..., beyond]) / (m[..., 0] - m[..., trained])
 
-    value = float(stat(units))
-    ci = _bootstrap(lambda ix: stat(units[ix]), [units], seed, resamples)
-    return Estimate(value, ci, {"trained": trained, "beyond": beyond})
+    return _on_units(stat, units, seed, resamples, {"trained": trained, "beyond": beyond})
 
 
 def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
@@ -173,9 +177,7 @@ def quantile(units: np.ndarray, level: float, axis: int = 0) -> np.ndarray:
 def quantile_at(units: np.ndarray, column: int, level: float, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
     """The `level` quantile of one column of units, with a bootstrap interval."""
     col = np.asarray(units, dtype=np.float64)[:, column]
-    value = float(np.quantile(col, level))
-    ci = _bootstrap(lambda ix: np.quantile(col[ix], level, axis=-1), [col], seed, resamples)
-    return Estimate(value, ci, {})
+    return _on_units(lambda c: np.quantile(c, level, axis=-1), col, seed, resamples)
 
 
 def n_star_estimate(
@@ -193,9 +195,7 @@ def n_star_estimate(
     def curve(u: np.ndarray) -> np.ndarray:
         return u.mean(-2) if level is None else np.quantile(u, level, axis=-2)
 
-    value = float(n_star(curve(units), ns, eps))
-    ci = _bootstrap(lambda ix: n_star(curve(units[ix]), ns, eps), [units], seed, resamples)
-    return Estimate(value, ci, {})
+    return _on_units(lambda u: n_star(curve(u), ns, eps), units, seed, resamples)
 
 
 def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[int], points: int = 4) -> np.ndarray:
