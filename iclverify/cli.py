@@ -77,12 +77,12 @@ def cmd_derive(args: argparse.Namespace) -> int:
     if derivation is None:
         note = f"{bound.id} is quoted from its source ({bound.citation}); it is not derived from a tail inequality here"
         if args.json:
-            print(json.dumps({"id": bound.id, "steps": [], "verified": None, "note": note}, indent=2))
+            print(json.dumps({"id": bound.id, "steps": [], "passed": None, "counts": None, "note": note}, indent=2))
         else:
             print(note)
         return 0
     print(json.dumps(derivation.to_dict(), indent=2) if args.json else derivation.render())
-    return 0 if derivation.verified else 1
+    return 0 if derivation.passed else 1
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

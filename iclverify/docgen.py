@@ -61,11 +61,20 @@ def bound_page(bound: theory.Bound) -> str:
         + ".",
         "",
     ]
-    if bound.constants:
-        consts = ", ".join(f"${sp.latex(c)}$ = {v:g}" for c, v in bound.constants.items())
+    defaulted = {c: v for c, v in bound.constants.items() if v is not None}
+    if defaulted:
+        consts = ", ".join(f"${sp.latex(c)}$ = {v:g}" for c, v in defaulted.items())
         md += [
             f"Unspecified constants, with the defaults the code uses: {consts}. Values computed with them are "
             "orders of magnitude, not guarantees; pass another value by keyword (`C=4`).",
+            "",
+        ]
+    required = [c for c, v in bound.constants.items() if v is None]
+    if required:
+        names = ", ".join(f"${sp.latex(c)}$" for c in required)
+        md += [
+            f"Universal constant(s) {names}: the source does not give a value, and no default is known to be "
+            f"valid, so it must be passed by keyword (`{required[0].name}=...`); the bound states an order only.",
             "",
         ]
     md += ["## Assumptions {#assumptions}", "", *[f"- {a}" for a in bound.assumptions], ""]
@@ -80,12 +89,18 @@ def bound_page(bound: theory.Bound) -> str:
     if derivation is None:
         md += [f"Quoted from its source ({bound.citation}); not derived from a tail inequality here.", ""]
     else:
-        status = "every step verified by sympy" if derivation.verified else "NOT all steps verify"
-        md += [f"Checked derivation ({status}; `iclverify derive {bound.id}`).", ""]
+        c = derivation.counts
+        status = "every check passed" if derivation.passed else "NOT every check passes"
+        md += [
+            f"Derivation with {c['checked']} step(s) proved by sympy (**checked**), {c['numeric']} checked by a "
+            f"stated numeric method (**numeric**) and {c['quoted']} premise(s) taken from their sources without "
+            f"proof (**quoted**); {status} (`iclverify derive {bound.id}`).",
+            "",
+        ]
         for k, step in enumerate(derivation.to_dict()["steps"], 1):
-            mark = "verified" if step["verified"] else "FAILED"
+            mark = step["status"] if step["passed"] else f"{step['status']}, FAILED"
             md += [f"### Step {k} {{#step-{k}}}", "", step["claim"] + ".", "", *_display(step["latex"], f"eq-step-{k}")]
-            md += [f"*Check ({mark}):* {step['check']}.", ""]
+            md += [f"*Status: {mark}.* {step['check']}.", ""]
     md += ["## Provenance {#provenance}", "", bound.provenance or "-", ""]
     key = bound.citation.key
     md += [

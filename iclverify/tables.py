@@ -28,6 +28,9 @@ def bound_row(bound: theory.Bound, params: dict[str, float]) -> dict:
         row["n"] = float(bound.n(**used))
     except theory.ValidityError as err:
         row["note"] = str(err)
+    except theory.MissingConstant:
+        names = ", ".join(bound.required_constants)
+        row["note"] = f"order only: {names} is a universal constant with no value known to be valid (pass it)"
     if row["n"] is not None and not bound.explicit:
         consts = ", ".join(f"{c.name} = {v:g}" for c, v in bound.constants.items())
         row["note"] = f"unspecified constant; evaluated at {consts} (order of magnitude only)"

@@ -31,8 +31,23 @@ HAND = [
     ("vc.ehkv-lower", dict(eps=0.1, delta=0.005, d=2), 9 * ln(200)),
     ("vc.ehkv-lower", dict(eps=0.1, delta=0.005, d=1000), 999 / 3.2),
     ("vc.hanneke", dict(eps=0.1, delta=0.05, d=8), (8 + ln(20)) / 0.1),
-    ("tv.lower", dict(eps=0.1, delta=0.05, V=8), (8 + ln(20)) / 0.01),
+    ("tv.lower", dict(eps=0.1, delta=0.05, V=8, c_TV=1), (8 + ln(20)) / 0.01),
+    # Le Cam: ln(1/(4 delta)) / KL(Ber(0.6) || Ber(0.4)), KL = 0.2 ln(1.5) = 4 eps atanh(2 eps)
+    ("mean.lecam-lower", dict(eps=0.1, delta=0.01), ln(25) / (0.2 * ln(1.5))),
+    ("tv.lecam-lower", dict(eps=0.1, delta=0.01, V=5), ln(25) / (0.2 * ln(1.5))),
+    ("text-generation.lecam-lower", dict(eps=0.1, delta=0.01, m=4), 4 * ln(4 / (8 * ln(2) * 0.01)) / (0.2 * ln(1.5))),
+    ("mode.dkw", dict(eps=0.1, delta=0.05), 8 * ln(40) / 0.01),
+    # m max(2 V/eps^2, 4 ln(2m/delta)/eps^2, 8 ln(2m/delta)) at m = 4, V = 3: the ln term wins (4 ln 160 > 6)
+    ("text-generation.random-contexts", dict(eps=0.1, delta=0.05, m=4, V=3), 4 * 4 * ln(160) / 0.01),
+    ("vc.ssbd-agnostic-lower", dict(eps=0.05, delta=0.01, d=10), max(ln(25) / (2 * 0.0025), 10 / (512 * 0.0025))),
+    ("sequence-tv.lower", dict(eps=0.1, delta=0.05, V=2, l=3, c_seq=1), (8 + ln(20)) / 0.01),
 ]
+
+
+def test_constant_without_a_valid_default_must_be_passed():
+    with pytest.raises(theory.MissingConstant, match="c_TV"):
+        theory.get("tv.lower").n(eps=0.1, delta=0.05, V=8)
+    assert theory.get("tv.lower").required_constants == ("c_TV",)
 
 
 @pytest.mark.parametrize(("bound_id", "params", "expected"), HAND)
@@ -93,7 +108,9 @@ def test_scalar_in_scalar_out():
 def test_eps_at_round_trip(bound):
     params = {"delta": 0.005, "m": 7, "V": 30, "l": 4, "d": 9}
     params = {k: v for k, v in params.items() if k in bound.parameters}
+    params |= {c: 2.0 for c in bound.required_constants}
     eps = np.array([0.001, 0.01, 0.05, 0.12])
+    eps = eps[eps < bound.eps_max]
     assert bound.eps_at(bound.n(eps=eps, **params), **params) == pytest.approx(eps, rel=1e-9)
 
 

@@ -52,8 +52,11 @@ def test_bounds_table(capsys):
 def test_derive_json(capsys):
     code, out, _ = run(capsys, "derive", "text-generation.union", "--json")
     data = json.loads(out)
-    assert code == 0 and data["id"] == "text-generation.union" and data["verified"] is True
-    assert data["steps"] and all(s["verified"] is True and s["latex"] and s["claim"] for s in data["steps"])
+    assert code == 0 and data["id"] == "text-generation.union" and data["passed"] is True
+    assert data["steps"] and all(s["passed"] is True and s["latex"] and s["claim"] for s in data["steps"])
+    statuses = [s["status"] for s in data["steps"]]
+    assert data["counts"] == {k: statuses.count(k) for k in ("checked", "numeric", "quoted")}
+    assert data["counts"]["checked"] >= 3 and data["counts"]["numeric"] >= 1
 
 
 def test_audit_json(capsys):

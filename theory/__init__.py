@@ -5,8 +5,19 @@
 184.444
 """
 
-from theory.bound import Bound, Citation, Condition, ValidityError
+from theory.bound import Bound, Citation, Condition, MissingConstant, ValidityError
 from theory.catalogue import catalogue, get, ids
 from theory.derivation import Derivation, Step
 
-__all__ = ["Bound", "Citation", "Condition", "Derivation", "Step", "ValidityError", "catalogue", "get", "ids"]
+__all__ = [
+    "Bound",
+    "Citation",
+    "Condition",
+    "Derivation",
+    "MissingConstant",
+    "Step",
+    "ValidityError",
+    "catalogue",
+    "get",
+    "ids",
+]

@@ -29,6 +29,10 @@ class ValidityError(ValueError):
     """The parameters are in their domains, but outside the conditions under which this bound holds."""
 
 
+class MissingConstant(ValueError):
+    """A bound whose universal constant is not known was evaluated without passing that constant."""
+
+
 @dataclass(frozen=True)
 class Citation:
     """Where a bound comes from: a BibTeX key (in docs/references.bib) and a reference with its locator."""
@@ -63,7 +67,8 @@ class Bound:
     """A sample-complexity bound n >= expr (sufficient if kind='upper', necessary if kind='lower').
 
     Parameters are passed by keyword: eps, delta (in (0, 1)); m, V, l, d (integers >= 1); and any named
-    constant (e.g. C, default 1). Values may be numpy arrays; they broadcast together.
+    constant (e.g. C, default 1). Values may be numpy arrays; they broadcast together. A constant whose default
+    is None has no value known to be valid (a lower bound's unspecified universal constant): it must be passed.
     """
 
     id: str
@@ -77,7 +82,7 @@ class Bound:
     assumptions: tuple[str, ...]
     citation: Citation
     conditions: tuple[Condition, ...] = ()
-    constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    constants: Mapping[sp.Symbol, float | None] = field(default_factory=dict)
     provenance: str = ""
     problem: str = ""
     derive: Callable[[], Derivation] | None = None
@@ -108,6 +113,16 @@ class Bound:
         """True when every constant is known (no unspecified big-O constant)."""
         return not self.constants
 
+    @property
+    def evaluable(self) -> bool:
+        """True when every constant has a default, so `n()` runs without passing one."""
+        return all(v is not None for v in self.constants.values())
+
+    @property
+    def required_constants(self) -> tuple[str, ...]:
+        """Names of the constants that must be passed (no default is known to be valid)."""
+        return tuple(c.name for c, v in self.constants.items() if v is None)
+
     @cached_property
     def _symbols(self) -> tuple[sp.Symbol, ...]:
         return tuple(SYMBOLS[p] for p in self.parameters) + tuple(self.constants)
@@ -135,6 +150,12 @@ class Bound:
         missing = [p for p in self.parameters if p not in values and p not in skip]
         if missing:
             raise ValueError(f"{self.id} needs parameter {missing[0]!r} ({DOMAINS[missing[0]].describe()})")
+        required = [c for c in self.required_constants if c not in values]
+        if required:
+            raise MissingConstant(
+                f"{self.id} needs {required[0]}: a universal constant its source does not give, so no default is "
+                f"known to be valid; pass it by keyword ({required[0]}=...)"
+            )
         args = [values.get(p) for p in self.parameters]
         args += [values.get(c.name, np.float64(default)) for c, default in self.constants.items()]
         present = [a for a in args if a is not None]
@@ -164,7 +185,8 @@ class Bound:
         bad = self._violations(args)
         if bad:
             raise ValidityError(bad[0])
-        return _unwrap(np.asarray(self._n_func(*args), dtype=np.float64))
+        with np.errstate(over="ignore"):  # n beyond float64 (e.g. V^l) is inf, which is the right float
+            return _unwrap(np.asarray(self._n_func(*args), dtype=np.float64))
 
     # ---- inversion -------------------------------------------------------------------------------------------
     @cached_property
@@ -216,7 +238,8 @@ class Bound:
         args = [a if a is None else rest.pop(0) for a in args]
         ceiling = args.copy()
         ceiling[i] = np.full_like(n_arr, self.eps_max)
-        n_floor = np.asarray(self._n_func(*ceiling), dtype=np.float64)
+        with np.errstate(divide="ignore"):  # at an open edge (eps -> 1/2 in a KL) n may reach 0
+            n_floor = np.asarray(self._n_func(*ceiling), dtype=np.float64)
         if np.any(n_arr < n_floor):
             j = np.flatnonzero(n_arr < n_floor)[0]
             raise ValueError(
@@ -249,8 +272,9 @@ class Bound:
                 value = gap(np.full_like(n_arr, cand), n_arr, *others)
                 lo = np.where(np.isfinite(value) & (value > 0) & (cand < math.log(self.eps_max)), cand, lo)
         hi = np.full_like(n_arr, math.log(self.eps_max))
-        res = elementwise.find_root(gap, (lo, hi), args=(n_arr, *others), tolerances={"xrtol": 1e-15})
-        x = np.where(gap(hi, n_arr, *others) == 0, hi, res.x)
+        with np.errstate(divide="ignore"):
+            res = elementwise.find_root(gap, (lo, hi), args=(n_arr, *others), tolerances={"xrtol": 1e-15})
+            x = np.where(gap(hi, n_arr, *others) == 0, hi, res.x)
         if not np.all(res.success | (x == hi)):
             raise ValueError(f"eps_at could not invert {self.id} at these parameters (root finding failed)")
         return np.exp(x)
@@ -309,4 +333,4 @@ def _unwrap(x: np.ndarray) -> ArrayLike:
     return float(x) if x.ndim == 0 else x
 
 
-__all__ = ["Bound", "Citation", "Condition", "ValidityError"]
+__all__ = ["Bound", "Citation", "Condition", "MissingConstant", "ValidityError"]

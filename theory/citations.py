@@ -126,6 +126,17 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "year": "2017",
         },
     ),
+    "tsybakov2009": (
+        "book",
+        {
+            "author": "Tsybakov, Alexandre B.",
+            "title": "Introduction to Nonparametric Estimation",
+            "publisher": "Springer",
+            "series": "Springer Series in Statistics",
+            "year": "2009",
+            "doi": "10.1007/b13794",
+        },
+    ),
 }
 
 

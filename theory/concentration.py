@@ -5,7 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from theory import derivation as dv
-from theory.bound import Bound
+from theory import lemmas
+from theory.bound import Bound, Condition
 from theory.citations import cite
 from theory.symbols import delta, eps, m, n
 
@@ -62,9 +63,9 @@ def _dkw() -> dv.Derivation:
                 DKW_TAIL,
                 "Massart 1990, two-sided form, no restriction on t",
             ),
+            lemmas.point_mass_vs_cdf(),
             dv.substitution(
-                "Each point mass is a difference of two CDF values, so |p_n(i) - p(i)| <= 2 sup|F_n - F|: "
-                "a sup-norm error eps needs a CDF error eps/2 (t = eps/2)",
+                "A sup-norm error eps over point masses therefore needs a CDF error eps/2 (t = eps/2)",
                 DKW_TAIL,
                 t,
                 eps / 2,
@@ -94,19 +95,17 @@ LINF_DKW = Bound(
 )
 
 COVERAGE_TAIL = m * sp.exp(-n / m)
+BOOLE = "Boole's inequality (the union bound)"
 
 
 def _coverage() -> dv.Derivation:
+    miss = sp.exp(-n / m)
     return dv.Derivation(
         "contexts.coverage",
         (
-            dv.premise(
-                "A given context is missed by n uniform draws with probability (1 - 1/m)^n <= exp(-n/m); "
-                "a union bound over the m contexts gives P(some context unseen) <= m exp(-n/m)",
-                sp.Le(P, COVERAGE_TAIL),
-                COVERAGE_TAIL,
-                "union bound as in the coupon collector analysis, Mitzenmacher & Upfal",
-            ),
+            lemmas.miss_probability(),
+            dv.quoted("P(some context unseen) <= sum over contexts of P(it is unseen)", sp.Le(P, COVERAGE_TAIL), BOOLE),
+            lemmas.union_over_contexts(miss, m * sp.log(1 / delta)),
             *dv.solve_tail(COVERAGE_TAIL, COVERAGE.expr),
         ),
     )
@@ -129,4 +128,88 @@ COVERAGE = Bound(
     derive=_coverage,
 )
 
-BOUNDS = (HOEFFDING, LINF_DKW, COVERAGE)
+
+def _mean_lecam() -> dv.Derivation:
+    return dv.Derivation(
+        "mean.lecam-lower",
+        (*lemmas.lecam_steps(), dv.conclude("With K = 4 eps atanh(2 eps)", LECAM_DERIVED, MEAN_LECAM.expr)),
+    )
+
+
+LECAM_EXPR = sp.log(1 / (4 * delta)) / lemmas.KL_BERNOULLI
+LECAM_DERIVED = (sp.log(1 / (4 * delta)) / lemmas.K).subs(lemmas.K, lemmas.KL_BERNOULLI)
+LECAM_CONDITIONS = (
+    Condition(eps < sp.Rational(1, 2), "the two laws Bernoulli(1/2 +- eps) need eps < 1/2"),
+    Condition(delta < sp.Rational(1, 4), "the bound (1/4) exp(-n K) >= delta says nothing for delta >= 1/4"),
+)
+
+MEAN_LECAM = Bound(
+    id="mean.lecam-lower",
+    title="Estimating one bounded mean to +-eps: Le Cam two-point lower bound",
+    kind="lower",
+    source="standard",
+    metric="absolute error of any estimator of the mean of [0, 1] variables, worst case over laws",
+    expr=LECAM_EXPR,
+    order="Omega",
+    rate=sp.log(1 / delta) / eps**2,
+    assumptions=("any estimator from n i.i.d. observations", "worst case over Bernoulli(1/2 +- eps)"),
+    conditions=LECAM_CONDITIONS,
+    citation=cite("tsybakov2009", "Theorem 2.2 (iii) and Lemma 2.6"),
+    provenance="Le Cam's two-point method: Tsybakov (2009), Thm 2.2 (iii) bounds the minimax error of testing two "
+    "laws with KL(P_1, P_0) <= alpha below by (1/4) exp(-alpha); Bernoulli(1/2 +- eps) are 2 eps apart with "
+    "KL = 4 eps atanh(2 eps) per example (checked below). As eps -> 0, n ~ ln(1/(4 delta)) / (8 eps^2): with "
+    "Hoeffding this backs the Theta(ln(1/delta)/eps^2) of `hoeffding`.",
+    problem="mean-estimation",
+    derive=_mean_lecam,
+)
+
+MODE_TAIL = 2 * sp.exp(-n * eps**2 / 8)
+
+
+def _mode() -> dv.Derivation:
+    return dv.Derivation(
+        "mode.dkw",
+        (
+            dv.premise(
+                "DKW with Massart's constant: P(sup_x |F_n(x) - F(x)| > t) <= 2 exp(-2 n t^2) for every t > 0",
+                sp.Le(P, DKW_TAIL),
+                DKW_TAIL,
+                "Massart 1990, two-sided form, no restriction on t",
+            ),
+            lemmas.point_mass_vs_cdf(),
+            lemmas.mode_gap(),
+            dv.substitution(
+                "A mode within eps needs point masses within eps/2, hence a CDF error eps/4 (t = eps/4)",
+                DKW_TAIL,
+                t,
+                eps / 4,
+                MODE_TAIL,
+            ),
+            *dv.solve_tail(MODE_TAIL, MODE.expr),
+        ),
+    )
+
+
+MODE = Bound(
+    id="mode.dkw",
+    title="Most frequent output within eps of the best: DKW (free of V and l)",
+    kind="upper",
+    source="standard",
+    metric="p(y*) - p(y_hat): probability gap between the true most frequent output and the empirical mode",
+    expr=8 * sp.log(2 / delta) / eps**2,
+    order="Theta",
+    rate=sp.log(1 / delta) / eps**2,
+    assumptions=(
+        "n i.i.d. outputs from a law on a finite ordered set (e.g. the V^l strings of length l)",
+        "estimator: the empirical mode",
+    ),
+    citation=cite("massart1990", "Theorem 1, applied to point masses at eps/2"),
+    provenance="Reading of the bounded-context claim as 'find the most frequent output': the empirical mode is "
+    "eps-good once every point mass is within eps/2 (checked below), which DKW (Massart 1990) guarantees at "
+    "8 ln(2/delta)/eps^2 examples, whatever V and l. The Theta holds in eps and delta (two outputs eps apart, "
+    "Le Cam).",
+    problem="mode-identification",
+    derive=_mode,
+)
+
+BOUNDS = (HOEFFDING, MEAN_LECAM, LINF_DKW, MODE, COVERAGE)

@@ -148,7 +148,6 @@ HANNEKE = Bound(
     problem="vc-realizable",
 )
 
-c1 = sp.Symbol("c_1", positive=True)
 c2 = sp.Symbol("c_2", positive=True)
 SSBD_REALIZABLE = Bound(
     id="vc.ssbd-realizable",
@@ -184,17 +183,24 @@ SSBD_AGNOSTIC = Bound(
 )
 SSBD_AGNOSTIC_LOWER = Bound(
     id="vc.ssbd-agnostic-lower",
-    title="VC class, agnostic: quantitative fundamental theorem, lower side",
+    title="VC class, agnostic: lower bound with the constants of its proof",
     kind="lower",
     source="standard",
     metric="excess 0-1 error of any learner",
-    expr=c1 * (d + sp.log(1 / delta)) / eps**2,
+    expr=sp.Max(sp.log(1 / (4 * delta)) / (2 * eps**2), d / (512 * eps**2)),
     order="Omega",
     rate=(d + sp.log(1 / delta)) / eps**2,
     assumptions=("VC dimension d", "agnostic", "any learner"),
-    constants={c1: 1.0},
-    citation=cite("ssbd2014", "Theorem 6.8, item 2"),
-    provenance="SSBD Thm 6.8 (2), lower side; C1 kept symbolic.",
+    conditions=(
+        Condition(eps < 1 / (8 * sp.sqrt(2)), "the d-term's construction (rho = 8 eps < 1/sqrt 2) needs it"),
+        Condition(delta < sp.Rational(1, 8), "the d-term holds at delta = 1/8, hence for every smaller delta"),
+    ),
+    citation=cite("ssbd2014", "Section 28.2 (proof of Theorem 6.8, lower side)"),
+    provenance="SSBD Sec. 28.2.1: m(eps, delta) >= 0.5 ln(1/(4 delta))/eps^2 for eps < 1/sqrt 2; Sec. 28.2.2: with "
+    "rho = 8 eps, any learner fails with probability >= 1/8 unless m >= d/(8 rho^2) = d/(512 eps^2). Read from the "
+    "book's proof (the printed copy we consulted garbles the d-term's constant; d/(512 eps^2) is the smaller of "
+    "the two readings, hence valid under either). Replaces the symbolic C1, whose default 1 made the lower bound "
+    "equal to the upper side's default.",
     problem="vc-agnostic",
 )
 

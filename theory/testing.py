@@ -15,6 +15,8 @@ the environment variable ICLVERIFY_HYPOTHESIS_PROFILE (default `ci`); see `load_
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from theory.bound import Bound, Condition, ValidityError
+from theory.bound import Bound, Condition, ValidityError, stable
+from theory.reference import reference_for
 from theory.symbols import SYMBOLS
 
 # ---- profiles --------------------------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ def param_strategy(bound: Bound, name: str) -> st.SearchStrategy:
 
 def valid_params(bound: Bound, *, constants: bool = True) -> st.SearchStrategy[dict[str, float]]:
     """Parameter dicts inside the bound's domains and validity conditions."""
-    names = list(bound.parameters) + ([c.name for c in bound.constants] if constants else [])
+    names = list(bound.parameters) + [c.name for c in bound.constants if constants or bound.constants[c] is None]
     base = st.fixed_dictionaries({p: param_strategy(bound, p) for p in names})
     return base.filter(lambda ps: not bound.violations(**ps))
 
@@ -153,6 +156,8 @@ def _given(ctx: _Ctx, strategy: st.SearchStrategy, test: Callable) -> None:
 def _finite_positive(bound: Bound, ctx: _Ctx) -> None:
     def test(ps):
         value = bound.n(**ps)
+        if value == np.inf and _exact_value(bound, ps) > np.finfo(np.float64).max:
+            return  # the true n is beyond float64 (e.g. V^l): inf is the right float
         assert np.isfinite(value) and value > 0, f"n({_fmt(ps)}) = {value!r} is not finite and positive"
 
     _given(ctx, valid_params(bound), test)
@@ -182,47 +187,101 @@ def _monotone(bound: Bound, ctx: _Ctx) -> None:
     _given(ctx, valid_params(bound).flatmap(pairs), test)
 
 
-# Extreme values for the order check, evaluated in mpmath (arbitrary exponent range, far beyond float64), and
-# the scale in which each rate is polynomial: 1/eps, ln(1/delta), the integers themselves. The ranges are wide
-# enough for the transients of sum-type rates such as V + ln(1/delta) to die out.
-_EXTREMES = {"eps": ("1e-10", "1e-100"), "delta": ("1e-1000000", "1e-10000000000")}
-_EXTREMES |= {p: ("1e10", "1e100") for p in ("m", "V", "l", "d")}
-_SCALE = {"eps": lambda x: 1 / x, "delta": lambda x: mpmath.log(1 / x)}
-# Rates are statements about small eps and delta: the other parameters are drawn in the regime eps, delta <= 1/2.
-_ASYMPTOTIC_REGIME = {"eps": 0.5, "delta": 0.5}
-ORDER_TOLERANCE = 0.1  # largest exponent mismatch between expr and rate accepted at the extremes
+# ---- order: the declared rate against the expression, along single and joint limits ----------------------------
+# Each parameter goes to its limit on a scale s: 1/eps = s, ln(1/delta) = s, m = V = l = d = s. Along a path (one
+# parameter, or two together on the diagonal, the others held at drawn values) the ratio expr / rate is computed
+# in mpmath at s = 1e1000, 1e10000, 1e100000, the parameters off the path drawn from ORDER_RANGES. A ratio bounded
+# above and below changes by a factor near 1 over that range (ln s >= 2300 swamps every drawn value, so sums such
+# as V + ln(m/delta) have settled); a missing or extra log factor changes it by about 100 (ln s grows 100-fold), a
+# product declared as a sum by about 1e99000, even a ln ln factor by 1.6. Evaluated with 60 significant digits and
+# arbitrary exponents (mpmath), so 2^V and V^l at V = 1e100000 are exact enough.
+ORDER_SCALES = ("1e1000", "1e10000", "1e100000")
+ORDER_FACTOR = 1.5  # largest change of expr / rate over the path accepted as "bounded"
+_SCALING = ("eps", "delta", "m", "V", "l", "d")
+# Rates are statements about small eps and delta: the parameters off the path are drawn in this regime.
+ORDER_RANGES: dict[str, tuple[float, float]] = {
+    "eps": (0.01, 0.5),
+    "delta": (1e-30, 0.5),
+    "m": (1, 100),
+    "V": (1, 100),
+    "l": (1, 100),
+    "d": (1, 100),
+}
+
+
+def order_paths(bound: Bound) -> list[tuple[str, ...]]:
+    """The limits the order check walks: each scaling parameter alone, then every pair together."""
+    moving = [p for p in _SCALING if p in bound.parameters]
+    return [(p,) for p in moving] + list(itertools.combinations(moving, 2))
+
+
+_INV_EPS, _LOG_INV_DELTA = sp.Symbol("E", positive=True), sp.Symbol("L", positive=True)
+
+
+def _in_scales(expr: sp.Basic) -> sp.Basic:
+    """expr with eps = 1/E and delta = exp(-L), logs expanded: ln(1/delta) becomes L exactly, so that
+    delta = exp(-1e100000) is never formed (mpmath would need 1e5 digits to exponentiate it)."""
+    delta = SYMBOLS["delta"]
+    if isinstance(expr, sp.core.relational.Relational) and expr.lhs == delta and expr.rhs.is_number:
+        expr = expr.func(-_LOG_INV_DELTA, sp.log(expr.rhs))  # delta <= c  <=>  -ln(1/delta) <= ln c
+    out = expr.subs({SYMBOLS["eps"]: 1 / _INV_EPS, delta: sp.exp(-_LOG_INV_DELTA)})
+    return stable(sp.expand_log(out, force=True)) if isinstance(out, sp.Expr) else out
+
+
+@functools.lru_cache(maxsize=256)
+def _mpmath_funcs(bound: Bound) -> tuple[list[str], Callable, list[Callable]]:
+    names = list(bound.parameters) + [c.name for c in bound.constants]
+    scaled = {"eps": _INV_EPS, "delta": _LOG_INV_DELTA}
+    syms = [scaled.get(p, SYMBOLS[p]) for p in bound.parameters] + list(bound.constants)
+    ratio = sp.lambdify(syms, _in_scales(bound.expr / bound.rate), "mpmath")
+    return names, ratio, [sp.lambdify(syms, _in_scales(c.relation), "mpmath") for c in bound.conditions]
+
+
+def _scale_value(name: str, value: float) -> mpmath.mpf:
+    """A drawn parameter in the coordinates of `_in_scales`: 1/eps for eps, ln(1/delta) for delta."""
+    x = mpmath.mpf(value)
+    return {"eps": 1 / x, "delta": -mpmath.log(x)}.get(name, x)
+
+
+def order_drift(bound: Bound, path: tuple[str, ...], params: Mapping[str, float]) -> float | None:
+    """expr / rate at the last scale over the first, along `path` from `params` (None where conditions fail)."""
+    names, ratio, conds = _mpmath_funcs(bound)
+    values = []
+    with mpmath.workdps(60):
+        for scale in ORDER_SCALES:
+            s = mpmath.mpf(scale)
+            point = [s if k in path else _scale_value(k, params[k]) for k in names]
+            if not all(bool(c(*point)) for c in conds):
+                return None
+            values.append(ratio(*point))
+        return float(values[-1] / values[0])
 
 
 def _order(bound: Bound, ctx: _Ctx) -> None:
-    names = list(bound.parameters) + [c.name for c in bound.constants]
-    syms = [SYMBOLS[p] for p in bound.parameters] + list(bound.constants)
-    ratio = sp.lambdify(syms, bound.expr / bound.rate, "mpmath")
-    conds = [sp.lambdify(syms, c.relation, "mpmath") for c in bound.conditions]
-    defaults = {c.name: v for c, v in bound.constants.items()}
+    defaults = {c.name: v for c, v in bound.constants.items() if v is not None}
+    paths = order_paths(bound)
 
     def test(ps):
         base = defaults | ps
-        for p in bound.parameters:
-            with mpmath.workdps(50):
-                near, far = ([mpmath.mpf(x if k == p else base[k]) for k in names] for x in _EXTREMES[p])
-                if not all(bool(c(*near)) and bool(c(*far)) for c in conds):
-                    continue
-                scale = _SCALE.get(p, lambda x: x)
-                i = names.index(p)
-                gap = mpmath.log(ratio(*far) / ratio(*near)) / mpmath.log(scale(far[i]) / scale(near[i]))
-                mismatch = float(gap)
-            ok = {
-                "Theta": abs(mismatch) <= ORDER_TOLERANCE,
-                "O": mismatch <= ORDER_TOLERANCE,
-                "Omega": mismatch >= -ORDER_TOLERANCE,
-            }[bound.order]
-            assert ok, (
-                f"declared {bound.order_text} but n / rate changes like ({p}-scale)^{mismatch:+.3f} as {p} goes "
-                f"from {_EXTREMES[p][0]} to {_EXTREMES[p][1]} (at {_fmt(ps)}; tolerance {ORDER_TOLERANCE})"
+        for path in paths:
+            drift = order_drift(bound, path, base)
+            if drift is None:
+                continue
+            grows, shrinks = drift > ORDER_FACTOR, drift < 1 / ORDER_FACTOR
+            bad = {"Theta": grows or shrinks, "O": grows, "Omega": shrinks}[bound.order]
+            what = "grows" if grows else "shrinks"
+            hint = (
+                "the declared rate misses a growing factor (a log, or a product declared as a sum)"
+                if grows
+                else ("the declared rate has a factor the expression lacks")
+            )
+            assert not bad, (
+                f"declared {bound.order_text} but n / rate {what} by a factor {drift:.3g} as {' and '.join(path)} "
+                f"go{'es' if len(path) == 1 else ''} to the limit together (scale {ORDER_SCALES[0]} -> "
+                f"{ORDER_SCALES[-1]}; at {_fmt(ps)}): {hint}"
             )
 
-    regime = valid_params(bound).filter(lambda ps: all(ps.get(k, 0) <= v for k, v in _ASYMPTOTIC_REGIME.items()))
-    _given(ctx, regime, test)
+    _given(ctx, _ranged_params(bound, ORDER_RANGES, constants=True), test)
 
 
 def _round_trip(bound: Bound, ctx: _Ctx) -> None:
@@ -231,18 +290,25 @@ def _round_trip(bound: Bound, ctx: _Ctx) -> None:
 
     def test(ps):
         rest = {k: v for k, v in ps.items() if k != "eps"}
-        back = bound.eps_at(bound.n(**ps), **rest)
+        value = bound.n(**ps)
+        if not np.isfinite(value):
+            return  # beyond float64 (e.g. V^l): nothing to invert
+        back = bound.eps_at(value, **rest)
         assert math.isclose(back, ps["eps"], rel_tol=1e-6), f"eps_at(n(eps)) = {back!r} != eps at {_fmt(ps)}"
 
     _given(ctx, valid_params(bound), test)
 
 
-def _exact(bound: Bound, ctx: _Ctx) -> None:
+def _exact_value(bound: Bound, ps: Mapping) -> float:
+    """The expression evaluated by sympy in exact arithmetic (30 digits), as a float (inf beyond float64)."""
     consts = {c.name: c for c in bound.constants}
+    subs = {SYMBOLS[k] if k in SYMBOLS else consts[k]: sp.Rational(v) for k, v in ps.items()}
+    return float(bound.expr.evalf(30, subs=subs))
 
+
+def _exact(bound: Bound, ctx: _Ctx) -> None:
     def test(ps):
-        subs = {SYMBOLS[k] if k in SYMBOLS else consts[k]: sp.Rational(v) for k, v in ps.items()}  # exact
-        exact = float(bound.expr.evalf(30, subs=subs))
+        exact = _exact_value(bound, ps)
         value = bound.n(**ps)
         assert math.isclose(value, exact, rel_tol=1e-9), f"numeric n = {value!r}, sympy {exact!r} at {_fmt(ps)}"
 
@@ -270,8 +336,9 @@ def _violating(bound: Bound, cond: Condition) -> st.SearchStrategy[dict]:
         p: st.integers(1, 10**4) if bound.domains[p].integer else st.floats(1e-6, 1.0, exclude_max=True)
         for p in bound.parameters
     }
-    return st.fixed_dictionaries(draws).filter(
-        lambda ps: not bool(cond.relation.subs({SYMBOLS[k]: v for k, v in ps.items()}))
+    required = {c: st.just(1.0) for c in bound.required_constants}  # any value: conditions do not involve them
+    return st.fixed_dictionaries(draws | required).filter(
+        lambda ps: not bool(cond.relation.subs({SYMBOLS[k]: v for k, v in ps.items() if k in SYMBOLS}))
     )
 
 
@@ -287,10 +354,16 @@ def _expect_validity_error(bound: Bound, cond: Condition) -> Callable[[dict], No
 
 
 def partners(bound: Bound, against: Iterable[Bound]) -> list[Bound]:
-    """Explicit bounds of the opposite kind on the same problem (unspecified constants cannot be compared)."""
-    if not bound.explicit:
+    """Bounds of the opposite kind on the same problem that can be compared with `bound`: explicit upper bounds
+    (an unspecified constant is no guarantee) against lower bounds evaluable as shipped (explicit, or with
+    default constants, which must then be valid)."""
+
+    def comparable(b: Bound) -> bool:
+        return b.explicit if b.kind == "upper" else b.evaluable
+
+    if not comparable(bound):
         return []
-    return [b for b in against if b.problem == bound.problem and b.kind != bound.kind and b.explicit]
+    return [b for b in against if b.problem == bound.problem and b.kind != bound.kind and comparable(b)]
 
 
 def _lower_le_upper(bound: Bound, ctx: _Ctx) -> None:
@@ -315,6 +388,136 @@ def _only(bound: Bound, ps: Mapping) -> dict:
     return {k: v for k, v in ps.items() if k in bound.parameters}
 
 
+# ---- validity against the problem's reference ------------------------------------------------------------------
+#: Ranges the validity check draws from: small enough for exact tails and inclusion-exclusion to be quick.
+REFERENCE_RANGES: dict[str, tuple[float, float]] = {
+    "eps": (0.03, 0.49),
+    "delta": (1e-9, 0.49),
+    "m": (1, 30),
+    "V": (2, 2),
+    "l": (1, 3),
+    "d": (1, 40),
+}
+#: Deterministic points checked before the random draws: small delta is where a too-small constant shows.
+PROBES: tuple[dict[str, float], ...] = tuple(
+    {"eps": e, "delta": dl, "m": m_, "V": 2, "l": 1, "d": d_}
+    for e, dl, m_, d_ in [
+        (0.1, 1e-6, 5, 4),
+        (0.1, 0.05, 2, 1),
+        (0.25, 1e-3, 10, 10),
+        (0.05, 1e-2, 3, 2),
+        (0.2, 1e-8, 20, 20),
+        (0.1, 0.01, 1, 1),
+    ]
+)
+#: Monte-Carlo probes (V > 2): delta large enough for the binomial test to have power with 4000 trials.
+MC_PROBES: tuple[dict[str, float], ...] = (
+    {"eps": 0.1, "delta": 0.05, "m": 3, "V": 10, "l": 1, "d": 1},
+    {"eps": 0.15, "delta": 0.02, "m": 2, "V": 30, "l": 1, "d": 1},
+)
+N_CAP = 200_000  # the exact references are O(n); larger sizes are skipped
+LOOSENESS_POINT = {"eps": 0.1, "delta": 0.01, "m": 2, "V": 2, "l": 1, "d": 2}
+
+
+def _ranged_params(
+    bound: Bound, ranges: Mapping[str, tuple[float, float]], *, constants: bool = False
+) -> st.SearchStrategy[dict[str, float]]:
+    """Valid parameters of `bound` drawn from `ranges` (narrowed by its simple conditions)."""
+    draws = {}
+    for p in bound.parameters:
+        lo, hi = max(ranges[p][0], _range(bound, p)[0]), min(ranges[p][1], _range(bound, p)[1])
+        draws[p] = (
+            st.integers(math.ceil(lo), math.floor(hi))
+            if bound.domains[p].integer
+            else _log_uniform(lo, hi, open_hi=True)
+        )
+    for c, default in bound.constants.items():
+        if constants or default is None:
+            draws[c.name] = param_strategy(bound, c.name)
+    return st.fixed_dictionaries(draws).filter(lambda ps: not bound.violations(**ps))
+
+
+def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
+    """Why `bound` is false at `params` according to its problem's reference, or None when no contradiction.
+
+    Upper bound: the worst-case failure at its own n exceeds delta (certified `low`). Lower bound: at the largest
+    integer below its n, the reference estimator's certified worst case is already below delta.
+    """
+    ref = reference_for(bound.problem)
+    if ref is None or not bound.explicit:
+        return None
+    if bound.violations(**_only(bound, params)):
+        return None
+    value = bound.n(**_only(bound, params))
+    # A parameter the bound does not take (V for a V-free bound) is one the bound holds for whatever its value.
+    params = {"V": 2, "m": 1, "l": 1, "d": 1} | dict(params)
+    ps = _only(bound, params) | {k: v for k, v in params.items() if k in ("eps", "delta", "V") and k in params}
+    delta = params["delta"]
+    if bound.kind == "upper":
+        n_b = math.ceil(value)
+        if n_b > N_CAP:
+            return None
+        f = ref.failure(n_b, params, "upper")
+        if f.low > delta * (1 + 1e-9):
+            return (
+                f"invalid upper bound: at {_fmt(ps)} its n = {n_b} leaves a failure probability {f.low:.4g} > "
+                f"delta = {delta:g} ({f.witness}; {f.method})"
+            )
+        return None
+    below = math.ceil(value) - 1
+    if below < 1 or below > N_CAP:
+        return None
+    try:
+        f = ref.failure(below, params, "lower")
+    except ValueError:
+        return None
+    if f.high is not None and f.high < delta:
+        return (
+            f"false lower bound: at {_fmt(ps)} it says n >= {value:.6g} is necessary, but {below} samples already "
+            f"give worst-case failure <= {f.high:.4g} < delta = {delta:g} ({ref.description})"
+        )
+    return None
+
+
+def _valid(bound: Bound, ctx: _Ctx) -> None:
+    ref = reference_for(bound.problem)
+    if ref is None or not bound.explicit:
+        return
+    for probe in PROBES + (MC_PROBES if ref.monte_carlo is not None else ()):
+        if "delta" not in bound.parameters:
+            continue
+        try:
+            why = validity_failure(bound, probe)
+        except ValidityError:
+            continue
+        assert why is None, why
+
+    def test(ps):
+        why = validity_failure(bound, ps)
+        assert why is None, why
+
+    if "delta" in bound.parameters:
+        _given(ctx, _ranged_params(bound, REFERENCE_RANGES), test)
+
+
+def looseness(bound: Bound, params: Mapping[str, float] | None = None) -> dict | None:
+    """How loose a valid explicit upper bound is at `params` (default LOOSENESS_POINT): its n over the smallest
+    n at which the reference's certified worst-case failure is <= delta. None where no exact reference applies."""
+    ref = reference_for(bound.problem)
+    if ref is None or not bound.explicit or bound.kind != "upper":
+        return None
+    point = {k: v for k, v in (params or LOOSENESS_POINT).items() if k in bound.parameters}
+    try:
+        n_b = math.ceil(bound.n(**point))
+    except ValidityError:
+        return None
+    full = dict(LOOSENESS_POINT)
+    smallest = ref.smallest_n(full) if n_b <= N_CAP else None
+    if smallest is None:
+        return None
+    return {"params": point, "n": n_b, "smallest_n": smallest, "ratio": n_b / smallest}
+
+
 PROPERTIES: tuple[Property, ...] = (
     Property("finite-positive", "n is finite and positive on the (practical) domain", _finite_positive),
     Property("monotone", "n moves in each parameter's declared direction", _monotone),
@@ -326,8 +529,50 @@ PROPERTIES: tuple[Property, ...] = (
         "bad parameters raise ValueError naming them; violated conditions raise ValidityError",
         _rejects_invalid,
     ),
-    Property("lower-le-upper", "a lower bound never exceeds an upper bound on the same problem", _lower_le_upper),
+    Property("lower-le-upper", "a lower bound never exceeds an explicit upper bound on its problem", _lower_le_upper),
+    Property(
+        "valid",
+        "an explicit upper bound's n is enough, and a lower bound's n is needed, by the problem's exact or "
+        "Monte-Carlo reference (theory.reference)",
+        _valid,
+    ),
 )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check_bound` ran on a bound that passed, and what it learned beyond pass/fail."""
+
+    bound_id: str
+    properties: tuple[str, ...]
+    reference: str | None  # the problem's reference, or why validity was not checked
+    looseness: dict | None  # n / smallest sufficient n at a standard point (valid explicit upper bounds)
+
+    def __str__(self) -> str:
+        lines = [f"{self.bound_id}: passed {', '.join(self.properties)}", f"  validity: {self.reference}"]
+        if self.looseness:
+            lo = self.looseness
+            lines.append(
+                f"  looseness at {_fmt(lo['params'])}: n = {lo['n']} vs smallest sufficient n = {lo['smallest_n']} "
+                f"(ratio {lo['ratio']:.3g})"
+            )
+        return "\n".join(lines)
+
+
+def _describe(err: BaseException) -> str:
+    """One readable line per failure; hypothesis reports several distinct failures as an ExceptionGroup."""
+    if isinstance(err, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in err.exceptions)
+    return f"{type(err).__name__}: {err}"
+
+
+def _reference_note(bound: Bound) -> str:
+    ref = reference_for(bound.problem)
+    if ref is None:
+        return f"no reference for problem {bound.problem!r}: not checked"
+    if not bound.explicit:
+        return f"not checked: unspecified constant ({', '.join(c.name for c in bound.constants)}) is no guarantee"
+    return f"checked against {ref.description}"
 
 
 def check_bound(
@@ -336,10 +581,14 @@ def check_bound(
     against: Iterable[Bound] | None = None,
     only: Iterable[str] | None = None,
     settings_: settings | None = None,
-) -> None:
+) -> CheckReport:
     """Run the property battery on `bound`; raise BoundCheckError listing every failed property.
 
-    against: bounds to compare with in `lower-le-upper` (default: the catalogue plus `bound`).
+    Where the bound's problem has a reference (`theory.reference`), an explicit bound is also checked for
+    validity: an upper bound whose n leaves a failure probability above delta fails, with the parameters and
+    the measured rate. Returns a `CheckReport` (with how loose a valid upper bound is) when everything passes.
+
+    against: bounds to compare with in `lower-le-upper` (default: the catalogue).
     only: names of the properties to run (default: all; see PROPERTIES).
     settings_: hypothesis settings (default: the loaded profile, see `load_profile`).
     """
@@ -350,15 +599,18 @@ def check_bound(
     unknown = wanted - {p.name for p in PROPERTIES}
     if unknown:
         raise ValueError(f"unknown property {sorted(unknown)[0]!r}; known: {', '.join(p.name for p in PROPERTIES)}")
-    failures = []
+    failures, ran = [], []
     ctx = _Ctx(tuple(pool), settings_ or settings())
     for prop in PROPERTIES:
         if prop.name not in wanted:
             continue
+        ran.append(prop.name)
         try:
             prop.run(bound, ctx)
-        except (AssertionError, HypothesisException, ValueError, ArithmeticError) as err:
-            failures.append(f"[{prop.name}] {type(err).__name__}: {err}")
+        except (AssertionError, HypothesisException, ValueError, ArithmeticError, ExceptionGroup) as err:
+            failures.append(f"[{prop.name}] {_describe(err)}")
     if failures:
         count = f"{len(failures)} propert{'y' if len(failures) == 1 else 'ies'}"
         raise BoundCheckError(f"{bound.id} failed {count}:\n" + "\n".join(failures))
+    loose = looseness(bound) if "valid" in wanted else None
+    return CheckReport(bound.id, tuple(ran), _reference_note(bound), loose)
