@@ -105,18 +105,47 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_mutants(args: argparse.Namespace) -> int:
+    """The mutation score: planted mistakes in catalogue bounds, caught or not (exit 1 on a miss or false alarm)."""
+    from theory.mutants import suite
+
+    def progress(i: int, total: int, name: str) -> None:
+        print(f"[{i}/{total}] {name}", file=sys.stderr, flush=True)
+
+    out = suite(progress)
+    bad = out["missed"] or out["false_alarms"] or out["catalogue_false_alarms"]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 1 if bad else 0
+    print(
+        f"mutation score: {out['caught']}/{out['total']} caught; must-catch (false or misdeclared) "
+        f"{out['must_catch_caught']}/{out['must_catch']}; false alarms: {len(out['false_alarms'])} on conservative "
+        f"variants, {len(out['catalogue_false_alarms'])} on the catalogue"
+    )
+    for name in out["missed"]:
+        print(f"  MISSED {name}")
+    for name in out["false_alarms"] + out["catalogue_false_alarms"]:
+        print(f"  FALSE ALARM {name}")
+    print("survivors:")
+    for s in out["survivors"]:
+        print(f"  [{s['expected']}] {s['id']}: {s['reason']}")
+    return 1 if bad else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from theory.montecarlo import check as coverage_check
     from theory.testing import BoundCheckError, check_bound, load_profile
 
     load_profile(args.profile)
+    if args.mutants:
+        return _check_mutants(args)
     bounds = [theory.get(i) for i in args.ids] if args.ids else theory.catalogue()
     results, failed = [], False
     for i, bound in enumerate(bounds, 1):
         print(f"[{i}/{len(bounds)}] {bound.id}", file=sys.stderr, flush=True)
         try:
-            check_bound(bound)
-            battery = {"passed": True, "failures": []}
+            report = check_bound(bound)
+            battery = {"passed": True, "failures": [], "validity": report.reference, "looseness": report.looseness}
         except BoundCheckError as err:
             battery = {"passed": False, "failures": str(err).splitlines()[1:]}
         cov = coverage_check(bound.id, trials=args.trials, seed=args.seed)
@@ -129,6 +158,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{r['id']}: property battery {'passed' if r['battery']['passed'] else 'FAILED'}")
             for line in r["battery"]["failures"]:
                 print(f"    {line}")
+            if r["battery"]["passed"]:
+                print(f"  validity: {r['battery']['validity']}")
+                lo = r["battery"]["looseness"]
+                if lo:
+                    print(f"  looseness: n = {lo['n']} vs smallest sufficient n = {lo['smallest_n']} (x{lo['ratio']:.3g})")
             for c in r["coverage"]:
                 verdict = "passed" if c["passed"] else "FAILED"
                 ratio = c["n_empirical_over_bound"]
@@ -279,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="property battery and Monte-Carlo coverage; non-zero exit on a failure")
     p.add_argument("ids", nargs="*", metavar="ID", help="bound ids (default: every catalogue bound)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--mutants",
+        action="store_true",
+        help="run the mutant suite instead: planted mistakes (constants, logs, product/sum, ...) and the score",
+    )
     p.add_argument("--trials", type=_positive_int, default=20_000, help="Monte-Carlo trials (default 20000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument(
