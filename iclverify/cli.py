@@ -162,7 +162,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"  validity: {r['battery']['validity']}")
                 lo = r["battery"]["looseness"]
                 if lo:
-                    print(f"  looseness: n = {lo['n']} vs smallest sufficient n = {lo['smallest_n']} (x{lo['ratio']:.3g})")
+                    smallest = lo["smallest_n"]
+                    print(f"  looseness: n = {lo['n']} vs smallest sufficient n = {smallest} (x{lo['ratio']:.3g})")
             for c in r["coverage"]:
                 verdict = "passed" if c["passed"] else "FAILED"
                 ratio = c["n_empirical_over_bound"]
