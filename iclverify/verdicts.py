@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 import theory
 from simulations import rates
@@ -236,17 +235,15 @@ def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[dict]:
             rows.append(_row(bound_id, "fixed-context coverage", {}, "inconclusive", est, f"<= {DELTA:g}"))
             continue
         gap = np.abs(holdout[:, :n].mean(1) - true)
-        fails = int(np.count_nonzero(gap >= FIXED_EPS))
-        test = stats.binomtest(fails, len(gap), DELTA, alternative="greater")
-        ci = stats.binomtest(fails, len(gap)).proportion_ci(0.95, method="exact")
+        c = theory.compare(theory.get(bound_id), n, gap, eps=FIXED_EPS, delta=DELTA)
         detail = {
-            "failures": fails,
-            "units": len(gap),
-            "p_value": test.pvalue,
+            "failures": c.failures,
+            "units": c.trials,
+            "p_value": c.p_value,
             "gap_quantile": float(np.quantile(gap, 1 - DELTA)),
         }
-        est = rates.Estimate(fails / len(gap), (ci.low, ci.high), detail)
-        verdict = "consistent" if test.pvalue >= 0.01 else "inconsistent"
+        est = rates.Estimate(c.rate, c.ci95, detail)
+        verdict = c.verdict
         params = {"eps": FIXED_EPS, "delta": DELTA, "n": n}
         rows.append(_row(bound_id, "fixed-context coverage", params, verdict, est, f"<= {DELTA:g}"))
     return rows

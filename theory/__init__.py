@@ -7,17 +7,20 @@
 
 from theory.bound import Bound, Citation, Condition, MissingConstant, ValidityError
 from theory.catalogue import catalogue, get, ids
+from theory.compare import Comparison, compare
 from theory.derivation import Derivation, Step
 
 __all__ = [
     "Bound",
     "Citation",
+    "Comparison",
     "Condition",
     "Derivation",
     "MissingConstant",
     "Step",
     "ValidityError",
     "catalogue",
+    "compare",
     "get",
     "ids",
 ]
