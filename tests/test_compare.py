@@ -51,11 +51,11 @@ def test_below_the_bound_n_nothing_is_promised():
 
 
 def test_bad_input_names_the_parameter():
-    with pytest.raises(ValueError, match="^errors must"):
+    with pytest.raises(ValueError, match=r"^errors must"):
         theory.compare(HOEFFDING, 10, np.array([np.nan]), eps=0.1, delta=0.05)
-    with pytest.raises(ValueError, match="^n must"):
+    with pytest.raises(ValueError, match=r"^n must"):
         theory.compare(HOEFFDING, 0, np.zeros(3), eps=0.1, delta=0.05)
-    with pytest.raises(ValueError, match="^eps must"):
+    with pytest.raises(ValueError, match=r"^eps must"):
         theory.compare(HOEFFDING, 10, np.zeros(3), eps=2.0, delta=0.05)
-    with pytest.raises(ValueError, match="^bound must be an upper bound"):
+    with pytest.raises(ValueError, match=r"^bound must be an upper bound"):
         theory.compare(theory.get("mean.lecam-lower"), 10, np.zeros(3), eps=0.1, delta=0.05)
