@@ -96,7 +96,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         head = fmt_n(e["n"]) if e["n"] is not None else e["note"]
         print(f"{e['id']}  (n = {head}, C = 1)")
         for r in e["references"]:
-            value = f"{r['ratio']:.4g}" if r["ratio"] is not None else f"n/a: {r.get('note', '')}"
+            value = (
+                f"{r['ratio']:.4g} (its n = {fmt_n(r['n'])})" if r["ratio"] is not None else f"n/a: {r.get('note', '')}"
+            )
             print(f"  vs {r['id']} [{r['role']}]: paper/ref = {value}")
             print(f"     as a function: {r['ratio_function']}")
         for flag in e["flags"]:

@@ -262,7 +262,9 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "## Verdicts: each upper bound at its own N",
         "",
         f"At the smallest eps of the grid that the measured {1 - V.DELTA:g}-quantile reaches by n_max; "
-        "`n_bound` is the bound's N (unspecified constants set to 1), `measured_at` the N where the quantile is read.",
+        "`n_bound` is the bound's N (unspecified constants set to 1), `measured_at` the N where the quantile is read. "
+        "Rows of bounds with an unspecified constant (the paper's C, c_H, c_2; `explicit: false` in verdicts.json) "
+        "are descriptive: an O(.) claim makes no quantitative promise at C = 1.",
         "",
         *verdict_table([r for r in rows if section(r) == "bounds"]),
         "",

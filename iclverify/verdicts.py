@@ -18,6 +18,8 @@ Checks per run (classification / tokens):
                     N = ceil(bound.n(eps, DELTA, ...)) is <= eps, at the smallest eps of EPS_GRID the measured
                     quantile curve reaches within n_max
   conservativeness  bound.n / measured N*_(1 - DELTA)(eps) at that eps, expected >= 1
+                    (both rows carry explicit: False and a note for a bound whose constant is unspecified, e.g.
+                    the paper's C set to 1: an O(.) claim makes no quantitative promise, so they only describe)
   icl-vs-finetune   ICL-vs-fine-tuned distance at N = n_max over that at N = 1, expected < 1 (they converge)
 Bounded context (simulations.bounded):
   window scaling    exponent in m of the window N*(eps), random selection: 1, retrieval: 0 (the bounded claim's
@@ -44,6 +46,7 @@ from simulations.finetune import grid
 from simulations.run import Run
 
 DELTA = 0.1
+UNSPECIFIED_NOTE = "unspecified constant set to 1: descriptive only, not a test of the O(.) claim"
 EPS_GRID = (0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.075, 0.05, 0.03, 0.02)
 VERDICTS = ("consistent", "inconsistent", "inconclusive")
 
@@ -184,13 +187,14 @@ def bound_checks(bound_ids: Iterable[str], params: dict, tail: np.ndarray, ns: n
         else:  # the bound's N is beyond the data: it holds there if the error is already below eps at n_max
             verdict = "consistent" if q.ci[1] <= eps else "inconclusive"
         where = {"eps": eps, "delta": DELTA, "n_bound": n_bound, "measured_at": at}
-        rows.append(_row(bound_id, "holds", params | where, verdict, q, f"<= {eps:g}"))
+        # A bound whose constant is unspecified (C = 1 by default) makes no quantitative promise: its rows describe.
+        role = {"explicit": bound.explicit} | ({} if bound.explicit else {"note": UNSPECIFIED_NOTE})
+        rows.append(_row(bound_id, "holds", params | where, verdict, q, f"<= {eps:g}", **role))
         nq = rates.n_star_estimate(tail, ns, eps, level=1 - DELTA, seed=seed + 1)
         lo, hi = (max(v, 1.0) for v in nq.ci)  # N* = 0 (already below eps with no example) counts as 1
         ratio = rates.Estimate(n_bound / max(nq.value, 1.0), (n_bound / hi, n_bound / lo), {"n_star": nq.to_dict()})
-        rows.append(
-            _row(bound_id, "conservativeness", params | where, decide_inequality(ratio, 1.0, ">="), ratio, ">= 1")
-        )
+        verdict = decide_inequality(ratio, 1.0, ">=")
+        rows.append(_row(bound_id, "conservativeness", params | where, verdict, ratio, ">= 1", **role))
     return rows
 
 

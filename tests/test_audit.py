@@ -44,7 +44,10 @@ def test_flags_cover_the_known_issues():
     flags = {e.paper_id: " ".join(e.flags) for e in entries()}
     assert "Product where a sum suffices" in flags["paper.text-generation"]
     assert "output length l is absent" in flags["paper.text-generation"]
-    assert "Product where a sum suffices" in flags["paper.text-generation-bounded"]
+    assert "is loose by a factor of order min(l ln V, ln(1/delta))" in flags["paper.text-generation-bounded"]
+    assert "metric is inconsistent" in flags["paper.text-generation-bounded"]
+    assert "Chernoff balancing" in flags["paper.text-generation"]
+    assert "falls under the tight form" in flags["paper.text-generation"]
     assert "confidence term is dropped" in flags["paper.linear-classification"]
     assert "d-free bound cannot be a learning bound" in flags["paper.linear-classification-fixed"]
 
@@ -64,3 +67,20 @@ def test_ratio_function_matches_numbers():
                 s: 1 for s in expr.free_symbols if s.name in ("C", "c_H", "c_TV", "c_1", "c_2")
             }
             assert float(sp.N(expr.subs(subs))) == pytest.approx(ref["ratio"], rel=1e-9)
+
+
+def test_bounded_claim_is_audited_under_both_readings():
+    import sympy as sp
+
+    from theory.symbols import V, delta, l
+
+    e = next(x for x in entries() if x.paper_id == "paper.text-generation-bounded")
+    roles = {r.bound_id: r.role for r in e.references}
+    assert "TV-over-outputs" in roles["sequence-tv.lower"] and "most-frequent" in roles["mode.dkw"]
+    # TV reading: paper / lower -> 0 as l grows, whatever the constants: the claim is false under it.
+    ratio = e.ratios["sequence-tv.lower"].subs({V: 2, delta: sp.Rational(1, 20)})
+    assert sp.limit(ratio, l, sp.oo) == 0
+    # Most-frequent reading: a number free of l and V at the defaults.
+    out = e.evaluate(P)
+    mode = next(r for r in out["references"] if r["id"] == "mode.dkw")
+    assert mode["n"] == pytest.approx(8 * ln(2 / P["delta"]) / P["eps"] ** 2)

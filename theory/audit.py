@@ -14,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from theory.bound import Bound, ValidityError
+from theory.bound import Bound, MissingConstant, ValidityError
 from theory.catalogue import get
 
 
@@ -75,6 +75,9 @@ def _n_or_note(bound: Bound, params: Mapping[str, float]) -> tuple[float | None,
         return float(bound.n(**used)), None
     except ValidityError as err:
         return None, str(err)
+    except MissingConstant:
+        names = ", ".join(bound.required_constants)
+        return None, f"order only ({names} unspecified): read the ratio as a function"
 
 
 AUDIT: tuple[AuditEntry, ...] = (
@@ -83,25 +86,46 @@ AUDIT: tuple[AuditEntry, ...] = (
         (
             Reference("text-generation.mcdiarmid-union", "tight order"),
             Reference("text-generation.union", "explicit upper"),
+            Reference("text-generation.random-contexts", "explicit upper, contexts drawn at random"),
+            Reference("text-generation.lecam-lower", "lower"),
         ),
         (
             "Product where a sum suffices: learning m next-token laws over V tokens in TV needs only "
             "Theta(m (V + ln(m/delta)) / eps^2), so m V ln(m/delta) / eps^2 is loose by a factor of order "
-            "min(V, ln(m/delta)).",
+            "min(V, ln(m/delta)). Under our reading the claim is true with C = 4 wherever ln(m/delta) >= 1 "
+            "(the derivation on its page, via ab >= (a + b)/2 for a, b >= 1).",
+            "Below ln(m/delta) = 1 (m/delta < e, e.g. m = 1, delta > 0.37) the product form falls under the tight "
+            "form: m V ln(m/delta) < m V, so there the claim with a fixed C promises fewer examples than one "
+            "context's V/eps^2 needs.",
             "The output length l is absent: the bound can only control next-token laws per context, since TV "
             "between whole length-l outputs would need of order V^l / eps^2 examples.",
             "ICL matches the fine-tuned model only if the in-context examples are drawn from the fine-tuned "
             "model's own law; with examples from another data law the bound says nothing about the fine-tuned model.",
-            "The union over contexts assumes about N/m examples per context; with contexts drawn at random, "
-            "covering all m of them already costs m ln(m/delta) draws (contexts.coverage).",
+            "The union over contexts assumes N/m examples per context. With contexts drawn at random (the "
+            "paper's setting), seeing every context once (contexts.coverage, m ln(m/delta)) is not enough: each "
+            "needs n_c examples, which Chernoff balancing guarantees once N >= m max(2 n_c, 8 ln(2m/delta)) "
+            "(text-generation.random-contexts), or max(2 n_c, 8 ln(2m/delta)) / pi_min for a non-uniform "
+            "context law pi.",
         ),
     ),
     AuditEntry(
         "paper.text-generation-bounded",
-        (Reference("finite-class.agnostic", "explicit upper"),),
         (
-            "Product where a sum suffices: a union over the V^l outputs gives (l ln V + ln(1/delta)) / eps^2, "
-            "so l ln V ln(1/delta) / eps^2 is loose by a factor of order min(l ln V, ln(1/delta)).",
+            Reference("finite-class.agnostic", "explicit upper, 0-1 reading"),
+            Reference("sequence-tv.lower", "lower, TV-over-outputs reading"),
+            Reference("mode.dkw", "explicit upper, most-frequent-output reading"),
+        ),
+        (
+            "The metric is inconsistent: the claim is stated for TV between output laws, but its l ln V term is "
+            "the log-size of a finite class of V^l outputs, a 0-1 (ERM) argument. The three readings below disagree.",
+            "Read as TV over whole length-l outputs (a law on V^l outcomes), the claim is false: any learner needs "
+            "Omega((V^l + ln(1/delta)) / eps^2) examples (sequence-tv.lower), and l ln V ln(1/delta) / "
+            "(V^l + ln(1/delta)) -> 0 as l or V grows, for every pair of constants.",
+            "Read as 'find the most frequent output' (the empirical mode within eps of the best), l and V should not "
+            "appear at all: DKW gives 8 ln(2/delta) / eps^2 examples whatever V and l (mode.dkw).",
+            "Read as agnostic 0-1 learning over the V^l outputs (the finite-class union), it holds up to its constant: a union over "
+            "the V^l outputs gives 2 (l ln V + ln(2/delta)) / eps^2 (finite-class.agnostic), and the product "
+            "l ln V ln(1/delta) / eps^2 is loose by a factor of order min(l ln V, ln(1/delta)).",
             "m disappears only because retrieval puts exactly the query's examples in the window; with random "
             "selection the examples per context shrink like k/m and the dependence on m returns.",
         ),
