@@ -123,9 +123,10 @@ AUDIT: tuple[AuditEntry, ...] = (
             "(V^l + ln(1/delta)) -> 0 as l or V grows, for every pair of constants.",
             "Read as 'find the most frequent output' (the empirical mode within eps of the best), l and V should not "
             "appear at all: DKW gives 8 ln(2/delta) / eps^2 examples whatever V and l (mode.dkw).",
-            "Read as agnostic 0-1 learning over the V^l outputs (the finite-class union), it holds up to its constant: a union over "
-            "the V^l outputs gives 2 (l ln V + ln(2/delta)) / eps^2 (finite-class.agnostic), and the product "
-            "l ln V ln(1/delta) / eps^2 is loose by a factor of order min(l ln V, ln(1/delta)).",
+            "Read as agnostic 0-1 learning over the V^l outputs (the finite-class union), it holds up to its "
+            "constant: a union over the V^l outputs gives 2 (l ln V + ln(2/delta)) / eps^2 "
+            "(finite-class.agnostic), and the product l ln V ln(1/delta) / eps^2 is loose by a factor of order "
+            "min(l ln V, ln(1/delta)).",
             "m disappears only because retrieval puts exactly the query's examples in the window; with random "
             "selection the examples per context shrink like k/m and the dependence on m returns.",
         ),
