@@ -173,6 +173,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     f"  coverage [{c['experiment']}] {verdict}: n = {c['n']}, failure rate {c['rate']:.4f} "
                     f"(95% CI {c['ci95'][0]:.4f}-{c['ci95'][1]:.4f}, delta = {c['params']['delta']}, "
                     f"p = {c['p_value']:.3g}); empirical n / bound n = " + ("n/a" if ratio is None else f"{ratio:.3f}")
+                    + f"; power against a 2x too small constant {c['power_2x_too_small']:.2f}"
                 )
     return 1 if failed else 0
 

@@ -16,13 +16,31 @@ CONCENTRATION = [
     "text-generation.union",
     "text-generation.mcdiarmid-union",
     "contexts.coverage",
+    "text-generation.random-contexts",
 ]
 
 
 def test_every_concentration_bound_has_experiments():
     for bound_id in CONCENTRATION:
         assert experiments_for(bound_id), bound_id
-    assert len(experiments_for("tv.bretagnolle-huber-carol")) == 2  # uniform and skewed laws
+    assert len(experiments_for("tv.bretagnolle-huber-carol")) == 3  # uniform, skewed, and V = 2 near-tight
+    assert all(e.name.startswith("our reading's estimator") for e in EXPERIMENTS if e.bound_id.startswith("paper."))
+
+
+def test_near_tight_cases_have_power_against_a_2x_too_small_constant():
+    near = [e for e in EXPERIMENTS if "near-tight" in e.name]
+    assert len(near) >= 3
+    for exp in near:
+        result = coverage(exp, trials=4000, conservativeness=False)
+        assert result["passed"] and result["power_2x_too_small"] >= 0.8, (exp.name, result)
+
+
+def test_random_contexts_sampler_leaves_empty_contexts_failed():
+    from theory.montecarlo import random_contexts_tv_error
+
+    laws = [uniform(3)] * 4
+    errors = random_contexts_tv_error(laws)(2, 500, np.random.default_rng(0))  # 2 examples, 4 contexts
+    assert np.all(errors == 1.0)  # some context is always empty
 
 
 @pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: f"{e.bound_id}:{e.name}")

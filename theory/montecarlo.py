@@ -8,7 +8,11 @@ Decision rule (fixed in advance): the check passes unless an exact one-sided bin
 "failure rate <= delta" at level ALPHA = 0.01, i.e. unless P(Binomial(trials, delta) >= failures) < 0.01.
 We also report the 95% Clopper-Pearson interval of the failure rate, and how conservative the bound is: the
 smallest n on a geometric grid (ratio 2^(1/8)) from which the empirical failure rate stays <= delta, divided by
-the bound's n (below 1: the bound asks for more samples than needed).
+the bound's n (below 1: the bound asks for more samples than needed), and the test's power to detect a
+constant 2x too small: the probability that it rejects at the failure rate simulated at n/2 samples.
+
+Experiments on the paper's claims simulate *our reading's* estimator (empirical frequencies, or an empirical
+mean), not in-context learning: they test the arithmetic of the reading, and are labelled so.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from scipy import stats
 
 from theory.bound import Bound
 from theory.catalogue import get
+from theory.reference import power
 
 ALPHA = 0.01
 TIE = 1e-12  # errors within TIE of eps count as failures (float rounding must not hide a failure)
@@ -65,6 +70,25 @@ def contexts_tv_error(laws: list[np.ndarray]) -> Sampler:
     return sample
 
 
+def random_contexts_tv_error(laws: list[np.ndarray]) -> Sampler:
+    """max over m contexts of TV, each of the n examples in a uniformly drawn context (the paper's setting).
+
+    A context that gets no example has no estimate: it counts as a failure (error 1).
+    """
+
+    def sample(n: int, trials: int, rng: np.random.Generator) -> np.ndarray:
+        counts = rng.multinomial(n, uniform(len(laws)), size=trials)  # [trials, m]
+        worst = np.zeros(trials)
+        for i, p in enumerate(laws):  # loop over contexts only
+            c = counts[:, i]
+            tokens = rng.multinomial(c, p)  # [trials, V], one draw per trial with its own count
+            tv = 0.5 * np.abs(tokens / np.maximum(c, 1)[:, None] - p).sum(-1)
+            worst = np.maximum(worst, np.where(c > 0, tv, 1.0))
+        return worst
+
+    return sample
+
+
 def unseen_contexts(m: int) -> Sampler:
     """1 if some of m uniformly drawn contexts is unseen after n draws, else 0 (failure iff error >= eps = 1)."""
     return lambda n, trials, rng: (rng.multinomial(n, uniform(m), size=trials) == 0).any(-1).astype(float)
@@ -89,17 +113,28 @@ V_TV, M_CTX = 10, 5
 _TV = dict(eps=0.1, delta=0.05, V=V_TV)
 _CTX = dict(eps=0.1, delta=0.05, m=M_CTX, V=V_TV)
 _LAWS = [uniform(V_TV), zipf(V_TV), zipf(V_TV)[::-1].copy(), uniform(V_TV), zipf(V_TV)]
+_COIN = [np.array([0.5, 0.5])] * M_CTX  # the worst binary law in every context: near-tight for the unions
+READING = "our reading's estimator (empirical frequencies), not ICL: "
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("hoeffding", "mean of Bernoulli(1/2)", dict(eps=0.05, delta=0.05), mean_error(0.5)),
     Experiment(
+        "hoeffding", "mean of Bernoulli(1/2), small delta (near-tight)", dict(eps=0.1, delta=1e-3), mean_error(0.5)
+    ),
+    Experiment(
         "paper.linear-classification-fixed",
-        "error estimate of a fixed predictor with error 1/2 (C = 1)",
+        READING + "error estimate of a fixed predictor with error 1/2 (C = 1)",
         dict(eps=0.05, delta=0.05),
         mean_error(0.5),
     ),
     Experiment("tv.bretagnolle-huber-carol", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
     Experiment("tv.bretagnolle-huber-carol", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
+    Experiment(
+        "tv.bretagnolle-huber-carol",
+        "TV, V = 2 with p = 1/2, small delta (near-tight)",
+        dict(eps=0.1, delta=1e-3, V=2),
+        tv_error(np.array([0.5, 0.5])),
+    ),
     Experiment("tv.expectation-mcdiarmid", "TV, uniform law on 10 outcomes", _TV, tv_error(uniform(V_TV))),
     Experiment("tv.expectation-mcdiarmid", "TV, Zipf law on 10 outcomes", _TV, tv_error(zipf(V_TV))),
     Experiment(
@@ -116,7 +151,28 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         contexts_tv_error(_LAWS),
     ),
     Experiment(
-        "paper.text-generation", "max TV over 5 contexts (uniform and Zipf laws), C = 1", _CTX, contexts_tv_error(_LAWS)
+        "text-generation.union",
+        "max TV over 5 binary contexts with p = 1/2 (near-tight)",
+        dict(eps=0.1, delta=0.01, m=M_CTX, V=2),
+        contexts_tv_error(_COIN),
+    ),
+    Experiment(
+        "text-generation.random-contexts",
+        "max TV over 5 contexts drawn at random (uniform and Zipf laws)",
+        _CTX,
+        random_contexts_tv_error(_LAWS),
+    ),
+    Experiment(
+        "paper.text-generation",
+        READING + "max TV over 5 contexts (uniform and Zipf laws), N/m examples each, C = 1",
+        _CTX,
+        contexts_tv_error(_LAWS),
+    ),
+    Experiment(
+        "paper.text-generation",
+        READING + "max TV over 5 contexts drawn at random (the paper's setting), C = 1",
+        _CTX,
+        random_contexts_tv_error(_LAWS),
     ),
     Experiment(
         "contexts.coverage",
@@ -165,6 +221,10 @@ def coverage(
         "alpha": ALPHA,
         "passed": bool(test.pvalue >= ALPHA),
     }
+    # Power: if the bound's constant were 2x too small (n/2 samples), how often would this test reject?
+    half = math.ceil(n / 2)
+    rate_half = failures(exp, half, trials, np.random.default_rng([seed, 2])) / trials
+    out |= {"rate_at_half_n": rate_half, "power_2x_too_small": power(trials, delta, rate_half, ALPHA)}
     if conservativeness:
         n_emp = empirical_n(exp, n, delta, trials=trials, seed=seed)
         out |= {"n_empirical": n_emp, "n_empirical_over_bound": None if n_emp is None else n_emp / n}
