@@ -275,10 +275,12 @@ def _order(bound: Bound, ctx: _Ctx) -> None:
                 if grows
                 else ("the declared rate has a factor the expression lacks")
             )
+            factor = f"{drift:.3g}" if 0 < drift < math.inf else ("more than 1e300" if grows else "less than 1e-300")
+            together = f"{' and '.join(path)} go to the limit together"
+            moves = f"{path[0]} goes to its limit" if len(path) == 1 else together
             assert not bad, (
-                f"declared {bound.order_text} but n / rate {what} by a factor {drift:.3g} as {' and '.join(path)} "
-                f"go{'es' if len(path) == 1 else ''} to the limit together (scale {ORDER_SCALES[0]} -> "
-                f"{ORDER_SCALES[-1]}; at {_fmt(ps)}): {hint}"
+                f"declared {bound.order_text} but n / rate {what} by a factor {factor} as {moves} (scale "
+                f"{ORDER_SCALES[0]} -> {ORDER_SCALES[-1]}; at {_fmt(ps)}): {hint}"
             )
 
     _given(ctx, _ranged_params(bound, ORDER_RANGES, constants=True), test)
