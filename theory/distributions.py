@@ -16,6 +16,11 @@ P = sp.Symbol("P_fail")
 ETV = sp.Symbol("E_TV")
 SUBSETS = 2**V - 2  # non-trivial subsets of the V outcomes
 V_AT_LEAST_2 = Condition(V >= 2, "the union runs over the 2^V - 2 non-trivial subsets, empty when V = 1")
+EPS_BELOW_HALF = Condition(
+    eps < sp.Rational(1, 2),
+    "the uniform law is within 1 - 1/V of every law in TV with no sample at all (1/2 at V = 2), so no lower "
+    "bound can hold for every V beyond eps = 1/2",
+)
 
 # Weissman et al. (2003), Thm 2.1: P(||p_n - p||_1 >= t) <= (2^V - 2) exp(-n t^2 / 2); TV = L1 / 2.
 L1_TAIL = SUBSETS * sp.exp(-n * t**2 / 2)
@@ -133,7 +138,7 @@ TV_LOWER = Bound(
     order="Omega",
     rate=(V + sp.log(1 / delta)) / eps**2,
     assumptions=("any estimator from n i.i.d. draws", "worst case over distributions on V outcomes"),
-    conditions=(V_AT_LEAST_2,),
+    conditions=(V_AT_LEAST_2, EPS_BELOW_HALF),
     constants={c_tv: None},
     citation=cite("canonne2020", "Theorem 1 (lower bound via Assouad's lemma and coin-bias estimation)"),
     provenance="Canonne (2020), Thm 1 states Theta((k + log(1/delta))/eps^2) and sketches the lower bound; the "
@@ -391,7 +396,7 @@ CONTEXTS_LOWER = Bound(
     order="Omega",
     rate=m * (V + sp.log(m / delta)) / eps**2,
     assumptions=("any estimator, any allocation over contexts", "worst case over the m laws on V outcomes"),
-    conditions=(V_AT_LEAST_2,),
+    conditions=(V_AT_LEAST_2, EPS_BELOW_HALF),
     constants={c_m: None},
     citation=cite("canonne2020", "Theorem 1 (lower bound), in each of the m contexts"),
     provenance="Every context must itself be learned with probability >= 1 - delta, so each needs the "
@@ -415,7 +420,7 @@ SEQUENCE_TV_LOWER = Bound(
         "outputs are strings of length l over V tokens: a law on k = V^l outcomes",
         "any estimator from n i.i.d. outputs; worst case over laws",
     ),
-    conditions=(V_AT_LEAST_2,),
+    conditions=(V_AT_LEAST_2, EPS_BELOW_HALF),
     constants={c_seq: None},
     citation=cite("canonne2020", "Theorem 1 (lower bound) with k = V^l outcomes"),
     provenance="Canonne (2020), Thm 1, Theta((k + log(1/delta))/eps^2) with k = V^l: reading the bounded-context "
