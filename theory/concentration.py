@@ -53,16 +53,20 @@ DKW_TAIL = 2 * sp.exp(-2 * n * t**2)
 LINF_TAIL = 2 * sp.exp(-n * eps**2 / 2)
 
 
+def _dkw_premise() -> dv.Step:
+    return dv.premise(
+        "DKW with Massart's constant: P(sup_x |F_n(x) - F(x)| > t) <= 2 exp(-2 n t^2) for every t > 0",
+        sp.Le(P, DKW_TAIL),
+        DKW_TAIL,
+        "Massart 1990, two-sided form, no restriction on t",
+    )
+
+
 def _dkw() -> dv.Derivation:
     return dv.Derivation(
         "linf.dkw",
         (
-            dv.premise(
-                "DKW with Massart's constant: P(sup_x |F_n(x) - F(x)| > t) <= 2 exp(-2 n t^2) for every t > 0",
-                sp.Le(P, DKW_TAIL),
-                DKW_TAIL,
-                "Massart 1990, two-sided form, no restriction on t",
-            ),
+            _dkw_premise(),
             lemmas.point_mass_vs_cdf(),
             dv.substitution(
                 "A sup-norm error eps over point masses therefore needs a CDF error eps/2 (t = eps/2)",
@@ -170,12 +174,7 @@ def _mode() -> dv.Derivation:
     return dv.Derivation(
         "mode.dkw",
         (
-            dv.premise(
-                "DKW with Massart's constant: P(sup_x |F_n(x) - F(x)| > t) <= 2 exp(-2 n t^2) for every t > 0",
-                sp.Le(P, DKW_TAIL),
-                DKW_TAIL,
-                "Massart 1990, two-sided form, no restriction on t",
-            ),
+            _dkw_premise(),
             lemmas.point_mass_vs_cdf(),
             lemmas.mode_gap(),
             dv.substitution(

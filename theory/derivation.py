@@ -119,22 +119,22 @@ def substitution(claim: str, general: sp.Expr, variable: sp.Symbol, value: sp.Ex
     return Step(claim, sp.Eq(sp.Symbol("P_fail"), result, evaluate=False), "checked", ok, check)
 
 
+def _solve_step(claim: str, tail: sp.Expr, target: sp.Expr) -> Step:
+    """tail(n) = delta has exactly one solution in n, and it equals `target`."""
+    sols = sp.solve(sp.Eq(tail, delta), n)
+    solved = len(sols) == 1 and equal(sols[0], target)
+    got = sp.sstr(sols) if not solved else sp.sstr(target)
+    check = f"sympy.solve(tail = delta, n) -> {got}; equals the claimed size"
+    return Step(claim, sp.Eq(n, target, evaluate=False), "checked", solved, check)
+
+
 def solve_tail(tail: sp.Expr, target: sp.Expr, what: str = "n") -> list[Step]:
     """Steps from `P(failure) <= tail(n)` to `n >= target`, each checked by sympy.
 
     1. tail(n) = delta has exactly one positive solution, and it equals `target`;
     2. ln(tail(target + t) / delta) <= 0 for every t >= 0: any larger n also fails with probability <= delta.
     """
-    sols = sp.solve(sp.Eq(tail, delta), n)
-    solved = len(sols) == 1 and equal(sols[0], target)
-    got = sp.sstr(sols) if not solved else sp.sstr(target)
-    solve = Step(
-        f"Set the tail equal to delta and solve for {what}",
-        sp.Eq(n, target, evaluate=False),
-        "checked",
-        solved,
-        f"sympy.solve(tail = delta, n) -> {got}; equals the claimed size",
-    )
+    solve = _solve_step(f"Set the tail equal to delta and solve for {what}", tail, target)
     t = sp.Symbol("t", nonnegative=True)
     log_ratio = sp.simplify(sp.expand_log(sp.log(tail.subs(n, target + t) / delta), force=True))
     monotone = Step(
@@ -154,16 +154,7 @@ def solve_lower_tail(tail: sp.Expr, target: sp.Expr, what: str = "n") -> list[St
     2. ln(tail(target - t) / delta) >= 0 for every t >= 0: with fewer examples every learner fails with
        probability at least delta.
     """
-    sols = sp.solve(sp.Eq(tail, delta), n)
-    solved = len(sols) == 1 and equal(sols[0], target)
-    got = sp.sstr(sols) if not solved else sp.sstr(target)
-    solve = Step(
-        f"Set the lower tail equal to delta and solve for {what}",
-        sp.Eq(n, target, evaluate=False),
-        "checked",
-        solved,
-        f"sympy.solve(tail = delta, n) -> {got}; equals the claimed size",
-    )
+    solve = _solve_step(f"Set the lower tail equal to delta and solve for {what}", tail, target)
     t = sp.Symbol("t", nonnegative=True)
     log_ratio = sp.simplify(sp.expand_log(sp.log(tail.subs(n, target - t) / delta), force=True))
     necessary = Step(
