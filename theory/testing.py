@@ -454,7 +454,7 @@ def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
     # A parameter the bound does not take (V for a V-free bound) is one the bound holds for whatever its value.
     params = {"V": 2, "m": 1, "l": 1, "d": 1} | dict(params)
     shown = ("eps", "delta", "V") if bound.problem in ("tv-distribution", "linf-distribution") else ("eps", "delta")
-    ps = _only(bound, params) | {k: params[k] for k in shown}  # what the message names
+    ps = _only(bound, params) | {k: params[k] for k in shown if k in params}  # what the message names
     delta = params["delta"]
     if bound.kind == "upper":
         n_b = math.ceil(value)
