@@ -46,6 +46,7 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.01
+MC_TRIALS = 4000  # Monte-Carlo trials per law
 TIE = 1e-12  # an error within TIE of eps counts as a failure: rounding must never hide one
 
 
@@ -142,7 +143,15 @@ def _linf(counts: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
 
 
 def monte_carlo_worst(
-    n: int, eps: float, delta: float, V: int, metric: Callable, *, contexts: int = 1, trials: int = 4000, seed: int = 0
+    n: int,
+    eps: float,
+    delta: float,
+    V: int,
+    metric: Callable,
+    *,
+    contexts: int = 1,
+    trials: int = MC_TRIALS,
+    seed: int = 0,
 ) -> Failure:
     """Search the laws of `_laws(V)` (the same law in every context); `low` is set above delta only when the
     exact one-sided binomial test rejects "failure rate <= delta" at level ALPHA."""
