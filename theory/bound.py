@@ -221,6 +221,12 @@ class Bound:
                 limit = min(limit, float(rel.rhs))
         return limit
 
+    @cached_property
+    def _eps_max_strict(self) -> bool:
+        """True when eps_max comes from a strict condition (eps < c), which eps_max itself violates."""
+        rels = [c.relation for c in self.conditions]
+        return any(isinstance(r, sp.StrictLessThan) and r.lhs == eps and float(r.rhs) == self.eps_max for r in rels)
+
     def eps_at(self, n: ArrayLike, **params: object) -> ArrayLike:
         """The inverse: the accuracy eps that `n` samples guarantee (upper) or at least need (lower).
 
@@ -250,8 +256,9 @@ class Bound:
             out = np.asarray(self._eps_func(n_arr, *[a for j, a in enumerate(args) if j != i]), dtype=np.float64)
         else:
             out = self._eps_numeric(n_arr, args, i)
-        # n >= n(eps_max) was checked above, so eps <= eps_max exactly; clip the last-ulp rounding of exp/log.
-        out = np.minimum(out, self.eps_max)
+        # n >= n(eps_max) was checked above, so eps <= eps_max exactly; clip the last-ulp rounding of exp/log
+        # (one ulp below eps_max where the condition is strict, e.g. eps < 1/2).
+        out = np.minimum(out, np.nextafter(self.eps_max, 0) if self._eps_max_strict else self.eps_max)
         args[i] = out
         bad = self._violations(args)
         if bad:
