@@ -158,3 +158,12 @@ def test_eps_at_at_the_validity_edge():
     b = theory.get("vc.ehkv-lower")
     n = b.n(eps=0.125, delta=0.005, d=10)
     assert b.eps_at(n, delta=0.005, d=10) == pytest.approx(0.125, rel=1e-12)
+
+
+def test_eps_at_stays_inside_a_strict_condition():
+    # eps < 1/2 is strict: the inverse at eps just below 1/2 must not round up onto 1/2 and fail its own condition.
+    for bound_id, params in [("mean.lecam-lower", {}), ("text-generation.lower", {"m": 3, "V": 4, "c_m": 1.0})]:
+        bound = theory.get(bound_id)
+        e = 0.49999999999999
+        n = bound.n(eps=e, delta=0.01, **params)
+        assert bound.eps_at(n, delta=0.01, **params) == pytest.approx(e, rel=1e-9)
