@@ -167,3 +167,10 @@ def test_eps_at_stays_inside_a_strict_condition():
     params = {"delta": 4.428603210391642e-06, "m": 400847, "V": 78710, "c_m": 0.027303395368317915}
     e = 0.49999999999999994
     assert bound.eps_at(bound.n(eps=e, **params), **params) == pytest.approx(e, rel=1e-9)
+
+
+def test_no_cancellation_near_the_edge_of_a_lower_bound():
+    # ln(1/(4 delta)) near delta = 1/4 (found by the thorough profile): -ln(4 delta) keeps its relative accuracy.
+    delta = 0.24999999999999997
+    exact = float(mpmath.log(1 / (4 * mpmath.mpf(delta))) / (4 * mpmath.mpf(0.25) * mpmath.atanh(0.5)))
+    assert theory.get("mean.lecam-lower").n(eps=0.25, delta=delta) == pytest.approx(exact, rel=1e-9)

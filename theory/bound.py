@@ -56,10 +56,28 @@ class Condition:
         return sp.sstr(self.relation).replace("epsilon", "eps")
 
 
+LARGE = {SYMBOLS[p] for p in ("m", "V", "l", "d")}
+
+
 def stable(expr: sp.Expr) -> sp.Expr:
-    """Rewrite `expr` for float evaluation: ln(2^V - 2) = V ln 2 + log1p(-2^(1 - V)), exact for V >= 2."""
-    expanded = sp.expand_log(expr, force=True)
-    return expanded.replace(sp.log(2**V - 2), V * sp.log(2) + log1p(-(2 ** (1 - V))))
+    """Rewrite `expr` for float evaluation without overflow or cancellation.
+
+    ln(2^V - 2) = V ln 2 + log1p(-2^(1 - V)), exact for V >= 2, so that V = 50000 does not overflow; ln(1/a) =
+    -ln(a), so that ln(1/(4 delta)) near delta = 1/4 keeps its relative accuracy (4 delta is exact in floats,
+    1/(4 delta) is rounded). Logarithms of the integer parameters (which can be huge) are expanded so that their
+    arguments cannot overflow; logarithms in eps and delta alone are left whole, where expanding ln(a/b) into
+    ln a - ln b would cancel.
+    """
+
+    def rewrite(term: sp.Expr) -> sp.Expr:
+        arg = term.args[0]
+        if arg.free_symbols & LARGE:  # V^l, 2^V, m d ...: expand, or the argument overflows before the log
+            return sp.expand_log(term, force=True)
+        num, den = sp.fraction(sp.together(arg))
+        return -sp.log(den) if num == 1 and den != 1 else term
+
+    out = expr.replace(lambda e: isinstance(e, sp.log), rewrite)
+    return out.replace(sp.log(2**V - 2), V * sp.log(2) + log1p(-(2 ** (1 - V))))
 
 
 @dataclass(frozen=True, eq=False)
