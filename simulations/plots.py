@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure  # not pyplot: importing this module leaves the user's backend alone
 
 from simulations.config import curve_key
 
@@ -18,7 +15,8 @@ STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", l
 def error_vs_n(metrics: dict, path: Path) -> None:
     """One panel per curve: every method's mean error vs N >= 1 with its 95% interval shaded."""
     curves = metrics["curves"]
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.8), squeeze=False)
+    fig = Figure(figsize=(4.6 * len(curves), 3.8))
+    axes = fig.subplots(1, len(curves), squeeze=False)
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         for name, m in curve["methods"].items():
@@ -46,7 +44,6 @@ def error_vs_n(metrics: dict, path: Path) -> None:
     fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _loglog(ax, xlabel: str, ylabel: str, title: str) -> None:
@@ -65,7 +62,8 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
     bounds: curve key -> (label, N values, eps values), the paper bound's curve (points with eps <= 1).
     """
     curves = metrics["curves"]
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.9), squeeze=False)
+    fig = Figure(figsize=(4.6 * len(curves), 3.9))
+    axes = fig.subplots(1, len(curves), squeeze=False)
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         key = curve_key(curve["params"])
@@ -109,12 +107,12 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
     fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> None:
     """N*(eps) (log-log crossing of the mean curve) against d or m*V, one line per eps, with a slope-1 guide."""
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    fig = Figure(figsize=(5.2, 4.0))
+    ax = fig.subplots()
     sizes = np.array(scaling.get("sizes", []), dtype=float)
     rows = np.array(list(scaling.get("crossings", {}).values()), dtype=float)  # [size, eps]
     for j, eps in enumerate(scaling.get("eps", [])):
@@ -132,7 +130,6 @@ def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> Non
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _f(x: float | None) -> str:
@@ -141,7 +138,8 @@ def _f(x: float | None) -> str:
 
 def icl_vs_finetune(runs: list[dict], path: Path) -> None:
     """Distance between the in-context and the fine-tuned predictions vs N, one line per curve of every run."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.0 * len(runs), 3.8), squeeze=False)
+    fig = Figure(figsize=(5.0 * len(runs), 3.8))
+    axes = fig.subplots(1, len(runs), squeeze=False)
     for ax, metrics in zip(axes[0], runs, strict=True):
         for curve in metrics["curves"]:
             m = curve["methods"]["icl_vs_finetune"]
@@ -160,12 +158,12 @@ def icl_vs_finetune(runs: list[dict], path: Path) -> None:
             ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def window(errors: dict, ms, scalings: dict, path: Path) -> None:
     """Left: TV at the query context vs window k, one line per (m, policy). Right: the window N*(eps) vs m."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    fig = Figure(figsize=(10.5, 4.0))
+    left, right = fig.subplots(1, 2)
     styles = {"random": "--", "retrieval": "-"}
     for key, values in errors.items():
         m, policy = key.split("/")
@@ -186,12 +184,12 @@ def window(errors: dict, ms, scalings: dict, path: Path) -> None:
         right.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def length(runs: dict, path: Path) -> None:
     """Per-task risk vs N for each position encoding, with the trained length T marked."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    fig = Figure(figsize=(5.6, 4.0))
+    ax = fig.subplots()
     trained = None
     for pos, (metrics, T) in runs.items():
         m = metrics["curves"][0]["methods"]["icl_risk"]
@@ -205,4 +203,3 @@ def length(runs: dict, path: Path) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
