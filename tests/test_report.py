@@ -101,3 +101,14 @@ def test_report_and_rates_reject_bad_input(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path), "--seed", "-1"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 2
+
+
+def test_importing_simulations_leaves_pyplot_and_the_backend_alone():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matplotlib; before = matplotlib.rcParams['backend']; import simulations, simulations.run; "
+        "assert 'matplotlib.pyplot' not in sys.modules; assert matplotlib.rcParams['backend'] == before"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
