@@ -8,7 +8,7 @@ q_i carries the input alone (x_i, or context c_i) and is where the model predict
 its answer (x_i and y_i, or c_i and t_i), an explicit pairing so that one attention layer can match a query to
 the demonstrations that answer it. Under causal attention the prediction at q_i has seen exactly i
 demonstrations, so one forward pass gives the prediction for every N = 0..n. (A token packing x_i with the
-*previous* label did not learn; see DESIGN.md section 6.)
+*previous* label did not learn in 2000 steps in our trials on a 2-core CPU.)
 """
 
 from __future__ import annotations

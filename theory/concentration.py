@@ -44,7 +44,7 @@ HOEFFDING = Bound(
     assumptions=("n i.i.d. observations with values in [0, 1]", "two-sided deviation |mean - mu| >= eps"),
     citation=cite("hoeffding1963", "Theorem 2"),
     provenance="Theorem 2 of Hoeffding (1963) gives P(mean - mu >= t) <= exp(-2 n^2 t^2 / sum (b_i - a_i)^2); "
-    "with [0, 1] variables and both tails this is 2 exp(-2 n t^2). Standard; matches DESIGN.md.",
+    "with [0, 1] variables and both tails this is 2 exp(-2 n t^2).",
     problem="mean-estimation",
     derive=_hoeffding,
 )

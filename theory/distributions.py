@@ -122,7 +122,7 @@ MCDIARMID = Bound(
     citation=cite("canonne2020", "Theorem 1, first proof"),
     provenance="Checked against Canonne (2020), Thm 1 and its first proof: E TV <= (1/2) sqrt(k/n) and McDiarmid "
     "with bounded differences 1/n give TV <= eps w.p. 1 - delta once n >= max(k/eps^2, 2 ln(1/delta)/eps^2). "
-    "DESIGN.md's sqrt((k-1)/n) is slightly tighter; we follow the source (k).",
+    "A sqrt((k-1)/n) form is slightly tighter; we follow the source (k).",
     problem="tv-distribution",
     derive=_mcdiarmid,
 )

@@ -126,7 +126,8 @@ EHKV = Bound(
     citation=cite("ehrenfeucht1989", "main theorem"),
     provenance="The abstract of Ehrenfeucht et al. (COLT 1988 / Inf. Comput. 1989) gives "
     "Omega((1/eps) ln(1/delta) + d/eps); the explicit constants (1 - eps)/eps, 1/32 and the ranges eps <= 1/8, "
-    "delta <= 1/100, d >= 2 are DESIGN.md's, consistent with our recollection of the paper but not re-read here.",
+    "delta <= 1/100, d >= 2 are as commonly quoted from the paper, not re-read here; the mutant suite and the "
+    "lower-le-upper check compare them with vc.blumer.",
     problem="vc-realizable",
 )
 
