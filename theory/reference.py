@@ -159,12 +159,25 @@ def monte_carlo_worst(
     worst, witness = 0.0, ""
     for name, p in _laws(V).items():
         err = np.max([metric(rng.multinomial(n, p, size=trials), n, p) for _ in range(contexts)], axis=0)
-        k = int(np.count_nonzero(err >= eps - TIE))
-        rejects = stats.binomtest(k, trials, delta, alternative="greater").pvalue < ALPHA
+        k = count_failures(err, eps)
+        rejects = rate_test(k, trials, delta)[0] < ALPHA
         rate = k / trials
         if rejects and rate > worst:
             worst, witness = rate, f"{name} law on V = {V}: {k}/{trials} failures"
     return Failure(worst, None, f"Monte Carlo ({trials} trials per law, binomial test at {ALPHA})", witness)
+
+
+def count_failures(errors: np.ndarray, eps: float) -> int:
+    """Trials whose error reaches eps (within TIE: rounding must never hide a failure)."""
+    return int(np.count_nonzero(np.asarray(errors) >= eps - TIE))
+
+
+def rate_test(failures: int, trials: int, delta: float) -> tuple[float, tuple[float, float]]:
+    """Exact one-sided binomial test of "failure rate <= delta": its p-value, and the 95% Clopper-Pearson
+    interval of the rate. Shared by the Monte-Carlo coverage, the references and `theory.compare`."""
+    p_value = float(stats.binomtest(failures, trials, delta, alternative="greater").pvalue)
+    ci = stats.binomtest(failures, trials).proportion_ci(0.95, method="exact")
+    return p_value, (float(ci.low), float(ci.high))
 
 
 def power(trials: int, delta: float, true_rate: float, alpha: float = ALPHA) -> float:
