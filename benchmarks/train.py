@@ -17,7 +17,6 @@ import time
 import jax
 import jax.numpy as jnp
 
-from simulations import problem
 from simulations.config import PRESETS
 from simulations.train import init_state, keys, make_step
 
@@ -33,7 +32,7 @@ def matmul_peak(n: int = 1024, reps: int = 20) -> float:
 
 
 def flops_per_sequence(cfg) -> float:
-    in_dim, out_dim, T = problem.dims(cfg)
+    in_dim, out_dim, T = cfg.task.feature_dim, cfg.task.out_dim, 2 * cfg.task.n_max + 1
     w, r = cfg.model.width, cfg.model.mlp_ratio
     linear = in_dim * w + cfg.model.depth * (3 * w * w + w * w + 2 * r * w * w) + w * out_dim
     return 3 * (2 * linear * T + cfg.model.depth * 4 * T * T * w)
@@ -53,12 +52,12 @@ def steps_per_second(cfg, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", nargs="?", default="classification", choices=["classification", "tokens"])
+    parser.add_argument("task", nargs="?", default="classification", choices=["classification", "tokens", "regression"])
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
     base = PRESETS["quick"][args.task]
     peak = matmul_peak()
-    _, _, T = problem.dims(base)
+    T = 2 * base.task.n_max + 1
 
     def with_seeds(k):
         return dataclasses.replace(base, train=dataclasses.replace(base.train, seeds=k))

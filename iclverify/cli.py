@@ -226,6 +226,8 @@ SIM_FLAGS = {
     "label_noise": ("task", "label_noise"),
     "families": ("task", "families"),
     "alpha": ("task", "alpha"),
+    "noise_var": ("task", "noise_var"),
+    "pool": ("task", "pool"),
     "depth": ("model", "depth"),
     "width": ("model", "width"),
     "heads": ("model", "heads"),
@@ -236,23 +238,29 @@ SIM_FLAGS = {
     "lr": ("train", "lr"),
     "seeds": ("train", "seeds"),
     "curriculum": ("train", "curriculum"),
+    "curriculum_examples": ("train", "curriculum_examples"),
     "eval_tasks": ("eval", "tasks"),
     "finetune_tasks": ("eval", "finetune_tasks"),
 }
 
 
 def simulation_config(args: argparse.Namespace):
-    """The preset for the task, with every given flag applied."""
+    """The preset for the task, with every given flag applied (a task flag must be a field of the task's family)."""
     import dataclasses
 
-    from simulations.config import PRESETS
+    from simulations.config import preset
 
-    cfg = PRESETS[args.preset][args.task]
+    cfg = preset(args.task, args.preset)
     sections = {name: getattr(cfg, name) for name in ("task", "model", "train", "eval")}
     for flag, (section, field) in SIM_FLAGS.items():
         value = getattr(args, flag)
-        if value is not None:
-            sections[section] = dataclasses.replace(sections[section], **{field: value})
+        if value is None:
+            continue
+        names = {f.name for f in dataclasses.fields(sections[section])}
+        if field not in names:
+            option = "--" + flag.replace("_", "-")
+            raise UsageError(f"{option} does not apply to {args.task} tasks (their fields: {', '.join(sorted(names))})")
+        sections[section] = dataclasses.replace(sections[section], **{field: value})
     cfg = dataclasses.replace(cfg, **sections, seed=args.seed if args.seed is not None else cfg.seed)
     if cfg.model.width % cfg.model.heads or (cfg.model.width // cfg.model.heads) % 2:
         raise UsageError(
@@ -333,17 +341,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("simulate", help="meta-train small transformers and measure in-context error vs N")
-    p.add_argument("task", choices=["classification", "tokens"])
+    p.add_argument(
+        "task", help="task family: classification, tokens, regression, or a registered one (iclverify.tasks)"
+    )
     p.add_argument("--preset", choices=["quick", "full"], default="quick")
     p.add_argument("--out", required=True, help="run directory (reused if it holds this run)")
     p.add_argument("--seed", type=_nonnegative_int)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     g = p.add_argument_group("task")
     g.add_argument("--n-max", dest="n_max", type=_positive_int, help="largest number of in-context examples")
-    g.add_argument("--dims", type=_int_list, help="classification: dimensions d, e.g. 2,4,8")
+    g.add_argument("--dims", type=_int_list, help="classification, regression: dimensions d, e.g. 2,4,8")
     g.add_argument("--label-noise", dest="label_noise", type=_unit_interval, help="classification: flip rate")
     g.add_argument("--families", type=_families, help="tokens: (m, V) pairs, e.g. 2x4,4x8")
     g.add_argument("--alpha", type=_positive_float, help="tokens: Dirichlet concentration")
+    g.add_argument("--noise-var", dest="noise_var", type=_positive_float, help="regression: label-noise variance")
+    g.add_argument("--pool", type=_positive_int, help="pretrain on a finite pool of this many tasks per family")
     g = p.add_argument_group("model")
     g.add_argument("--depth", type=_positive_int)
     g.add_argument("--width", type=_positive_int)
@@ -355,7 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch", type=_positive_int)
     g.add_argument("--lr", type=_positive_float)
     g.add_argument("--seeds", type=_positive_int, help="models trained together (vmap)")
-    g.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument(
+        "--curriculum", action=argparse.BooleanOptionalAction, default=None, help="grow the families (dims) trained on"
+    )
+    g.add_argument(
+        "--curriculum-examples",
+        dest="curriculum_examples",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="grow the number of in-context examples trained on (Garg et al. 2022)",
+    )
     g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int)
     g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
     p.set_defaults(func=cmd_simulate)

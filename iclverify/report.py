@@ -31,17 +31,18 @@ from theory.montecarlo import EXPERIMENTS, coverage
 TRIALS = {"quick": 20000, "full": 20000}  # Monte-Carlo trials per experiment
 PACKAGES = ("iclverify", "jax", "equinox", "optax", "numpy", "scipy", "sympy", "hypothesis", "matplotlib")
 BOUND_CHECKS = ("holds", "conservativeness")
-PLOT_FILES = {
-    "classification": "error_vs_n_classification.png",
-    "tokens": "error_vs_n_tokens.png",
-    "scaling-classification": "nstar_vs_d.png",
-    "scaling-tokens": "nstar_vs_mV.png",
+PLOT_FILES = {  # figures shared by every run; each run adds task_plot_files(kind) and its family's own figures
     "finetune": "icl_vs_finetune.png",
     "window": "window_retrieval.png",
     "length": "length_generalization.png",
 }
 WINDOW = {"quick": bounded.WindowConfig(), "full": bounded.WindowConfig(ms=(1, 2, 4, 8), V=8, data=1024, tasks=1024)}
 FIXED = {"quick": bounded.FixedConfig(), "full": bounded.FixedConfig(tasks=512)}
+
+
+def task_plot_files(kind: str) -> dict[str, str]:
+    """The report's figures of one run: error vs N with the fit, and N*(eps) against the task's size."""
+    return {"error": f"error_vs_n_{kind}.png", "scaling": f"nstar_vs_size_{kind}.png"}
 
 
 def preset_configs(preset: str, seed: int) -> dict[str, RunConfig]:
@@ -90,11 +91,11 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
     say("rates and verdicts")
     rows = timed("rates and verdicts", lambda: _verdicts(runs, window, WINDOW[preset], fixed, lengths, cov, seed))
-    timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
+    figures = timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
     write_json(out / "verdicts.json", rows)
-    (out / "report.md").write_text(
-        _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, WINDOW[preset], FIXED[preset])
-    )
+    wc, fc = WINDOW[preset], FIXED[preset]
+    md = _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc, figures)
+    (out / "report.md").write_text(md)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
@@ -140,25 +141,33 @@ def _bound_curve(bound_id: str, params: dict, n_max: int) -> tuple[str, np.ndarr
 
 def _plots(
     runs: dict[str, Run], rows: list[dict], out: Path, window: dict, wc: bounded.WindowConfig, lengths: dict[str, Run]
-) -> None:
+) -> dict[str, list[tuple[str, str]]]:
+    """Every figure; returns each run's own figures (caption, file name), drawn by its task family."""
+    extra = {}
     for kind, run in runs.items():
-        spec = V.SPECS[kind]
+        task, files = run.cfg.task, task_plot_files(kind)
         fits = {
             curve_key(r["params"]): r
             for r in rows
-            if r["check"] == "exponent" and r["claim"] == spec.claim and r.get("n_range")
+            if r["check"] == "exponent" and r["claim"] == task.claim and r.get("n_range")
         }
-        curves = {curve_key(p): _bound_curve(spec.claim, p, run.cfg.task.n_max) for p in run.cfg.task.curves}
-        plots.rates_panel(run.metrics, spec.risk, fits, curves, out / PLOT_FILES[kind])
-        scaling = next(r for r in rows if r["claim"] == spec.claim and r["check"] == f"scaling in {spec.size_name}")
-        title = f"{kind}: N*(eps) vs {spec.size_name}"
-        plots.n_star_vs_size(scaling, spec.size_name, title, out / PLOT_FILES[f"scaling-{kind}"])
+        curves = (
+            {curve_key(p): _bound_curve(task.claim, p, task.n_max) for p in task.curves}
+            if task.claim in task.bounds
+            else {}
+        )
+        plots.rates_panel(run.metrics, task.risk, fits, curves, out / files["error"])
+        scaling = next(r for r in rows if r["claim"] == task.claim and r["check"] == f"scaling in {task.size_name}")
+        title = f"{kind}: N*(eps) vs {task.size_name}"
+        plots.n_star_vs_size(scaling, task.size_name, title, out / files["scaling"])
+        extra[kind] = task.figures(run.metrics, out, f"{kind}_")
     plots.icl_vs_finetune([r.metrics for r in runs.values()], out / PLOT_FILES["finetune"])
     scalings = {r["check"].split(", ")[1]: r for r in rows if r["check"].startswith("window scaling")}
     plots.window(window, wc.ms, scalings, out / PLOT_FILES["window"])
     plots.length(
         {pos: (run.metrics, run.cfg.task.train_n_max) for pos, run in lengths.items()}, out / PLOT_FILES["length"]
     )
+    return extra
 
 
 # ---- markdown ------------------------------------------------------------------------------------------------
@@ -203,7 +212,7 @@ def _summary_text(rows: list[dict]) -> str:
 
 
 def _n_star_table(run: Run) -> list[str]:
-    spec = V.SPECS[run.cfg.task.kind]
+    spec = run.cfg.task
     ns = np.arange(run.cfg.task.n_max + 1)
     head = " | ".join(f"{e:g}" for e in V.EPS_GRID)
     lines = [
@@ -242,7 +251,7 @@ def section(row: dict) -> str:
     return "bounds" if row["check"] in BOUND_CHECKS else "rates"
 
 
-def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc) -> str:
+def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc, figures) -> str:
     total = sum(wall.values())
     cls = configs["classification"]
     md = [
@@ -270,24 +279,20 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "",
     ]
     for kind, run in runs.items():
-        spec = V.SPECS[kind]
-        what = (
-            f"0-1 error over {run.cfg.eval.risk_queries} fresh queries"
-            if kind == "classification"
-            else "TV to the true next-token law, at every context"
-        )
+        task, files = run.cfg.task, task_plot_files(kind)
         md += [
-            f"## {kind.capitalize()}: the rate of `{spec.claim}`",
+            f"## {kind.capitalize()}: the rate of `{task.claim}`",
             "",
             f"Run `{run.cfg.hash}` (`{run.path.name}/`). Per-task risk of the in-context predictor "
-            f"({what}) "
+            f"({task.risk_text}) "
             f"on {run.cfg.eval.risk_tasks} held-out tasks x {run.cfg.train.seeds} seeds; theory expects mean risk "
-            f"~ N^{spec.exponent:g} and N*(eps) linear in {spec.size_name}.",
+            f"~ N^{task.exponent:g} and N*(eps) linear in {task.size_name}.",
             "",
-            f"![error vs N]({PLOT_FILES[kind]})",
+            f"![error vs N]({files['error']})",
             "",
-            f"![N* vs {spec.size_name}]({PLOT_FILES['scaling-' + kind]})",
+            f"![N* vs {task.size_name}]({files['scaling']})",
             "",
+            *[line for caption, name in figures.get(kind, []) for line in (f"![{caption}]({name})", "")],
             f"N*(eps): the smallest N whose mean (or {1 - V.DELTA:g}-quantile) per-task risk is <= eps.",
             "",
             *_n_star_table(run),
@@ -297,7 +302,7 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "## In-context vs fine-tuned",
         "",
         "The base model fine-tuned on the same N examples (Adam on query-only prompts) against the in-context "
-        "prediction: disagreement rate (classification) or TV (tokens), on the first "
+        "prediction, in each task's distance (disagreement rate, TV, squared difference), on the first "
         f"{next(iter(runs.values())).cfg.eval.finetune_tasks} evaluation tasks.",
         "",
         f"![ICL vs fine-tuned]({PLOT_FILES['finetune']})",
@@ -372,7 +377,7 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
     md += [
         "",
         f"Verdict constants: delta = {V.DELTA:g}, eps grid {list(V.EPS_GRID)}, fit range N >= 2d "
-        f"(classification) or N >= m V (tokens) with mean >= {rates.RESOLVED:g} standard errors, "
+        f"(classification, regression) or N >= m V (tokens) with mean >= {rates.RESOLVED:g} standard errors, "
         f"{rates.RESAMPLES} bootstrap resamples.",
         "",
         "## Wall time",

@@ -9,11 +9,13 @@ Every verdict is `consistent`, `inconsistent` or `inconclusive`, by rules fixed 
 - an inequality (estimate <= t, or >= t): consistent if the whole interval satisfies it, inconsistent if the
   whole interval violates it, inconclusive if the interval straddles t.
 
-Checks per run (classification / tokens):
-  exponent          mean per-task risk ~ N^b on the fit range (simulations.rates), expected -1 / -1/2
-  exponent, ref     the same fit for the Bayes-optimal baseline (logistic under label noise) on the same tasks:
+Checks per run; the task family says what (simulations.tasks: classification / tokens / regression):
+  exponent          mean per-task risk ~ N^b on the fit range [asymptotic start, n_max] (simulations.rates),
+                    expected -1 / -1/2 / -1
+  exponent, ref     the same fit for the task's reference on the same tasks (the Bayes-optimal classifier, or
+                    logistic under label noise; the Dirichlet posterior mean; the Bayes floor tr(Sigma_N)):
                     tells whether the N range reached the asymptotic regime at all
-  scaling           N*(eps) ~ d^b / (m V)^b, pooled over eps, expected 1 (and the same for the reference)
+  scaling           N*(eps) ~ d^b / (m V)^b / d^b, pooled over eps, expected 1 (and the same for the reference)
   holds             for each upper bound of the same problem: the (1 - DELTA)-quantile of per-task risk at
                     N = ceil(bound.n(eps, DELTA, ...)) is <= eps, at the smallest eps of EPS_GRID the measured
                     quantile curve reaches within n_max
@@ -21,6 +23,8 @@ Checks per run (classification / tokens):
                     (both rows carry explicit: False and a note for a bound whose constant is unspecified, e.g.
                     the paper's C set to 1: an O(.) claim makes no quantitative promise, so they only describe)
   icl-vs-finetune   ICL-vs-fine-tuned distance at N = n_max over that at N = 1, expected < 1 (they converge)
+  task checks       a family's own ratios (simulations.tasks.RatioCheck); regression: squared error of ICL at
+                    N = 2d over the Bayes (ridge) floor, sigma^2 added to both, expected <= 1.5
 Bounded context (simulations.bounded):
   window scaling    exponent in m of the window N*(eps), random selection: 1, retrieval: 0 (the bounded claim's
                     reading); holds / conservativeness of the bounded claim (l = 1) on the retrieval windows
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,41 +52,6 @@ DELTA = 0.1
 UNSPECIFIED_NOTE = "unspecified constant set to 1: descriptive only, not a test of the O(.) claim"
 EPS_GRID = (0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.075, 0.05, 0.03, 0.02)
 VERDICTS = ("consistent", "inconsistent", "inconclusive")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a task's runs are checked against."""
-
-    claim: str  # the paper's bound
-    risk: str  # per-task risk for the mean curve (errors.npz suffix)
-    tail: str  # per-task risk in the bound's metric, for quantiles
-    exponent: float  # theory's exponent in N of the mean risk
-    size_name: str
-    bounds: tuple[str, ...]  # upper bounds on the same problem, catalogue ids
-
-    def size(self, params: dict) -> float:
-        return params["d"] if "d" in params else params["m"] * params["V"]
-
-
-SPECS = {
-    "classification": Spec(
-        "paper.linear-classification",
-        "icl_risk",
-        "icl_risk",
-        -1.0,
-        "d",
-        ("paper.linear-classification", "vc.hanneke", "vc.ssbd-realizable", "vc.blumer"),
-    ),
-    "tokens": Spec(
-        "paper.text-generation",
-        "icl_risk",
-        "icl_risk_max",
-        -0.5,
-        "m*V",
-        ("paper.text-generation", "text-generation.mcdiarmid-union", "text-generation.union"),
-    ),
-}
 
 
 def decide_exponent(est: rates.Estimate, expected: float) -> str:
@@ -116,49 +84,68 @@ def units(run: Run, params: dict, name: str) -> np.ndarray:
     return _flat(run.errors[f"{curve_key(params)}/{name}"])
 
 
+def reference(run: Run, curves: Sequence[dict]) -> str | None:
+    """The task's first reference baseline present for every one of `curves` (None if there is none)."""
+    for name in run.cfg.task.references:
+        if all(f"{curve_key(p)}/{name}" in run.errors for p in curves):
+            return name
+    return None
+
+
 def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
-    """Every check above for one finished run (see the module docstring)."""
-    spec = SPECS[run.cfg.task.kind]
-    n_max = run.cfg.task.n_max
+    """Every check above for one finished run (see the module docstring); what is checked comes from the task
+    family (simulations.tasks.Task: claim, exponent, bounds, references, checks)."""
+    task = run.cfg.task
+    n_max = task.n_max
     ns = np.arange(n_max + 1)
     out = []
-    for i, params in enumerate(run.cfg.task.curves):
+    for i, params in enumerate(task.curves):
         s = seed + 100 * i
-        mean_units = units(run, params, spec.risk)
-        est = rates.exponent(mean_units, ns, rates.asymptotic_start(params), seed=s)
+        start = task.asymptotic_start(params)
+        est = rates.exponent(units(run, params, task.risk), ns, start, seed=s)
         out.append(
-            _row(spec.claim, "exponent", params, decide_exponent(est, spec.exponent), est, spec.exponent)
+            _row(task.claim, "exponent", params, decide_exponent(est, task.exponent), est, task.exponent)
             | {"rule": "expected inside the CI, CI width <= |expected|/2"}
         )
-        ref = "bayes" if f"{curve_key(params)}/bayes" in run.errors else "logistic"
-        est = rates.exponent(units(run, params, ref), ns, rates.asymptotic_start(params), seed=s + 2)
-        out.append(
-            _row(
-                spec.claim,
-                f"exponent, {ref} reference",
-                params,
-                decide_exponent(est, spec.exponent),
-                est,
-                spec.exponent,
-            )
-        )
-        out += bound_checks(spec.bounds, params, units(run, params, spec.tail), ns, s)
+        ref = reference(run, [params])
+        if ref is not None:
+            est = rates.exponent(units(run, params, ref), ns, start, seed=s + 2)
+            check = f"exponent, {ref} reference"
+            out.append(_row(task.claim, check, params, decide_exponent(est, task.exponent), est, task.exponent))
+        out += bound_checks(task.bounds, params, units(run, params, task.tail), ns, s)
         ft = units(run, params, "icl_vs_finetune")
         g = grid(n_max)
         est = rates.ratio(ft, len(g) - 1, g.index(1), seed=s + 1)
         est = rates.Estimate(est.value, est.ci, {"n_examples": [1, n_max]})
-        out.append(_row(spec.claim, "icl-vs-finetune", params, decide_inequality(est, 1.0, "<="), est, "< 1"))
-    curves = run.cfg.task.curves
-    starts = [rates.asymptotic_start(p) for p in curves]
-    ref = "bayes" if all(f"{curve_key(p)}/bayes" in run.errors for p in curves) else "logistic"
-    for j, (name, label) in enumerate(((spec.risk, ""), (ref, f", {ref} reference"))):
-        est = rates.scaling([(spec.size(p), units(run, p, name)) for p in curves], ns, starts, seed=seed + 7 + j)
-        check = f"scaling in {spec.size_name}{label}"
+        out.append(_row(task.claim, "icl-vs-finetune", params, decide_inequality(est, 1.0, "<="), est, "< 1"))
+        out += [ratio_check(run, c, params, s + 3 + j) for j, c in enumerate(task.checks())]
+    curves = task.curves
+    starts = [task.asymptotic_start(p) for p in curves]
+    ref = reference(run, curves)
+    for j, (name, label) in enumerate(((task.risk, ""), (ref, f", {ref} reference"))):
+        if name is None:
+            continue
+        est = rates.scaling([(task.size(p), units(run, p, name)) for p in curves], ns, starts, seed=seed + 7 + j)
+        check = f"scaling in {task.size_name}{label}"
         out.append(
-            _row(spec.claim, check, {}, decide_exponent(est, 1.0), est, 1.0)
+            _row(task.claim, check, {}, decide_exponent(est, 1.0), est, 1.0)
             | {"rule": "expected inside the CI, CI width <= |expected|/2"}
         )
     return out
+
+
+def ratio_check(run: Run, check, params: dict, seed: int) -> dict:
+    """A task's own ratio verdict (simulations.tasks.RatioCheck) on one curve."""
+    at = check.at(params)
+    expected = f"{check.direction} {check.threshold:g}"
+    where = params | {"N": at}
+    if at > run.cfg.task.n_max:
+        est = rates.Estimate(np.nan, (np.nan, np.nan), {"reason": f"N = {at} > n_max = {run.cfg.task.n_max}"})
+        return _row(run.cfg.task.claim, check.label, where, "inconclusive", est, expected)
+    a, b = units(run, params, check.numerator), units(run, params, check.denominator)
+    est = rates.ratio_between(a, b, at, offset=check.offset, seed=seed)
+    verdict = decide_inequality(est, check.threshold, check.direction)
+    return _row(run.cfg.task.claim, check.label, where, verdict, est, expected)
 
 
 def target_eps(tail_units: np.ndarray, ns: np.ndarray) -> float | None:

@@ -15,6 +15,12 @@ Tokens (distributions over the V active tokens for the query context c_N):
   add_one        (counts + 1) / (n_c + V)
   bayes          Dirichlet posterior mean (counts + alpha) / (n_c + V alpha) -- Bayes-optimal for TV-type losses
                  under the task prior
+Regression (real-valued predictions of y_N; squared error against <w, x_N>):
+  least_squares  minimum-norm ordinary least squares, pinv(X_N) y_N
+  ridge          (X^T X + lam I)^{-1} X^T y; lam = sigma^2 is the Gaussian posterior mean (Bayes-optimal)
+  averaging      (1/N) sum_i y_i x_i;  nearest_neighbours: mean label of the 3 nearest earlier examples
+  dmmse          posterior mean under a uniform prior on a finite pool of w (Raventós et al. 2023)
+  bayes_floor    the Bayes posterior's expected excess error tr(Sigma_N), exact given X_N
 """
 
 from __future__ import annotations
@@ -157,3 +163,74 @@ def token_estimates(counts: jax.Array, V: jax.Array, alpha: float) -> dict[str, 
     add_one = (counts + active) / (total + V)
     bayes_mean = (counts + alpha * active) / (total + alpha * V)
     return {"mle": mle, "add_one": add_one, "bayes": bayes_mean}
+
+
+# ---- regression ------------------------------------------------------------------------------------------------
+# Each takes one task's x [n+1, d_max] and y [n+1] and returns, for N = 0..n, the prediction of y_N from the
+# first N examples. Inactive coordinates are zero in every x, so the estimators live in the active ones.
+
+
+def _masked(x: jax.Array, y: jax.Array, mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return x * mask[:, None], y * mask
+
+
+def least_squares(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Ordinary least squares, minimum-norm when underdetermined: w_N = pinv(X_N) y_N."""
+
+    def weights(mask):
+        xm, ym = _masked(x, y, mask)
+        return jnp.linalg.pinv(xm) @ ym
+
+    return jnp.sum(jax.vmap(weights)(_prefix_masks(x.shape[0])) * x, axis=-1)
+
+
+def ridge(x: jax.Array, y: jax.Array, lam: float) -> jax.Array:
+    """Ridge regression w_N = (X_N^T X_N + lam I)^{-1} X_N^T y_N. With lam = sigma^2 and w ~ N(0, I) this is the
+    posterior mean E[w | data]: the Bayes-optimal predictor under squared loss."""
+    eye = jnp.eye(x.shape[1])
+
+    def weights(mask):
+        xm, ym = _masked(x, y, mask)
+        return jnp.linalg.solve(xm.T @ xm + lam * eye, xm.T @ ym)
+
+    return jnp.sum(jax.vmap(weights)(_prefix_masks(x.shape[0])) * x, axis=-1)
+
+
+def averaging_regression(x: jax.Array, y: jax.Array) -> jax.Array:
+    """w_N = (1/N) sum_{i<N} y_i x_i (Garg et al. 2022's averaging estimator); w_0 = 0."""
+    masks = _prefix_masks(x.shape[0])
+    w = masks @ (y[:, None] * x) / jnp.maximum(masks.sum(-1, keepdims=True), 1.0)
+    return jnp.sum(w * x, axis=-1)
+
+
+def nearest_neighbours(x: jax.Array, y: jax.Array, k: int = 3) -> jax.Array:
+    """Mean label of the k nearest earlier examples (Euclidean; all of them when N < k; 0 when N = 0)."""
+    n1 = x.shape[0]
+    dist = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)  # [query N, example i]
+    earlier = jnp.arange(n1)[None, :] < jnp.arange(n1)[:, None]
+    neg, idx = jax.lax.top_k(jnp.where(earlier, -dist, -jnp.inf), min(k, n1))
+    valid = jnp.isfinite(neg)
+    return jnp.sum(jnp.where(valid, y[idx], 0.0), -1) / jnp.maximum(valid.sum(-1), 1)
+
+
+def discrete_posterior_mean(x: jax.Array, y: jax.Array, pool_w: jax.Array, noise_var: float) -> jax.Array:
+    """dMMSE (Raventós et al. 2023): the posterior mean of <w, x_N> when w is uniform on a finite pool
+    pool_w [K, d_max] and y = <w, x> + N(0, noise_var): weights proportional to exp(-|y_N - X_N w_k|^2 / 2 s^2)."""
+    resid = (y[:, None] - x @ pool_w.T) ** 2  # [example i, k]
+    loglik = -0.5 * (_prefix_masks(x.shape[0]) @ resid) / noise_var  # [N, k]
+    post = jax.nn.softmax(loglik, axis=-1)
+    return jnp.sum(post * (x @ pool_w.T), axis=-1)
+
+
+def bayes_floor(x: jax.Array, noise_var: float, active: jax.Array) -> jax.Array:
+    """The Bayes risk's excess part after N examples, exactly: tr(Sigma_N) with Sigma_N = (X_N^T X_N / s^2 + I)^{-1}
+    the posterior covariance of w over the active coordinates (a fresh query x ~ N(0, I) gives
+    E[(x^T (w_hat - w))^2 | data] = tr(Sigma_N)). [n+1]."""
+    eye = jnp.eye(x.shape[1])
+
+    def floor(mask):
+        xm = x * mask[:, None]
+        cov = jnp.linalg.inv(xm.T @ xm / noise_var + eye)
+        return jnp.sum(jnp.diag(cov) * active)
+
+    return jax.vmap(floor)(_prefix_masks(x.shape[0]))

@@ -24,8 +24,9 @@ import numpy as np
 
 from simulations import context, problem, prompts
 from simulations.config import RunConfig
-from simulations.evaluate import _per_seed, cached_runner, runner, tv
+from simulations.evaluate import _per_seed, cached_runner, runner
 from simulations.tasks import tokens
+from simulations.tasks.tokens import tv
 from simulations.train import keys
 
 
@@ -53,7 +54,7 @@ def _branch(cfg: RunConfig, tag: int) -> jax.Array:
 
 def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[str, np.ndarray]:
     """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}."""
-    m_max, v_max = problem._maxima(cfg)
+    m_max, v_max = cfg.task.m_max, cfg.task.V_max
     if max(wc.ms) > m_max or wc.V > v_max:
         raise ValueError(f"window experiment needs m <= {m_max} and V <= {v_max} (the run's largest); got {wc}")
     n = cfg.task.n_max
@@ -92,7 +93,7 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
     n = cfg.task.n_max
 
     def at_full_context(mdl, b):
-        q = prompts.classification_queries(b["x"])
+        q = prompts.vector_queries(b["x"])
         return problem.predict_many(cfg, mdl, b["features"], b["active"], q, group=128, prefixes=[n])[0]
 
     pred = np.sign(_per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]

@@ -8,26 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-
-@dataclass(frozen=True)
-class TaskConfig:
-    """The task family. classification: halfspaces in R^d for each d in `dims` (zero-padded to max(dims)).
-    tokens: m contexts over V tokens for each (m, V) in `families`, laws p(.|c) ~ Dirichlet(alpha 1_V)."""
-
-    kind: Literal["classification", "tokens"]
-    n_max: int = 32
-    dims: tuple[int, ...] = (2, 4)
-    label_noise: float = 0.0
-    families: tuple[tuple[int, int], ...] = ((2, 4), (4, 4))
-    alpha: float = 1.0
-    train_n_max: int | None = None  # train on prompts of this many examples only (length generalization)
-
-    @property
-    def curves(self) -> list[dict]:
-        """One entry per task-parameter value: {'d': 4} or {'m': 2, 'V': 4}."""
-        if self.kind == "classification":
-            return [{"d": d} for d in self.dims]
-        return [{"m": m, "V": v} for m, v in self.families]
+from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
 
 
 def curve_key(params: dict) -> str:
@@ -55,7 +36,8 @@ class TrainConfig:
     clip: float = 1.0
     seeds: int = 2
     checkpoint_every: int = 500
-    curriculum: bool = False  # grow the number of active dimensions / examples during training
+    curriculum: bool = False  # grow the number of families (the active dimension, for dims) during training
+    curriculum_examples: bool = False  # grow the number of in-context examples trained on (Garg et al. 2022)
 
 
 @dataclass(frozen=True)
@@ -71,12 +53,9 @@ class EvalConfig:
     risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
 
 
-ADDED_LATER = (("task", "train_n_max"),)
-
-
 @dataclass(frozen=True)
 class RunConfig:
-    task: TaskConfig
+    task: Task
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -84,18 +63,20 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
-        for section, name in ADDED_LATER:  # omitted at their default, so runs written before they existed stay valid
-            if out[section][name] is None:
-                del out[section][name]
+        out["task"] = self.task.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
+        """The inverse of to_dict; the task's kind picks its registered family (simulations.register_task)."""
         task = dict(data["task"])
-        task["dims"] = tuple(task["dims"])
-        task["families"] = tuple(tuple(f) for f in task["families"])
+        kind = task.pop("kind")
+        # config.json of runs written before the task registry held every family's fields
+        legacy = {"classification": ("families", "alpha"), "tokens": ("dims", "label_noise")}.get(kind, ())
+        for name in legacy:
+            task.pop(name, None)
         return cls(
-            task=TaskConfig(**task),
+            task=make_task(kind, **task),
             model=ModelConfig(**data["model"]),
             train=TrainConfig(**data["train"]),
             eval=EvalConfig(**data["eval"]),
@@ -108,7 +89,8 @@ class RunConfig:
         for n_max, so a learned position table covers the longer evaluation prompts)."""
         if self.task.train_n_max is None:
             return self
-        return dataclasses.replace(self, task=dataclasses.replace(self.task, n_max=self.task.train_n_max))
+        task = dataclasses.replace(self.task, n_max=self.task.train_n_max, train_n_max=None)
+        return dataclasses.replace(self, task=task)
 
     @property
     def hash(self) -> str:
@@ -118,39 +100,89 @@ class RunConfig:
 
 
 PRESETS: dict[str, dict[str, RunConfig]] = {
-    "quick": {  # sized so that `iclverify report --quick` fits in about 15 minutes on a 2-core CPU
+    "quick": {  # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU
         "classification": RunConfig(
-            task=TaskConfig("classification", n_max=16, dims=(2, 3, 4)),
+            task=Halfspaces(n_max=16, dims=(2, 3, 4)),
             train=TrainConfig(steps=3000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
         "tokens": RunConfig(
-            task=TaskConfig("tokens", n_max=32, families=((2, 2), (2, 4), (4, 4))),
+            task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 4))),
             train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=512, finetune_tasks=32),
+        ),
+        "regression": RunConfig(
+            task=LinearRegression(n_max=24, dims=(2, 3, 5), noise_var=0.25),
+            train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
     },
     "full": {
         "classification": RunConfig(
-            task=TaskConfig("classification", n_max=64, dims=(2, 4, 8, 16)),
+            task=Halfspaces(n_max=64, dims=(2, 4, 8, 16)),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
             eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
         ),
         "tokens": RunConfig(
-            task=TaskConfig("tokens", n_max=256, families=((2, 8), (4, 8), (8, 8), (4, 16), (8, 32))),
+            task=NextToken(n_max=256, families=((2, 8), (4, 8), (8, 8), (4, 16), (8, 32))),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
+            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+        ),
+        "regression": RunConfig(  # Garg et al. 2022: d = 20, up to 40 examples, curriculum over examples
+            task=LinearRegression(n_max=40, dims=(5, 10, 20), noise_var=0.25),
+            model=ModelConfig(depth=6, width=256, heads=8),
+            train=TrainConfig(
+                steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, curriculum_examples=True
+            ),
             eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
         ),
     },
 }
 
 
+def preset(kind: str, name: str = "quick") -> RunConfig:
+    """The preset run of a task kind; a registered family without one runs its defaults with the preset's
+    model and training settings (those of classification)."""
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
+    if kind in PRESETS[name]:
+        return PRESETS[name][kind]
+    return dataclasses.replace(PRESETS[name]["classification"], task=make_task(kind))
+
+
+def _diversity(base: RunConfig, pools: tuple[int, ...]) -> dict[str, RunConfig]:
+    return {f"pool={k}": dataclasses.replace(base, task=dataclasses.replace(base.task, pool=k)) for k in pools}
+
+
+# Task diversity (Raventós et al. 2023): regression pretrained on a finite pool of tasks, one run per pool size;
+# with few tasks the model should track the pool's posterior mean (dMMSE), with many the Gaussian one (ridge).
+DIVERSITY: dict[str, dict[str, RunConfig]] = {
+    "quick": _diversity(
+        RunConfig(
+            task=LinearRegression(n_max=16, dims=(4,), noise_var=0.25),
+            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=256, finetune_tasks=8, finetune_steps=10, risk_tasks=128),
+        ),
+        (4, 4096),
+    ),
+    "full": _diversity(
+        RunConfig(
+            task=LinearRegression(n_max=16, dims=(8,), noise_var=0.25),
+            model=ModelConfig(depth=6, width=256, heads=8),
+            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
+            eval=EvalConfig(tasks=2048, finetune_tasks=64, finetune_steps=50),
+        ),
+        tuple(2**k for k in range(1, 16)),
+    ),
+}
+
+
 def _length(
     n_max: int, train_n_max: int, model: ModelConfig, train: TrainConfig, ev: EvalConfig
 ) -> dict[str, RunConfig]:
-    task = TaskConfig("tokens", n_max=n_max, families=((2, 4),), train_n_max=train_n_max)
+    task = NextToken(n_max=n_max, families=((2, 4),), train_n_max=train_n_max)
     return {pos: RunConfig(task, dataclasses.replace(model, positions=pos), train, ev) for pos in ("rope", "learned")}
 
 

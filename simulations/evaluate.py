@@ -1,17 +1,18 @@
 """Evaluation on held-out tasks: error of in-context learning, of the baselines and of fine-tuning, vs N.
 
 Evaluation tasks come from the run's evaluation key, a branch of the run seed disjoint from every training key
-(see train.keys); all seeds' models see the same evaluation tasks. Classification error is the 0-1 error against
-the clean teacher label sign(<w, x>) (a tie counts 1/2); tokens error is TV(predicted law, p(.|c_query)).
-Fine-tuning is evaluated at N in finetune.grid(n_max) on the first `finetune_tasks` tasks; those methods carry
-their own "n_examples". Intervals: 95% percentile bootstrap (scipy.stats.bootstrap) over units = (seed, task)
-pairs for the model and fine-tuning, tasks for the baselines.
+(see train.keys); all seeds' models see the same evaluation tasks, always fresh draws from the family's prior (a
+finite pretraining pool is never evaluated on). Every error is the task's `error(prediction, truth)` (0-1 error
+against the clean label, TV to the true law, excess squared error, ...; simulations.tasks). Methods per curve, in
+order: icl, the task's baselines, its exact expected errors, finetune and icl_vs_finetune (evaluated at N in
+finetune.grid(n_max) on the first `finetune_tasks` tasks; they carry their own "n_examples"), then the per-task
+risks. Intervals: 95% percentile bootstrap (scipy.stats.bootstrap) over units = (seed, task) pairs for the model
+and fine-tuning, tasks for the baselines.
 
 Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
-`risk_tasks` tasks, the in-context predictor after N examples is asked many queries in one pass
-(prompts.many_queries). Classification: its 0-1 error on `risk_queries` fresh inputs ("icl_risk", an unbiased
-estimate of the task's true error, binomial noise of sd <= 0.5 / sqrt(risk_queries)). Tokens: TV to the truth at
-every active context, averaged ("icl_risk") and maximized ("icl_risk_max", the paper's metric) over contexts.
+`risk_tasks` tasks, the in-context predictor after N examples is asked the task's extra queries (Task.risk_queries:
+fresh inputs, or every context) in one pass (prompts.many_queries), and their errors are summarised per task
+(Task.risk_summary: "icl_risk", and for tokens "icl_risk_max", the worst context -- the paper's metric).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from simulations import baselines, problem, prompts
+from simulations import problem
 from simulations.config import RunConfig, curve_key
 from simulations.finetune import finetune_predictions, grid
 from simulations.train import keys
@@ -33,27 +34,6 @@ from simulations.train import keys
 CHUNK = 128  # tasks per jitted evaluation call
 RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
 FINETUNED = ("finetune", "icl_vs_finetune")  # evaluated on finetune.grid(n_max), named in their "n_examples"
-
-
-# compiled once per process and shared by every curve
-BASELINES = {
-    name: jax.jit(jax.vmap(fn))
-    for name, fn in (
-        ("averaging", baselines.averaging),
-        ("logistic", baselines.logistic),
-        ("max_margin", baselines.max_margin),
-    )
-}
-BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, None, None)), static_argnums=(4, 5))
-
-
-def zero_one(pred: jax.Array, truth: jax.Array) -> jax.Array:
-    """0-1 error of +-1 predictions; a tie (0) counts 1/2."""
-    return jnp.where(pred == 0, 0.5, (pred != truth).astype(jnp.float32))
-
-
-def tv(p: jax.Array, q: jax.Array) -> jax.Array:
-    return 0.5 * jnp.abs(p - q).sum(-1)
 
 
 def summarize(units: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
@@ -117,79 +97,40 @@ def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int = CHUNK) -> np.nd
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
 
-def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, family: int, m: int | None) -> dict[str, np.ndarray]:
-    """Per-task risk of the in-context predictor at every N: [S, E_risk, n+1] (see the module docstring)."""
-    ev = cfg.eval
+def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, key: jax.Array, params: dict) -> dict[str, np.ndarray]:
+    """Per-task risk of the in-context predictor at every N: {name: [S, E_risk, n+1]} (see the module docstring)."""
+    task, ev = cfg.task, cfg.eval
     tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
-    if cfg.task.kind == "classification":
-        _, _, k_eval = keys(cfg)
-        qkey = jax.random.fold_in(jax.random.fold_in(k_eval, family), 2)
-        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
-        xq = jax.random.normal(qkey, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
-        truth = jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)
-        tasks = tasks | {"queries": jax.vmap(prompts.classification_queries)(xq)}
-        out = np.sign(_per_seed(models, tasks, cached_runner(cfg, "many"), RISK_CHUNK))  # [S, E, n+1, K]
-        return {"icl_risk": np.asarray(zero_one(out, truth[None, :, None])).mean(-1)}
-    m_max, v_max = problem._maxima(cfg)
-    contexts = jnp.arange(m_max)
-    tasks = tasks | {
-        "queries": jnp.broadcast_to(
-            prompts.tokens_queries(contexts, m_max, v_max), (tasks["c"].shape[0], m_max, m_max + v_max + 2)
-        )
-    }
-    out = np.exp(_per_seed(models, tasks, cached_runner(cfg, "many"), RISK_CHUNK))  # [S, E, n+1, m_max, V_max]
-    dist = np.asarray(tv(out, tasks["probs"][None, :, None]))[..., :m]  # active contexts only
-    return {"icl_risk": dist.mean(-1), "icl_risk_max": dist.max(-1)}
+    queries, truth = task.risk_queries(tasks, key, ev)
+    out = task.prediction(_per_seed(models, tasks | {"queries": queries}, cached_runner(cfg, "many"), RISK_CHUNK))
+    errors = np.asarray(task.error(out, truth[None, :, None]))  # [S, E, n+1, K]
+    return task.risk_summary(errors, params)
 
 
-def _model_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
-    return _per_seed(models, tasks, cached_runner(cfg, "icl"))
+def _pool(cfg: RunConfig, family: int) -> dict | None:
+    """The pretraining pool's tasks of one curve (their latent parameters are what a pool baseline needs)."""
+    if cfg.task.pool is None:
+        return None
+    latent = problem.pool_keys(cfg)
+    key = jax.random.PRNGKey(0)  # the examples are not used
+    return jax.vmap(lambda lk: cfg.task.sample(key, jnp.asarray(family), lk))(latent)
 
 
-def _finetune_outputs(cfg: RunConfig, models: eqx.Module, tasks: dict) -> np.ndarray:
-    return _per_seed(models, tasks, cached_runner(cfg, "finetune"))
-
-
-def _classification(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
-    n = cfg.task.n_max
-    truth = tasks["y_clean"]  # label of x_N, the query after N examples
-    icl = np.sign(_model_outputs(cfg, models, tasks))  # [S, E, n+1]
-    out = {"icl": np.asarray(zero_one(icl, truth[None]))}
-    x, y = tasks["x"], tasks["y"]
-    for name in BASELINES:
-        out[name] = np.asarray(zero_one(BASELINES[name](x, y), truth))
-    if cfg.task.label_noise == 0:
-        _, _, k_eval = keys(cfg)
-        bkeys = jax.random.split(jax.random.fold_in(jax.random.fold_in(k_eval, family), 1), x.shape[0])
-        active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
-        ev = cfg.eval
-        out["bayes"] = np.asarray(zero_one(BAYES(bkeys, x, y, active, ev.bayes_chains, ev.bayes_steps), truth))
-    g = grid(n)
-    ft = np.sign(_finetune_outputs(cfg, models, ft_tasks))  # [S, E_ft, len(g)]
-    e_ft = ft.shape[1]
-    out["finetune"] = np.asarray(zero_one(ft, ft_tasks["y_clean"][None][..., g]))
-    out["icl_vs_finetune"] = (icl[:, :e_ft][..., g] != ft).astype(np.float32)
-    assert out["icl"].shape[-1] == n + 1
-    return out
-
-
-def _tokens(cfg: RunConfig, models, tasks, ft_tasks) -> dict[str, np.ndarray]:
-    def truth_of(t):
-        return jnp.take_along_axis(t["probs"], t["c"][:, :, None], axis=1)  # [E, n+1, V_max] = p(.|c_N)
-
-    truth = truth_of(tasks)
-    icl = np.exp(_model_outputs(cfg, models, tasks))  # [S, E, n+1, V_max]
-    out = {"icl": np.asarray(tv(icl, truth[None]))}
-    m_max, v_max = problem._maxima(cfg)
-    counts = jax.vmap(lambda c, t: baselines.context_counts(c, t, m_max, v_max))(tasks["c"], tasks["t"])
-    estimates = jax.vmap(lambda k, v: baselines.token_estimates(k, v, cfg.task.alpha))(counts, tasks["active"])
-    for name, est in estimates.items():
-        out[name] = np.asarray(tv(est, truth))
-    g = grid(cfg.task.n_max)
-    ft = np.exp(_finetune_outputs(cfg, models, ft_tasks))  # [S, E_ft, len(g), V_max]
-    e_ft = ft.shape[1]
-    out["finetune"] = np.asarray(tv(ft, truth_of(ft_tasks)[None][:, :, g]))
-    out["icl_vs_finetune"] = np.asarray(tv(icl[:, :e_ft][:, :, g], ft))
+def _errors(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
+    """Errors of ICL, the baselines, the exact expected errors and fine-tuning on one curve's tasks."""
+    task = cfg.task
+    _, _, k_eval = keys(cfg)
+    truth = task.truth(tasks)
+    icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl")))  # [S, E, n+1, ...]
+    out = {"icl": np.asarray(task.error(icl, truth[None]))}
+    bkey = jax.random.fold_in(jax.random.fold_in(k_eval, family), 1)
+    for name, pred in task.baselines(tasks, bkey, cfg.eval, _pool(cfg, family)).items():
+        out[name] = np.asarray(task.error(pred, truth))
+    out |= {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
+    g = grid(task.n_max)
+    ft = task.prediction(_per_seed(models, ft_tasks, cached_runner(cfg, "finetune")))  # [S, E_ft, len(g), ...]
+    out["finetune"] = np.asarray(task.error(ft, task.truth(ft_tasks)[None][:, :, g]))
+    out["icl_vs_finetune"] = np.asarray(task.disagreement(icl[:, : ft.shape[1]][:, :, g], ft))
     return out
 
 
@@ -201,12 +142,10 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
     for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=not progress)):
         tasks = _tasks(cfg, family, cfg.eval.tasks)
         ft_tasks = {k: v[: cfg.eval.finetune_tasks] for k, v in tasks.items()}
-        if cfg.task.kind == "classification":
-            raw = _classification(cfg, models, tasks, ft_tasks, family)
-        else:
-            raw = _tokens(cfg, models, tasks, ft_tasks)
+        raw = _errors(cfg, models, tasks, ft_tasks, family)
         if cfg.model.attention == "causal":
-            raw |= _risk(cfg, models, tasks, family, params.get("m"))
+            _, _, k_eval = keys(cfg)
+            raw |= _risk(cfg, models, tasks, jax.random.fold_in(jax.random.fold_in(k_eval, family), 2), params)
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
             units = values.reshape(-1, values.shape[-1])

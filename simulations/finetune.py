@@ -2,7 +2,7 @@
 
 For one task and its first N examples we start from the meta-trained weights and take `steps` Adam steps on
 those N examples presented without demonstrations -- each as a prompt holding its query token alone -- then
-predict the query x_N (or c_N) from a query-only prompt. N = 0 is the meta-trained model itself with no
+predict the query N from a query-only prompt. N = 0 is the meta-trained model itself with no
 demonstrations, which is also ICL at N = 0. Fine-tuning costs one training run per (task, N), so it is
 evaluated on the geometric grid N in {0, 1, 2, 4, ..., n_max} (`grid`), vmapped over tasks and grid points.
 """
@@ -14,14 +14,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from simulations import problem
 from simulations.config import RunConfig
 from simulations.model import Transformer
 
 
 def _single(cfg: RunConfig, model: Transformer, token: jax.Array, active: jax.Array) -> jax.Array:
-    """Output for a one-token prompt: a logit, or log-probabilities over the active tokens."""
-    return problem.readout(cfg, model(token[None, :], jnp.ones((1, 1), dtype=bool))[0], active)
+    """The task's output (Task.readout) for a one-token prompt."""
+    return cfg.task.readout(model(token[None, :], jnp.ones((1, 1), dtype=bool))[0], active)
 
 
 def grid(n_max: int) -> list[int]:
@@ -30,17 +29,17 @@ def grid(n_max: int) -> list[int]:
 
 
 def finetune_predictions(cfg: RunConfig, model: Transformer, task: dict[str, jax.Array]) -> jax.Array:
-    """Predictions at each N in grid(n) after fine-tuning on examples 0..N-1: logits or log-probs."""
+    """The task's outputs at each N in grid(n) after fine-tuning on examples 0..N-1."""
     n = cfg.task.n_max
     queries = task["features"][0::2]  # q_0..q_n: each example's query token
-    target = task["y"] if cfg.task.kind == "classification" else task["t"]
+    target = task["target"]
     opt = optax.adam(cfg.eval.finetune_lr)
     params, static = eqx.partition(model, eqx.is_array)
 
     def loss(p, mask):
         mdl = eqx.combine(p, static)
         outs = jax.vmap(lambda q: _single(cfg, mdl, q, task["active"]))(queries)
-        per = problem.per_example_loss(cfg, outs, target)
+        per = cfg.task.loss(outs, target)
         return jnp.sum(per * mask) / jnp.maximum(mask.sum(), 1.0)
 
     def tuned_prediction(N):

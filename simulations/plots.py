@@ -152,8 +152,7 @@ def icl_vs_finetune(runs: list[dict], path: Path) -> None:
                 n_, lo, mu, hi = zip(*pts, strict=True)
                 (line,) = ax.plot(n_, mu, "o-", label=", ".join(f"{k}={v}" for k, v in curve["params"].items()))
                 ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
-        what = "disagreement rate" if metrics["task"] == "classification" else "TV(ICL, fine-tuned)"
-        _loglog(ax, "N (examples)", what, f"{metrics['task']}: ICL vs fine-tuned")
+        _loglog(ax, "N (examples)", "distance(ICL, fine-tuned)", f"{metrics['task']}: ICL vs fine-tuned")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.tight_layout()
@@ -201,5 +200,44 @@ def length(runs: dict, path: Path) -> None:
         ax.axvline(trained, color="gray", ls=":", label=f"trained length T = {trained}")
     _loglog(ax, "N (in-context examples)", "TV (mean over contexts)", "length generalization")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def double_descent(metrics: dict, expected: dict, path: Path) -> None:
+    """Regression: mean excess error vs N on a linear N axis, ICL beside least squares (measured, and its expectation
+    in closed form, which diverges at N = d), ridge and the Bayes floor; one panel per d.
+
+    expected: curve key -> least squares' expected excess error at every N (inf where it diverges).
+    """
+    curves = metrics["curves"]
+    fig = Figure(figsize=(4.6 * len(curves), 3.9))
+    axes = fig.subplots(1, len(curves), squeeze=False)
+    ns = np.asarray(metrics["n_examples"])
+    shown = {"icl_risk": "ICL (per-task risk)", "least_squares": "least squares", "ridge": "ridge (Bayes)",
+             "bayes_floor": "Bayes floor tr(Sigma_N)", "dmmse": "dMMSE (pool prior)"}
+    for ax, curve in zip(axes[0], curves, strict=True):
+        methods = curve["methods"]
+        for name, label in shown.items():
+            if name not in methods:
+                continue
+            m = methods[name]
+            style = STYLE["icl"] if name == "icl_risk" else dict(lw=1.3)
+            (line,) = ax.plot(ns, m["mean"], label=label, **style)
+            ax.fill_between(ns, m["ci_low"], m["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
+        closed = np.asarray(expected[curve_key(curve["params"])], dtype=float)
+        finite = np.isfinite(closed)
+        ax.plot(ns[finite], closed[finite], "k:", lw=1.2, label="least squares, expected (closed form)")
+        d = curve["params"]["d"]
+        ax.axvline(d, color="gray", ls="--", lw=0.8, label=f"N = d = {d}")
+        ax.set_yscale("log")
+        top = max(max(methods["icl_risk"]["mean"]) if "icl_risk" in methods else 1.0, 1.0) * 20
+        ax.set_ylim(None, top)
+        ax.set_xlabel("N (in-context examples)")
+        ax.set_ylabel(metrics["metric"])
+        ax.set_title(f"d = {d}: least squares peaks at N = d, ICL does not")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{metrics['task']}: double descent of least squares (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -14,50 +14,42 @@ import jax.numpy as jnp
 from simulations import prompts
 from simulations.config import RunConfig
 from simulations.model import Transformer
-from simulations.tasks import classification, tokens
-
-
-def dims(cfg: RunConfig) -> tuple[int, int, int]:
-    """(input feature size, output size, sequence length) for this task."""
-    t = cfg.task
-    length = 2 * t.n_max + 1
-    if t.kind == "classification":
-        return max(t.dims) + 3, 1, length
-    m_max, v_max = _maxima(cfg)
-    return m_max + v_max + 2, v_max, length
-
-
-def _maxima(cfg: RunConfig) -> tuple[int, int]:
-    return max(m for m, _ in cfg.task.families), max(v for _, v in cfg.task.families)
 
 
 def init_model(cfg: RunConfig, key: jax.Array) -> Transformer:
-    in_dim, out_dim, length = dims(cfg)
-    return Transformer(cfg.model, in_dim, out_dim, length, key)
+    t = cfg.task
+    return Transformer(cfg.model, t.feature_dim, t.out_dim, 2 * t.n_max + 1, key)
 
 
 def sample_task(cfg: RunConfig, key: jax.Array, family: jax.Array) -> dict[str, jax.Array]:
-    """One task of family index `family` (into dims or families) with n_max + 1 examples, and its prompt."""
-    t = cfg.task
-    if t.kind == "classification":
-        d = jnp.asarray(t.dims)[family]
-        task = classification.sample(key, d, max(t.dims), t.n_max, t.label_noise)
-        return task | {"features": prompts.classification(task["x"], task["y"]), "active": d}
-    m_max, v_max = _maxima(cfg)
-    fam = jnp.asarray(t.families)[family]
-    task = tokens.sample(key, fam[0], fam[1], m_max, v_max, t.n_max, t.alpha)
-    return task | {"features": prompts.tokens(task["c"], task["t"], m_max, v_max), "active": fam[1]}
+    """One task of curve index `family` with n_max + 1 examples, and its prompt (Task.sample)."""
+    return cfg.task.sample(key, family)
+
+
+POOL_BRANCH = 2**31 - 1  # fold_in data of the pool's key branch: no training step reaches it
+
+
+def pool_keys(cfg: RunConfig) -> jax.Array:
+    """The latent keys of the finite pretraining pool [pool], shared by every seed (a branch of the training root
+    that no step key can take); evaluation never uses them, so held-out tasks stay fresh."""
+    root = jax.random.fold_in(jax.random.split(jax.random.PRNGKey(cfg.seed), 3)[1], POOL_BRANCH)
+    return jax.random.split(root, cfg.task.pool)
 
 
 def sample_batch(cfg: RunConfig, key: jax.Array, batch: int, n_families: jax.Array | int) -> dict[str, jax.Array]:
-    """A batch of fresh tasks, each from a family drawn uniformly among the first `n_families`."""
+    """A batch of fresh tasks, each from a family drawn uniformly among the first `n_families`; with a pool, each
+    task's latent parameters are one of the pool's (uniformly), its examples fresh."""
     kf, kt = jax.random.split(key)
     families = jax.random.randint(kf, (batch,), 0, n_families)
-    return jax.vmap(lambda k, f: sample_task(cfg, k, f))(jax.random.split(kt, batch), families)
+    keys = jax.random.split(kt, batch)
+    if cfg.task.pool is None:
+        return jax.vmap(lambda k, f: sample_task(cfg, k, f))(keys, families)
+    latent = pool_keys(cfg)[jax.random.randint(jax.random.fold_in(kf, 1), (batch,), 0, cfg.task.pool)]
+    return jax.vmap(lambda k, f, lk: cfg.task.sample(k, f, lk))(keys, families, latent)
 
 
 def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array) -> jax.Array:
-    """Raw outputs at q_0..q_n: [n+1] logits (classification) or [n+1, V_max] log-probabilities (tokens).
+    """The task's outputs (Task.readout: a logit, log-probabilities, a value) at q_0..q_n: [n+1, ...].
 
     Causal models read every prefix from one pass; bidirectional ones run one masked pass per N.
     """
@@ -67,7 +59,7 @@ def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax
         out = model(features, prompts.causal_mask(length))[prompts.query_positions(n)]
     else:
         out = jax.vmap(lambda k: model(features, prompts.bidirectional_mask(length, k))[2 * k])(jnp.arange(n + 1))
-    return readout(cfg, out, active)
+    return cfg.task.readout(out, active)
 
 
 def predict_many(
@@ -79,8 +71,8 @@ def predict_many(
     group: int = 4,
     prefixes: Sequence[int] | None = None,
 ) -> jax.Array:
-    """Outputs for k extra query tokens after each prefix (default every N = 0..n): [P, k] logits or
-    [P, k, V_max] log-probabilities, P the number of prefixes.
+    """The task's outputs for k extra query tokens after each prefix (default every N = 0..n): [P, k, ...],
+    P the number of prefixes.
 
     Causal models only (the extra queries rely on one causal pass; see prompts.many_queries). Queries go in
     groups of `group` per pass: attention cost grows with the square of the sequence, so short passes are cheaper.
@@ -99,44 +91,38 @@ def predict_many(
 
     out = jax.vmap(one)(queries.reshape(k // group, group, -1))  # [G, P, group, ...]
     out = jnp.moveaxis(out, 0, 1).reshape(count, k, *out.shape[3:])
-    return readout(cfg, out, active)
+    return cfg.task.readout(out, active)
 
 
-def readout(cfg: RunConfig, out: jax.Array, active: jax.Array) -> jax.Array:
-    """Raw model outputs [..., out_dim] -> a logit (classification) or log-probabilities over the active tokens."""
-    if cfg.task.kind == "classification":
-        return out[..., 0]
-    mask = jnp.arange(out.shape[-1]) < active
-    return jax.nn.log_softmax(jnp.where(mask, out, -1e9), axis=-1)
+def loss(
+    cfg: RunConfig,
+    model: Transformer,
+    batch: dict[str, jax.Array],
+    key: jax.Array,
+    n_examples: jax.Array | int | None = None,
+) -> jax.Array:
+    """Mean of the task's loss (Task.loss) over the batch.
 
-
-def per_example_loss(cfg: RunConfig, out: jax.Array, target: jax.Array) -> jax.Array:
-    """Logistic loss of logits against +-1 labels, or cross-entropy of log-probabilities against token ids."""
-    if cfg.task.kind == "classification":
-        return jax.nn.softplus(-target * out)
-    return -jnp.take_along_axis(out, target[..., None], axis=-1)[..., 0]
-
-
-def loss(cfg: RunConfig, model: Transformer, batch: dict[str, jax.Array], key: jax.Array) -> jax.Array:
-    """Mean loss over the batch: logistic loss on labels, or cross-entropy on next tokens.
-
-    Causal models are trained at every prefix at once; bidirectional ones at one random prefix per prompt.
+    Causal models are trained at every prefix N = 0..n_examples at once (default n_max; a curriculum over the
+    number of examples passes fewer); bidirectional ones at one random prefix per prompt.
     """
     n = cfg.task.n_max
+    top = n if n_examples is None else n_examples
     if cfg.model.attention == "causal":
         out = jax.vmap(lambda f, a: predict(cfg, model, f, a))(batch["features"], batch["active"])
         weights = jnp.ones((out.shape[0], n + 1))
+        if n_examples is not None:
+            weights = weights * (jnp.arange(n + 1) <= n_examples)
     else:
-        ks = jax.random.randint(key, (batch["features"].shape[0],), 0, n + 1)
+        ks = jax.random.randint(key, (batch["features"].shape[0],), 0, top + 1)
 
         def one(f, a, k):
             length = f.shape[0]
             o = model(f, prompts.bidirectional_mask(length, k))
             raw = jnp.zeros((n + 1, *o.shape[1:])).at[k].set(o[2 * k])
-            return readout(cfg, raw, a)
+            return cfg.task.readout(raw, a)
 
         out = jax.vmap(one)(batch["features"], batch["active"], ks)
         weights = jax.nn.one_hot(ks, n + 1)
-    target = batch["y"] if cfg.task.kind == "classification" else batch["t"]
-    per = per_example_loss(cfg, out, target)
+    per = cfg.task.loss(out, batch["target"])
     return (per * weights).sum() / weights.sum()

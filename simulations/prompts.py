@@ -26,18 +26,19 @@ def _interleave(queries: jax.Array, demos: jax.Array) -> jax.Array:
     return jnp.concatenate([pairs, queries[n:]], axis=0)
 
 
-def classification_queries(x: jax.Array) -> jax.Array:
+def vector_queries(x: jax.Array) -> jax.Array:
     """x [k, d_max] -> query tokens [k, d_max + 3] = [x, 0, 1, 0]."""
     zeros, ones = jnp.zeros((x.shape[0], 1)), jnp.ones((x.shape[0], 1))
     return jnp.concatenate([x, zeros, ones, zeros], axis=1)
 
 
-def classification(x: jax.Array, y: jax.Array) -> jax.Array:
-    """x [n+1, d_max], y [n+1] -> features [2n+1, d_max + 3] = [x, y, is_query, is_demo]."""
+def vectors(x: jax.Array, y: jax.Array) -> jax.Array:
+    """x [n+1, d_max], y [n+1] (a +-1 label or a real value) -> features [2n+1, d_max + 3] =
+    [x, y, is_query, is_demo]."""
     n = x.shape[0] - 1
     zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
     demos = jnp.concatenate([x, y[:, None], zeros, ones], axis=1)[:n]
-    return _interleave(classification_queries(x), demos)
+    return _interleave(vector_queries(x), demos)
 
 
 def tokens_queries(c: jax.Array, m_max: int, V_max: int) -> jax.Array:

@@ -6,7 +6,7 @@ mean (or a quantile) over units, and its 95% interval is a percentile bootstrap 
 (scipy.stats.bootstrap); when several curves enter one statistic, each curve's units are resampled on their own.
 
 Fit range (fixed before looking at data): a point N enters an exponent fit when N >= n_min (the start of the
-asymptotic regime: 2d for classification, m*V for tokens, see `asymptotic_start`) and its mean error is
+asymptotic regime, given by the task: 2d for halfspaces and regression, m*V for tokens) and its mean error is
 resolved: mean >= RESOLVED * (standard error of the mean). A fit needs at least MIN_POINTS points.
 
 N*(eps) is the smallest N whose mean error (or (1 - delta)-quantile error) is <= eps. For scaling fits we use the
@@ -45,13 +45,6 @@ def _num(x: float) -> float | None:
     """JSON-safe number: nan and infinities (an unbounded interval end) become None."""
     x = float(x)
     return x if np.isfinite(x) else None
-
-
-def asymptotic_start(params: dict) -> int:
-    """n_min of the fit range: 2d for halfspaces in R^d, m*V for m next-token laws over V tokens."""
-    if "d" in params:
-        return 2 * int(params["d"])
-    return int(params["m"]) * int(params["V"])
 
 
 def _bootstrap(statistic: Callable, samples: Sequence[np.ndarray], seed: int, resamples: int) -> tuple[float, float]:
@@ -122,6 +115,23 @@ def ratio(units: np.ndarray, top: int, bottom: int, *, seed: int = 0, resamples:
             return u[..., top].mean(-1) / u[..., bottom].mean(-1)
 
     return _on_units(stat, units, seed, resamples)
+
+
+def ratio_between(
+    top: np.ndarray, bottom: np.ndarray, column: int, *, offset: float = 0.0, seed: int = 0, resamples: int = RESAMPLES
+) -> Estimate:
+    """(mean(top[:, column]) + offset) / (mean(bottom[:, column]) + offset) for two independent sets of units,
+    with a bootstrap interval resampling each set on its own."""
+    a = np.asarray(top, dtype=np.float64)[:, column]
+    b = np.asarray(bottom, dtype=np.float64)[:, column]
+
+    def stat(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (a[ia].mean(-1) + offset) / (b[ib].mean(-1) + offset)
+
+    ci = _bootstrap(stat, [a, b], seed, resamples)
+    value = (a.mean() + offset) / (b.mean() + offset)
+    return Estimate(float(value), ci, {"numerator": float(a.mean() + offset), "denominator": float(b.mean() + offset)})
 
 
 def gain_kept(units: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:

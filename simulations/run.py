@@ -23,8 +23,6 @@ from simulations.config import RunConfig
 from simulations.evaluate import evaluate
 from simulations.train import init_state, load, train
 
-METRIC = {"classification": "0-1 error", "tokens": "TV distance"}
-
 
 def write_json(path: Path, data: object) -> None:
     """Atomic JSON write (temporary file in the same directory, then os.replace)."""
@@ -95,7 +93,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     metrics = {
         "task": cfg.task.kind,
         "config_hash": cfg.hash,
-        "metric": METRIC[cfg.task.kind],
+        "metric": cfg.task.metric,
         "n_examples": list(range(cfg.task.n_max + 1)),
         "curves": curves,
         "train_loss": {

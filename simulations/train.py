@@ -60,12 +60,23 @@ def init_state(cfg: RunConfig) -> TrainState:
 
 def n_families(cfg: RunConfig, step: jax.Array) -> jax.Array:
     """Families available at `step`: all of them, or with the curriculum a prefix growing over the first half
-    of training (dims or families are ordered from easy to hard in the config)."""
+    of training (dims or families are ordered from easy to hard in the config: a curriculum over the active
+    dimension when they are dims)."""
     total = len(cfg.task.curves)
     if not cfg.train.curriculum:
         return jnp.asarray(total)
     frac = jnp.minimum(1.0, (step + 1) / (0.5 * cfg.train.steps))
     return jnp.maximum(1, jnp.ceil(frac * total)).astype(jnp.int32)
+
+
+def n_examples(cfg: RunConfig, step: jax.Array) -> jax.Array | None:
+    """The largest prefix trained at `step` with the curriculum over examples (Garg et al. 2022): growing linearly
+    from n_max / 4 to n_max over the first half of training; None (every prefix) without it."""
+    if not cfg.train.curriculum_examples:
+        return None
+    n = cfg.training.task.n_max
+    frac = jnp.minimum(1.0, (step + 1) / (0.5 * cfg.train.steps))
+    return jnp.ceil(n * jnp.maximum(0.25, frac)).astype(jnp.int32)
 
 
 def make_step(cfg: RunConfig):
@@ -80,7 +91,8 @@ def make_step(cfg: RunConfig):
         key = jax.random.fold_in(train_key, step)
         k_batch, k_loss = jax.random.split(key)
         batch = problem.sample_batch(tcfg, k_batch, cfg.train.batch, n_families(cfg, step))
-        value, grads = eqx.filter_value_and_grad(lambda mdl: problem.loss(tcfg, mdl, batch, k_loss))(model)
+        n_ex = n_examples(cfg, step)
+        value, grads = eqx.filter_value_and_grad(lambda mdl: problem.loss(tcfg, mdl, batch, k_loss, n_ex))(model)
         updates, opt_state = opt.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         return eqx.apply_updates(model, updates), opt_state, value
 

@@ -8,9 +8,10 @@ import pytest
 import theory
 from iclverify import verdicts as V
 from simulations import rates
-from simulations.config import EvalConfig, RunConfig, TaskConfig, curve_key
+from simulations.config import EvalConfig, RunConfig, curve_key
 from simulations.finetune import grid
 from simulations.run import Run
+from simulations.tasks import Halfspaces
 
 NS = np.arange(0, 65)
 
@@ -121,7 +122,7 @@ def test_inequality_rule():
 def synthetic_run(exponent: float, size_power: float = 1.0) -> Run:
     """A classification 'run' whose per-task risk follows 0.15 d^size_power N^exponent exactly in expectation."""
     dims = (2, 4, 8)
-    cfg = RunConfig(TaskConfig("classification", n_max=64, dims=dims), eval=EvalConfig(tasks=200, finetune_tasks=50))
+    cfg = RunConfig(Halfspaces(n_max=64, dims=dims), eval=EvalConfig(tasks=200, finetune_tasks=50))
     errors = {}
     for d in dims:
         units = binomial_units(exponent, 0.15 * d**size_power, units=400, seed=d).reshape(2, 200, -1)
@@ -142,7 +143,7 @@ def test_run_verdicts_on_a_synthetic_run_with_the_right_rate():
     assert {r["verdict"] for r in rows} <= set(V.VERDICTS)
     assert all(set(r) >= {"claim", "check", "verdict", "estimate", "ci", "expected"} for r in rows)
     # every upper bound of the problem is checked, by id from the catalogue
-    assert {r["claim"] for r in rows if r["check"] == "holds"} == set(V.SPECS["classification"].bounds)
+    assert {r["claim"] for r in rows if r["check"] == "holds"} == set(Halfspaces.bounds)
 
 
 def test_run_verdicts_flag_the_wrong_rate_and_scaling():

@@ -8,7 +8,8 @@ import pytest
 from iclverify import report as R
 from iclverify.cli import main
 from simulations import bounded
-from simulations.config import EvalConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig
+from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
+from simulations.tasks import Halfspaces, LinearRegression, NextToken
 
 TINY = dict(
     model=ModelConfig(depth=1, width=16, heads=2),
@@ -28,10 +29,11 @@ TINY = dict(
 
 def _report(out):
     configs = {
-        "classification": RunConfig(TaskConfig("classification", n_max=8, dims=(2, 3)), **TINY),
-        "tokens": RunConfig(TaskConfig("tokens", n_max=8, families=((2, 2), (1, 4))), **TINY),
+        "classification": RunConfig(Halfspaces(n_max=8, dims=(2, 3)), **TINY),
+        "tokens": RunConfig(NextToken(n_max=8, families=((2, 2), (1, 4))), **TINY),
+        "regression": RunConfig(LinearRegression(n_max=8, dims=(2, 3)), **TINY),
     }
-    length_task = TaskConfig("tokens", n_max=8, families=((2, 4),), train_n_max=4)
+    length_task = NextToken(n_max=8, families=((2, 4),), train_n_max=4)
     lengths = {
         p: RunConfig(length_task, dataclasses.replace(TINY["model"], positions=p), TINY["train"], TINY["eval"])
         for p in ("rope", "learned")
@@ -62,11 +64,13 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
 
 def test_report_writes_everything(tiny_report):
     out, rows = tiny_report
-    for name in ["report.md", "verdicts.json", *R.PLOT_FILES.values()]:
+    per_run = [f for kind in ("classification", "tokens", "regression") for f in R.task_plot_files(kind).values()]
+    for name in ["report.md", "verdicts.json", *R.PLOT_FILES.values(), *per_run, "regression_double_descent.png"]:
         assert (out / name).is_file(), name
     assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps(rows))
     claims = {r["claim"] for r in rows}
     assert {"paper.linear-classification", "paper.text-generation", "paper.text-generation-bounded"} <= claims
+    assert LinearRegression.claim in claims
     assert {"paper.linear-classification-fixed", "hoeffding"} <= claims
     checks = {r["check"] for r in rows}
     assert {"window scaling in m, random", "window scaling in m, retrieval", "fixed-context coverage"} <= checks
@@ -82,13 +86,13 @@ def test_report_numbers_are_the_verdicts(tiny_report):
         assert R.fmt_estimate(r) in md, r
     for line in R.verdict_table([r for r in rows if R.section(r) != "coverage"])[2:]:
         assert line in md
-    for image in R.PLOT_FILES.values():
+    for image in [*R.PLOT_FILES.values(), *R.task_plot_files("regression").values(), "regression_double_descent.png"]:
         assert f"]({image})" in md
 
 
 def test_rates_cli_matches_the_report(tiny_report, capsys):
     out, rows = tiny_report
-    assert main(["rates", str(out / "classification"), str(out / "tokens"), "--json"]) == 0
+    assert main(["rates", str(out / "classification"), str(out / "tokens"), str(out / "regression"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     sims = [r for r in rows if R.section(r) in ("rates", "bounds") and r["claim"] != "paper.text-generation-bounded"]
     assert [{k: v for k, v in r.items() if k != "run"} for r in printed] == json.loads(json.dumps(sims))

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from simulations import baselines, finetune, problem, prompts
-from simulations.config import EvalConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig
+from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
 from simulations.model import Transformer
 from simulations.run import simulate
-from simulations.tasks import classification, tokens
+from simulations.tasks import Halfspaces, LinearRegression, NextToken, classification, tokens
 from simulations.train import TrainingDiverged, train
 
 TINY_MODEL = ModelConfig(depth=1, width=16, heads=2)
@@ -26,9 +26,15 @@ TINY_TRAIN = TrainConfig(steps=30, batch=8, seeds=2, warmup=5, checkpoint_every=
 TINY_EVAL = EvalConfig(tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, bayes_chains=4, bayes_steps=5)
 
 
+TINY_TASKS = {
+    "classification": Halfspaces(n_max=4, dims=(2, 3)),
+    "tokens": NextToken(n_max=4, families=((2, 3), (1, 4))),
+    "regression": LinearRegression(n_max=4, dims=(2, 3)),
+}
+
+
 def tiny(kind: str, **model) -> RunConfig:
-    task = TaskConfig(kind, n_max=4, dims=(2, 3), families=((2, 3), (1, 4)))
-    return RunConfig(task, dataclasses.replace(TINY_MODEL, **model), TINY_TRAIN, TINY_EVAL)
+    return RunConfig(TINY_TASKS[kind], dataclasses.replace(TINY_MODEL, **model), TINY_TRAIN, TINY_EVAL)
 
 
 # ---- tasks and prompts ---------------------------------------------------------------------------------------
@@ -55,7 +61,7 @@ def test_token_sampler_laws():
 def test_prompt_layout():
     x = jnp.arange(6.0).reshape(3, 2)
     y = jnp.array([1.0, -1.0, 1.0])
-    f = prompts.classification(x, y)
+    f = prompts.vectors(x, y)
     assert f.shape == (5, 5)
     assert jnp.all(f[0] == jnp.array([0, 1, 0, 1, 0])) and jnp.all(f[1] == jnp.array([0, 1, 1, 0, 1]))
     assert jnp.all(f[4] == jnp.array([4, 5, 0, 1, 0]))  # the final query carries no label
@@ -184,7 +190,7 @@ def test_finetune_grid_and_n0_is_the_base_model():
 def test_training_loss_falls():
     """A small CPU run learns in context: the logistic loss leaves the ln 2 plateau of label-blind guessing."""
     cfg = RunConfig(
-        TaskConfig("classification", n_max=8, dims=(2,)),
+        Halfspaces(n_max=8, dims=(2,)),
         ModelConfig(depth=1, width=32, heads=2),
         TrainConfig(steps=200, batch=32, seeds=1, warmup=10, lr=3e-3, checkpoint_every=200),
     )
@@ -203,6 +209,7 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
     a = simulate(cfg, tmp_path / "a", progress=False)
     simulate(cfg, tmp_path / "b", progress=False)
     assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+    assert_same_as_before_the_registry("tokens", cfg, a)
     assert a["curves"][0]["params"] == {"m": 2, "V": 3}
     methods = a["curves"][0]["methods"]
     assert {"icl", "finetune", "icl_vs_finetune", "mle", "add_one", "bayes"} <= set(methods)
@@ -229,6 +236,27 @@ def test_classification_run_has_every_method(tmp_path):
     assert {"icl", "averaging", "logistic", "max_margin", "bayes", "finetune", "icl_vs_finetune"} <= set(
         m["curves"][0]["methods"]
     )
+    assert_same_as_before_the_registry("classification", tiny("classification"), m)
+
+
+BEFORE = Path(__file__).parent / "data" / "before_registry"
+
+
+def assert_same_as_before_the_registry(name: str, cfg: RunConfig, metrics: dict) -> None:
+    """Metrics identical to those stored by the code before task families became plug-ins (the config hash
+    aside: the config's JSON layout changed), for the config stored beside them."""
+    before = json.loads((BEFORE / f"{name}.json").read_text())
+    assert RunConfig.from_dict(before["config"]) == cfg  # the stored config.json of the old layout still loads
+    assert {k: v for k, v in metrics.items() if k != "config_hash"} == before["metrics"]
+
+
+def test_noisy_bidirectional_curriculum_run_is_unchanged_by_the_registry(tmp_path):
+    """Label noise (no Bayes baseline), bidirectional attention (no per-task risk) and the family curriculum."""
+    before = json.loads((BEFORE / "classification-noisy-bidirectional-curriculum.json").read_text())
+    cfg = RunConfig.from_dict(before["config"])
+    assert cfg.task.label_noise == 0.1 and cfg.model.attention == "bidirectional" and cfg.train.curriculum
+    m = simulate(cfg, tmp_path, progress=False)
+    assert_same_as_before_the_registry("classification-noisy-bidirectional-curriculum", cfg, m)
 
 
 SCRIPT = """
@@ -269,9 +297,9 @@ def test_many_queries_reproduce_the_prompt_query(kind, positions):
     t = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(0))
     base = problem.predict(cfg, model, t["features"], t["active"])
     if kind == "classification":
-        queries = prompts.classification_queries(t["x"])
+        queries = prompts.vector_queries(t["x"])
     else:
-        queries = prompts.tokens_queries(t["c"], *problem._maxima(cfg))
+        queries = prompts.tokens_queries(t["c"], cfg.task.m_max, cfg.task.V_max)
     many = problem.predict_many(cfg, model, t["features"], t["active"], queries, group=1)
     n = cfg.task.n_max
     assert many.shape[:2] == (n + 1, n + 1)

@@ -1,1 +1,87 @@
-"""Task samplers: pure functions of a PRNG key, usable under jit and vmap."""
+"""Task families as plug-ins: the built-in ones and the registry a user's family joins.
+
+    from simulations.tasks import Task, register_task
+
+    @register_task
+    @dataclass(frozen=True)
+    class MyFamily(Task):
+        kind: ClassVar[str] = "my-family"
+        ...
+
+Families installed by another package are found through the entry-point group `iclverify.tasks` (each entry
+point names a `Task` subclass), so that the command line can run them too.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+from simulations.tasks.base import RatioCheck, Task, tuples
+from simulations.tasks.classification import Halfspaces
+from simulations.tasks.regression import LinearRegression
+from simulations.tasks.tokens import NextToken
+
+ENTRY_POINTS = "iclverify.tasks"
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Make a Task subclass runnable by name (its `kind`); usable as a class decorator. Re-registering the same
+    kind replaces it (convenient in notebooks)."""
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise TypeError(f"register_task takes a subclass of simulations.tasks.Task; got {cls!r}")
+    kind = getattr(cls, "kind", None)
+    if not isinstance(kind, str) or not kind:
+        raise TypeError(f"{cls.__name__} needs a class attribute kind: ClassVar[str] (its registry name)")
+    _REGISTRY[kind] = cls
+    return cls
+
+
+for _cls in (Halfspaces, NextToken, LinearRegression):
+    register_task(_cls)
+
+
+def _load_entry_points() -> None:
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINTS):
+        if ep.name not in _REGISTRY:
+            register_task(ep.load())
+
+
+def task_kinds() -> list[str]:
+    """Registered kinds: the built-in families, entry points, and anything passed to register_task."""
+    _load_entry_points()
+    return list(_REGISTRY)
+
+
+def get_task(kind: str) -> type[Task]:
+    """The registered Task subclass of `kind`; ValueError listing the known kinds otherwise."""
+    if kind not in _REGISTRY:
+        _load_entry_points()
+    if kind not in _REGISTRY:
+        known = ", ".join(_REGISTRY)
+        raise ValueError(f"task must be one of {known} (or a kind passed to register_task); got {kind!r}")
+    return _REGISTRY[kind]
+
+
+def make_task(kind: str, **fields: Any) -> Task:
+    """An instance of the registered family `kind`; an unknown field is a ValueError naming the valid ones."""
+    cls = get_task(kind)
+    names = {f.name for f in cls.__dataclass_fields__.values() if f.init}
+    unknown = sorted(set(fields) - names)
+    if unknown:
+        raise ValueError(f"{kind} tasks have no field {', '.join(unknown)}; fields: {', '.join(sorted(names))}")
+    return cls(**{k: tuples(v) for k, v in fields.items()})
+
+
+__all__ = [
+    "Halfspaces",
+    "LinearRegression",
+    "NextToken",
+    "RatioCheck",
+    "Task",
+    "get_task",
+    "make_task",
+    "register_task",
+    "task_kinds",
+]

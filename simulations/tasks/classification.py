@@ -1,22 +1,45 @@
-"""Halfspaces: x ~ N(0, I_d), w ~ N(0, I_d), y = sign(<w, x>), labels flipped with probability `noise`.
+"""Halfspaces: x ~ N(0, I_d), w ~ N(0, I_d), y = sign(<w, x>), labels flipped with probability `label_noise`.
 
 Inputs live in R^{d_max}; coordinates d..d_max-1 are zero, so one model serves every d <= d_max
-(the zero-padding curriculum of Garg et al. 2022).
+(the zero-padding curriculum of Garg et al. 2022). Error: 0-1 error against the clean teacher label
+sign(<w, x>) (a tie counts 1/2). Baselines: averaging, logistic regression, max-margin and, for noise-free
+labels, the Bayes-optimal posterior-predictive classifier (simulations.baselines).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from simulations import baselines, prompts
+from simulations.tasks.base import Task
+
+# compiled once per process and shared by every curve
+BASELINES = {
+    name: jax.jit(jax.vmap(fn))
+    for name, fn in (
+        ("averaging", baselines.averaging),
+        ("logistic", baselines.logistic),
+        ("max_margin", baselines.max_margin),
+    )
+}
+BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, None, None)), static_argnums=(4, 5))
 
 
-def sample(key: jax.Array, d: jax.Array, d_max: int, n: int, noise: float = 0.0) -> dict[str, jax.Array]:
+def sample(
+    key: jax.Array, d: jax.Array, d_max: int, n: int, noise: float = 0.0, latent_key: jax.Array | None = None
+) -> dict[str, jax.Array]:
     """One task and n + 1 examples (the last is the query of the largest prompt).
 
     Returns w [d_max], x [n+1, d_max], y [n+1] (observed, possibly flipped) and y_clean [n+1], all float32.
-    `d` may be traced (a different active dimension per task under vmap).
+    `d` may be traced (a different active dimension per task under vmap); latent_key, when given, draws w.
     """
     kw, kx, kn = jax.random.split(key, 3)
+    kw = kw if latent_key is None else latent_key
     active = (jnp.arange(d_max) < d).astype(jnp.float32)
     w = jax.random.normal(kw, (d_max,)) * active
     x = jax.random.normal(kx, (n + 1, d_max)) * active
@@ -24,3 +47,97 @@ def sample(key: jax.Array, d: jax.Array, d_max: int, n: int, noise: float = 0.0)
     flip = jax.random.bernoulli(kn, noise, (n + 1,))
     y = jnp.where(flip, -y_clean, y_clean)
     return {"w": w, "x": x, "y": y, "y_clean": y_clean}
+
+
+def zero_one(pred, truth):
+    """0-1 error of +-1 predictions; a tie (0) counts 1/2."""
+    return jnp.where(pred == 0, 0.5, (pred != truth).astype(jnp.float32))
+
+
+@dataclass(frozen=True)
+class Halfspaces(Task):
+    """Halfspaces in R^d for each d in `dims` (zero-padded to max(dims)); labels flipped with probability
+    `label_noise`."""
+
+    kind: ClassVar[str] = "classification"
+    metric: ClassVar[str] = "0-1 error"
+    risk_text: ClassVar[str] = "0-1 error on fresh queries"
+    size_name: ClassVar[str] = "d"
+    claim: ClassVar[str] = "paper.linear-classification"
+    exponent: ClassVar[float] = -1.0
+    bounds: ClassVar[tuple[str, ...]] = (
+        "paper.linear-classification",
+        "vc.hanneke",
+        "vc.ssbd-realizable",
+        "vc.blumer",
+    )
+    references: ClassVar[tuple[str, ...]] = ("bayes", "logistic")
+
+    dims: tuple[int, ...] = (2, 4)
+    label_noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.dims or min(self.dims) < 1:
+            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
+        if not 0 <= self.label_noise < 0.5:
+            raise ValueError(f"label_noise must be in [0, 0.5); got {self.label_noise}")
+
+    @property
+    def curves(self) -> list[dict]:
+        return [{"d": d} for d in self.dims]
+
+    @property
+    def feature_dim(self) -> int:
+        return max(self.dims) + 3
+
+    @property
+    def out_dim(self) -> int:
+        return 1
+
+    def size(self, params: dict) -> float:
+        return params["d"]
+
+    def asymptotic_start(self, params: dict) -> int:
+        return 2 * int(params["d"])
+
+    def sample(self, key, family, latent_key=None):
+        d = jnp.asarray(self.dims)[family]
+        task = sample(key, d, max(self.dims), self.n_max, self.label_noise, latent_key)
+        return task | {"features": prompts.vectors(task["x"], task["y"]), "target": task["y"], "active": d}
+
+    def readout(self, out, active):
+        return out[..., 0]
+
+    def loss(self, output, target):
+        """Logistic loss of logits against +-1 labels."""
+        return jax.nn.softplus(-target * output)
+
+    def prediction(self, output):
+        return np.sign(output)
+
+    def truth(self, task):
+        return task["y_clean"]
+
+    def error(self, pred, truth):
+        return zero_one(pred, truth)
+
+    def disagreement(self, a, b):
+        return (a != b).astype(np.float32)
+
+    def baselines(self, tasks, key, ev, pool=None):
+        x, y = tasks["x"], tasks["y"]
+        out = {name: fn(x, y) for name, fn in BASELINES.items()}
+        if self.label_noise == 0:  # the version-space posterior needs noise-free labels
+            bkeys = jax.random.split(key, x.shape[0])
+            active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
+            out["bayes"] = BAYES(bkeys, x, y, active, ev.bayes_chains, ev.bayes_steps)
+        return out
+
+    def risk_queries(self, tasks, key, ev):
+        """`risk_queries` fresh inputs per task; their error estimates the task's true error without bias
+        (binomial noise of sd <= 0.5 / sqrt(risk_queries))."""
+        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
+        xq = jax.random.normal(key, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
+        truth = jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)
+        return jax.vmap(prompts.vector_queries)(xq), truth

@@ -1,0 +1,175 @@
+"""The task protocol: everything the simulation engine, the rate fits and the verdicts need to know about a family.
+
+A task family is a frozen dataclass deriving from `Task`: its fields are its configuration (the shared `n_max`,
+`train_n_max` and `pool`, then the family's own, such as `dims`), its class attributes say what the verdicts
+check, and its methods sample tasks, encode prompts, read the model's outputs and score predictions. The engine
+(simulations.problem, evaluate, finetune, train) and the verdicts call only these; none of them tests the kind
+by name. Register a subclass with `simulations.register_task` to run it with `simulate`, `rates` and `report`.
+
+Array conventions (one task; vmap adds the leading task axis):
+  sample(key, family, latent_key) -> dict with at least
+      features [2n+1, feature_dim]  the prompt (simulations.prompts layout: q_0, d_0, ..., q_n)
+      target   [n+1]                what the loss compares with the output at q_N (a label, a token id, a value)
+      active   []                   what `readout` needs to mask padded outputs (a dimension, a vocabulary size)
+    plus the family's own fields (w, x, probs, ...).
+  readout(out [..., out_dim], active) -> output      (a logit, log-probabilities, a value)
+  loss(output, target) -> per-example training loss
+  prediction(output) -> what is scored               (a sign, probabilities, a value)
+  truth(task) -> [n+1, ...]                          the clean answer to each query, scored by error(pred, truth)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import jax
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulations.config import EvalConfig
+
+
+@dataclass(frozen=True)
+class RatioCheck:
+    """A task-specific verdict: mean(numerator + offset) / mean(denominator + offset) at N = at(params) compared
+    with `threshold` (`direction` '<=' or '>='); numerator and denominator are method names in errors.npz."""
+
+    label: str
+    numerator: str
+    denominator: str
+    at: Callable[[dict], int]
+    threshold: float
+    direction: str = "<="
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Task:
+    """Base of every task family. Fields shared by all families:
+
+    n_max: the largest number of in-context examples (prompts hold 2 n_max + 1 tokens).
+    train_n_max: train on prompts of this many examples only (length generalization); None: n_max.
+    pool: pretrain on a finite pool of this many tasks per family (Raventós et al. 2023); None: a fresh task
+        every time. Evaluation always draws fresh tasks from the family's prior.
+    """
+
+    kind: ClassVar[str]  # the registry name, e.g. "classification"
+    metric: ClassVar[str]  # what an error is, for plots and the report, e.g. "0-1 error"
+    risk_text: ClassVar[str]  # how the per-task risk is measured, one clause for the report
+    size_name: ClassVar[str]  # the parameter the theory scales with: "d", "m*V"
+    claim: ClassVar[str]  # what the rate rows test: a catalogue id or a short statement
+    exponent: ClassVar[float]  # theory's exponent in N of the mean per-task risk
+    bounds: ClassVar[tuple[str, ...]] = ()  # catalogue upper bounds checked at their own N (ids)
+    risk: ClassVar[str] = "icl_risk"  # per-task risk behind the mean curve (an errors.npz method name)
+    tail: ClassVar[str] = "icl_risk"  # per-task risk in the bounds' metric, for quantiles
+    references: ClassVar[tuple[str, ...]] = ()  # baselines fitted beside ICL as the reference; first present wins
+
+    n_max: int = 32
+    train_n_max: int | None = None
+    pool: int | None = None
+
+    # ---- shapes and curves ----------------------------------------------------------------------------------
+    @property
+    def curves(self) -> list[dict]:
+        """One entry per task-parameter value, in config order: {'d': 4} or {'m': 2, 'V': 4}."""
+        raise NotImplementedError
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of one prompt token."""
+        raise NotImplementedError
+
+    @property
+    def out_dim(self) -> int:
+        """Size of the model's output at one position."""
+        raise NotImplementedError
+
+    def size(self, params: dict) -> float:
+        """The parameter the theory scales with (d, or m V) of one curve."""
+        raise NotImplementedError
+
+    def asymptotic_start(self, params: dict) -> int:
+        """n_min of the exponent fits: the smallest N taken to be in the asymptotic regime."""
+        raise NotImplementedError
+
+    # ---- sampling and the model's outputs (pure, jit- and vmap-safe) ------------------------------------------
+    def sample(self, key: jax.Array, family: jax.Array, latent_key: jax.Array | None = None) -> dict[str, jax.Array]:
+        """One task of curve index `family` with n_max + 1 examples and its prompt (see the module docstring).
+
+        latent_key, when given, replaces the key of the task's latent parameters (its w, its laws): a finite
+        pool of pretraining tasks draws it from a fixed set while the examples stay fresh.
+        """
+        raise NotImplementedError
+
+    def readout(self, out: jax.Array, active: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def loss(self, output: jax.Array, target: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def prediction(self, output: Any) -> Any:
+        """What is scored, from readout's output (numpy or jax)."""
+        return output
+
+    def truth(self, task: dict) -> Any:
+        """The clean answer to each query q_0..q_n, [n+1, ...] (batched over leading axes)."""
+        raise NotImplementedError
+
+    def error(self, pred: Any, truth: Any) -> Any:
+        """Error of predictions against truths, broadcast over leading axes."""
+        raise NotImplementedError
+
+    def disagreement(self, a: Any, b: Any) -> Any:
+        """Distance between two predictors' predictions (ICL against fine-tuned)."""
+        return self.error(a, b)
+
+    # ---- evaluation -------------------------------------------------------------------------------------------
+    def baselines(self, tasks: dict, key: jax.Array, ev: EvalConfig, pool: dict | None = None) -> dict[str, Any]:
+        """Classical predictors on the same prompts: {name: predictions [E, n+1, ...]}, scored by `error`.
+
+        key: this curve's baseline key (for randomized estimators); pool: the pretraining pool of this curve
+        (sample() outputs stacked, [pool, ...]) when the run has one."""
+        return {}
+
+    def expected_errors(self, tasks: dict) -> dict[str, Any]:
+        """Exact expected errors given each prompt (already scored, not predictions): {name: [E, n+1]}."""
+        return {}
+
+    def risk_queries(self, tasks: dict, key: jax.Array, ev: EvalConfig) -> tuple[jax.Array, Any]:
+        """Extra queries for the per-task risk, asked after every prefix: (query tokens [E, K, feature_dim],
+        their truths [E, K, ...])."""
+        raise NotImplementedError
+
+    def risk_summary(self, errors: np.ndarray, params: dict) -> dict[str, np.ndarray]:
+        """Per-task risks from the errors of the extra queries [S, E, n+1, K]: {name: [S, E, n+1]}."""
+        return {"icl_risk": errors.mean(-1)}
+
+    def figures(self, metrics: dict, directory: Path, prefix: str) -> list[tuple[str, str]]:
+        """Write the family's own figures for a finished run into `directory` (file names starting with
+        `prefix`); return (caption, file name) pairs for the report."""
+        return []
+
+    def checks(self) -> tuple[RatioCheck, ...]:
+        """Task-specific verdicts beyond the generic rate and bound checks."""
+        return ()
+
+    # ---- configuration ----------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        if self.n_max < 1:
+            raise ValueError(f"n_max must be an integer >= 1; got {self.n_max}")
+        if self.train_n_max is not None and not 1 <= self.train_n_max <= self.n_max:
+            raise ValueError(f"train_n_max must be an integer in [1, n_max = {self.n_max}]; got {self.train_n_max}")
+        if self.pool is not None and self.pool < 1:
+            raise ValueError(f"pool must be an integer >= 1 (or None: no pool); got {self.pool}")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind} | dataclasses.asdict(self)
+
+
+def tuples(value: Any) -> Any:
+    """JSON lists back to the tuples config fields hold (nested)."""
+    return tuple(tuples(v) for v in value) if isinstance(value, list) else value

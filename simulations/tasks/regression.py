@@ -1,0 +1,157 @@
+"""Linear regression, the field's reference in-context task (Garg et al. 2022; Raventós et al. 2023).
+
+x ~ N(0, I_d), w ~ N(0, I_d), y = <w, x> + e with e ~ N(0, noise_var), zero-padded to d_max as for halfspaces.
+Error: the excess squared error (y_hat - <w, x>)^2 of a prediction -- its expected squared error on a fresh noisy
+label minus the noise floor sigma^2 (add sigma^2 back for the squared error). Baselines: minimum-norm least
+squares, ridge at the Bayes-optimal regularisation lam = sigma^2 (the posterior mean), averaging, 3 nearest
+neighbours, and with a finite pretraining pool the discrete-prior posterior mean (dMMSE); `bayes_floor` is the Bayes
+posterior's expected excess error tr(Sigma_N), exact given the prompt's inputs.
+
+Theory. The Bayes excess risk behaves like sigma^2 d / N for N >> d, so the mean excess risk should fall like
+N^-1 and N*(eps) grow linearly in d. For least squares the expectation is known in closed form
+(`least_squares_risk`; Belkin, Hsu & Xu 2020, Theorem 1) and diverges at N = d: the double-descent peak.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import baselines, prompts
+from simulations.tasks.base import RatioCheck, Task
+
+_VMAPPED = {
+    "least_squares": jax.jit(jax.vmap(baselines.least_squares)),
+    "averaging": jax.jit(jax.vmap(baselines.averaging_regression)),
+    "nearest_neighbours": jax.jit(jax.vmap(baselines.nearest_neighbours)),
+}
+_RIDGE = jax.jit(jax.vmap(baselines.ridge, in_axes=(0, 0, None)))
+_DMMSE = jax.jit(jax.vmap(baselines.discrete_posterior_mean, in_axes=(0, 0, None, None)))
+_FLOOR = jax.jit(jax.vmap(baselines.bayes_floor, in_axes=(0, None, 0)))
+
+
+def sample(
+    key: jax.Array, d: jax.Array, d_max: int, n: int, noise_var: float, latent_key: jax.Array | None = None
+) -> dict[str, jax.Array]:
+    """One task and n + 1 examples: w [d_max], x [n+1, d_max], y [n+1] (noisy) and y_clean = <w, x> [n+1]."""
+    kw, kx, ke = jax.random.split(key, 3)
+    kw = kw if latent_key is None else latent_key
+    active = (jnp.arange(d_max) < d).astype(jnp.float32)
+    w = jax.random.normal(kw, (d_max,)) * active
+    x = jax.random.normal(kx, (n + 1, d_max)) * active
+    y_clean = x @ w
+    y = y_clean + math.sqrt(noise_var) * jax.random.normal(ke, (n + 1,))
+    return {"w": w, "x": x, "y": y, "y_clean": y_clean}
+
+
+def least_squares_risk(d: int, n: np.ndarray | int, noise_var: float) -> np.ndarray:
+    """Expected excess squared error of minimum-norm least squares on n examples, w ~ N(0, I_d) (E|w|^2 = d):
+    (d - n) + sigma^2 n / (d - n - 1) for n <= d - 2, sigma^2 d / (n - d - 1) for n >= d + 2, infinite between
+    (Belkin, Hsu & Xu 2020, "Two models of double descent for weak features", Theorem 1 with all d features)."""
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        under = (d - n) + noise_var * n / (d - n - 1)
+        over = noise_var * d / (n - d - 1)
+    return np.where(n <= d - 2, under, np.where(n >= d + 2, over, np.inf))
+
+
+@dataclass(frozen=True)
+class LinearRegression(Task):
+    """Noisy linear regression in R^d for each d in `dims` (zero-padded to max(dims)); label noise of variance
+    `noise_var` (> 0: the Bayes floor is then not zero and ridge's regularisation sigma^2 is defined)."""
+
+    kind: ClassVar[str] = "regression"
+    metric: ClassVar[str] = "excess squared error"
+    risk_text: ClassVar[str] = "excess squared error on fresh queries"
+    size_name: ClassVar[str] = "d"
+    claim: ClassVar[str] = "regression: Bayes excess risk ~ sigma^2 d / N"
+    exponent: ClassVar[float] = -1.0
+    references: ClassVar[tuple[str, ...]] = ("bayes_floor",)
+
+    dims: tuple[int, ...] = (2, 4)
+    noise_var: float = 0.25
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.dims or min(self.dims) < 1:
+            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
+        if not self.noise_var > 0:
+            raise ValueError(f"noise_var must be > 0 (the label-noise variance sigma^2); got {self.noise_var}")
+
+    @property
+    def curves(self) -> list[dict]:
+        return [{"d": d} for d in self.dims]
+
+    @property
+    def feature_dim(self) -> int:
+        return max(self.dims) + 3
+
+    @property
+    def out_dim(self) -> int:
+        return 1
+
+    def size(self, params: dict) -> float:
+        return params["d"]
+
+    def asymptotic_start(self, params: dict) -> int:
+        return 2 * int(params["d"])
+
+    def sample(self, key, family, latent_key=None):
+        d = jnp.asarray(self.dims)[family]
+        task = sample(key, d, max(self.dims), self.n_max, self.noise_var, latent_key)
+        return task | {"features": prompts.vectors(task["x"], task["y"]), "target": task["y"], "active": d}
+
+    def readout(self, out, active):
+        return out[..., 0]
+
+    def loss(self, output, target):
+        return (output - target) ** 2
+
+    def truth(self, task):
+        return task["y_clean"]
+
+    def error(self, pred, truth):
+        return (pred - truth) ** 2
+
+    def baselines(self, tasks, key, ev, pool=None):
+        x, y = tasks["x"], tasks["y"]
+        out = {name: fn(x, y) for name, fn in _VMAPPED.items()}
+        out["ridge"] = _RIDGE(x, y, self.noise_var)
+        if pool is not None:
+            out["dmmse"] = _DMMSE(x, y, pool["w"], self.noise_var)
+        return out
+
+    def expected_errors(self, tasks):
+        active = (jnp.arange(tasks["x"].shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
+        return {"bayes_floor": _FLOOR(tasks["x"], self.noise_var, active)}
+
+    def risk_queries(self, tasks, key, ev):
+        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
+        xq = jax.random.normal(key, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
+        return jax.vmap(prompts.vector_queries)(xq), jnp.einsum("ekd,ed->ek", xq, tasks["w"])
+
+    def figures(self, metrics, directory, prefix):
+        from simulations import plots  # matplotlib only when a figure is drawn
+
+        ns = np.asarray(metrics["n_examples"])
+        expected = {f"d={p['d']}": least_squares_risk(p["d"], ns, self.noise_var) for p in self.curves}
+        name = f"{prefix}double_descent.png"
+        plots.double_descent(metrics, expected, directory / name)
+        return [("least squares peaks at N = d (double descent); in-context learning does not", name)]
+
+    def checks(self):
+        return (
+            RatioCheck(
+                "squared error at N = 2d over the Bayes (ridge) floor",
+                "icl_risk",
+                "bayes_floor",
+                at=lambda p: 2 * int(p["d"]),
+                threshold=1.5,
+                offset=self.noise_var,
+            ),
+        )
