@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import Task
+from simulations.tasks.gaussian import GaussianInputs
 
 # compiled once per process and shared by every curve
 BASELINES = {
@@ -55,14 +55,13 @@ def zero_one(pred, truth):
 
 
 @dataclass(frozen=True)
-class Halfspaces(Task):
+class Halfspaces(GaussianInputs):
     """Halfspaces in R^d for each d in `dims` (zero-padded to max(dims)); labels flipped with probability
     `label_noise`."""
 
     kind: ClassVar[str] = "classification"
     metric: ClassVar[str] = "0-1 error"
     risk_text: ClassVar[str] = "0-1 error on fresh queries"
-    size_name: ClassVar[str] = "d"
     claim: ClassVar[str] = "paper.linear-classification"
     exponent: ClassVar[float] = -1.0
     bounds: ClassVar[tuple[str, ...]] = (
@@ -73,41 +72,17 @@ class Halfspaces(Task):
     )
     references: ClassVar[tuple[str, ...]] = ("bayes", "logistic")
 
-    dims: tuple[int, ...] = (2, 4)
     label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.dims or min(self.dims) < 1:
-            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
         if not 0 <= self.label_noise < 0.5:
             raise ValueError(f"label_noise must be in [0, 0.5); got {self.label_noise}")
-
-    @property
-    def curves(self) -> list[dict]:
-        return [{"d": d} for d in self.dims]
-
-    @property
-    def feature_dim(self) -> int:
-        return max(self.dims) + 3
-
-    @property
-    def out_dim(self) -> int:
-        return 1
-
-    def size(self, params: dict) -> float:
-        return params["d"]
-
-    def asymptotic_start(self, params: dict) -> int:
-        return 2 * int(params["d"])
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]
         task = sample(key, d, max(self.dims), self.n_max, self.label_noise, latent_key)
         return task | {"features": prompts.vectors(task["x"], task["y"]), "target": task["y"], "active": d}
-
-    def readout(self, out, active):
-        return out[..., 0]
 
     def loss(self, output, target):
         """Logistic loss of logits against +-1 labels."""
@@ -137,7 +112,5 @@ class Halfspaces(Task):
     def risk_queries(self, tasks, key, ev):
         """`risk_queries` fresh inputs per task; their error estimates the task's true error without bias
         (binomial noise of sd <= 0.5 / sqrt(risk_queries))."""
-        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
-        xq = jax.random.normal(key, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
-        truth = jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)
-        return jax.vmap(prompts.vector_queries)(xq), truth
+        queries, xq = self.fresh_inputs(tasks, key, ev.risk_queries)
+        return queries, jnp.where(jnp.einsum("ekd,ed->ek", xq, tasks["w"]) >= 0, 1.0, -1.0)

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import RatioCheck, Task
+from simulations.tasks.base import RatioCheck
+from simulations.tasks.gaussian import GaussianInputs
 
 _VMAPPED = {
     "least_squares": jax.jit(jax.vmap(baselines.least_squares)),
@@ -61,53 +62,28 @@ def least_squares_risk(d: int, n: np.ndarray | int, noise_var: float) -> np.ndar
 
 
 @dataclass(frozen=True)
-class LinearRegression(Task):
+class LinearRegression(GaussianInputs):
     """Noisy linear regression in R^d for each d in `dims` (zero-padded to max(dims)); label noise of variance
     `noise_var` (> 0: the Bayes floor is then not zero and ridge's regularisation sigma^2 is defined)."""
 
     kind: ClassVar[str] = "regression"
     metric: ClassVar[str] = "excess squared error"
     risk_text: ClassVar[str] = "excess squared error on fresh queries"
-    size_name: ClassVar[str] = "d"
     claim: ClassVar[str] = "regression: Bayes excess risk ~ sigma^2 d / N"
     exponent: ClassVar[float] = -1.0
     references: ClassVar[tuple[str, ...]] = ("bayes_floor",)
 
-    dims: tuple[int, ...] = (2, 4)
     noise_var: float = 0.25
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.dims or min(self.dims) < 1:
-            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
         if not self.noise_var > 0:
             raise ValueError(f"noise_var must be > 0 (the label-noise variance sigma^2); got {self.noise_var}")
-
-    @property
-    def curves(self) -> list[dict]:
-        return [{"d": d} for d in self.dims]
-
-    @property
-    def feature_dim(self) -> int:
-        return max(self.dims) + 3
-
-    @property
-    def out_dim(self) -> int:
-        return 1
-
-    def size(self, params: dict) -> float:
-        return params["d"]
-
-    def asymptotic_start(self, params: dict) -> int:
-        return 2 * int(params["d"])
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]
         task = sample(key, d, max(self.dims), self.n_max, self.noise_var, latent_key)
         return task | {"features": prompts.vectors(task["x"], task["y"]), "target": task["y"], "active": d}
-
-    def readout(self, out, active):
-        return out[..., 0]
 
     def loss(self, output, target):
         return (output - target) ** 2
@@ -131,9 +107,8 @@ class LinearRegression(Task):
         return {"bayes_floor": _FLOOR(tasks["x"], self.noise_var, active)}
 
     def risk_queries(self, tasks, key, ev):
-        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
-        xq = jax.random.normal(key, (tasks["x"].shape[0], ev.risk_queries, tasks["x"].shape[-1])) * active
-        return jax.vmap(prompts.vector_queries)(xq), jnp.einsum("ekd,ed->ek", xq, tasks["w"])
+        queries, xq = self.fresh_inputs(tasks, key, ev.risk_queries)
+        return queries, jnp.einsum("ekd,ed->ek", xq, tasks["w"])
 
     def figures(self, metrics, directory, prefix):
         from simulations import plots  # matplotlib only when a figure is drawn

@@ -1,0 +1,55 @@
+"""What halfspaces and linear regression share: inputs x ~ N(0, I_d) for each d in `dims`, zero-padded to
+max(dims) so that one model serves every d (the zero-padding device of Garg et al. 2022), a scalar output, and
+the per-task risk measured on fresh inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from simulations import prompts
+from simulations.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class GaussianInputs(Task):
+    """A family over R^d for each d in `dims`; subclasses add the labels (sample, loss, error)."""
+
+    size_name: ClassVar[str] = "d"
+
+    dims: tuple[int, ...] = (2, 4)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.dims or min(self.dims) < 1:
+            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
+
+    @property
+    def curves(self) -> list[dict]:
+        return [{"d": d} for d in self.dims]
+
+    @property
+    def feature_dim(self) -> int:
+        return max(self.dims) + 3  # [x, y, is_query, is_demo]
+
+    @property
+    def out_dim(self) -> int:
+        return 1
+
+    def size(self, params: dict) -> float:
+        return params["d"]
+
+    def asymptotic_start(self, params: dict) -> int:
+        return 2 * int(params["d"])
+
+    def readout(self, out, active):
+        return out[..., 0]
+
+    def fresh_inputs(self, tasks: dict, key: jax.Array, count: int) -> tuple[jax.Array, jax.Array]:
+        """`count` fresh inputs per task in its active coordinates: (query tokens [E, K, F], inputs [E, K, d_max])."""
+        active = (jnp.arange(tasks["x"].shape[-1]) < tasks["active"][:, None, None]).astype(jnp.float32)
+        xq = jax.random.normal(key, (tasks["x"].shape[0], count, tasks["x"].shape[-1])) * active
+        return jax.vmap(prompts.vector_queries)(xq), xq
