@@ -52,8 +52,9 @@ def finetune_predictions(cfg: RunConfig, model: Transformer, task: dict[str, jax
             return (optax.apply_updates(p, updates), s), None
 
         (p, _), _ = jax.lax.scan(step, (params, opt.init(params)), None, length=cfg.eval.finetune_steps)
-        # no examples (N = 0): the base model is the fine-tuned model
-        p = jax.tree_util.tree_map(lambda new, old: jnp.where(N > 0, new, old), p, params)
         return _single(cfg, eqx.combine(p, static), queries[N], task["active"])
 
-    return jax.vmap(tuned_prediction)(jnp.asarray(grid(n)))
+    # no examples (N = 0): the base model is the fine-tuned model, so it is not trained at all
+    base = _single(cfg, model, queries[0], task["active"])
+    tuned = jax.vmap(tuned_prediction)(jnp.asarray(grid(n)[1:]))
+    return jnp.concatenate([base[None], tuned])
