@@ -3,4 +3,9 @@
 The application layer: the `iclverify` command joins the `theory` and `simulations` libraries.
 """
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+try:  # one source of truth: the version pyproject.toml gives the installed distribution
+    __version__ = importlib.metadata.version("iclverify")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

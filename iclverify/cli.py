@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 
@@ -289,18 +290,29 @@ def cmd_rates(args: argparse.Namespace) -> int:
     rows = verdicts_for(args.dirs, seed=args.seed)
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return _exit_status(rows, args.fail_on)
     for r in rows:
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
         print(f"{r['verdict']:<13} {r['claim']} {r['check']} [{params}]: {fmt_estimate(r)} (expected {r['expected']})")
-    return 0
+    return _exit_status(rows, args.fail_on)
+
+
+def _exit_status(rows: list[dict], fail_on: str | None) -> int:
+    """1 when --fail-on inconsistent and a verdict that tests something is inconsistent (rows of bounds with an
+    unspecified constant, `explicit: false`, only describe and never fail a run); 0 otherwise."""
+    if fail_on != "inconsistent":
+        return 0
+    bad = [r for r in rows if r["verdict"] == "inconsistent" and r.get("explicit", True)]
+    if bad:
+        print(f"iclverify: {len(bad)} inconsistent verdict(s) (--fail-on inconsistent)", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from iclverify.report import report
 
-    report(args.out, "full" if args.full else "quick", seed=args.seed, progress=not args.quiet)
-    return 0
+    rows = report(args.out, "full" if args.full else "quick", seed=args.seed, progress=not args.quiet)
+    return _exit_status(rows, args.fail_on)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,7 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_report_parsers(sub) -> None:
+    fail_on = dict(
+        choices=["inconsistent"],
+        help="exit with status 1 when any verdict is inconsistent (for CI; descriptive rows never fail)",
+    )
     p = sub.add_parser("rates", help="rate fits and verdicts for finished simulation directories")
+    p.add_argument("--fail-on", dest="fail_on", **fail_on)
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories written by `iclverify simulate`")
     p.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="bootstrap seed (default 0)")
@@ -396,6 +413,7 @@ def _add_report_parsers(sub) -> None:
     size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 15 min on 2 cores)")
     size.add_argument("--full", action="store_true", help="presets sized for one GPU")
     p.add_argument("--out", default="report", help="report directory (default report/; finished runs in it are reused)")
+    p.add_argument("--fail-on", dest="fail_on", **fail_on)
     p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_report)
@@ -425,3 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError) as err:
         print(f"iclverify: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader closed stdout early (`iclverify audit --json | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that flushing stdout at exit does not raise again
+        return 0

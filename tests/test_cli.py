@@ -106,3 +106,50 @@ def test_module_entry_point_no_traceback():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     proc = subprocess.run([sys.executable, "-m", "iclverify", "bounds", "--json"], capture_output=True, text=True)
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) >= 13
+
+
+BROKEN_PIPE = """
+import os, sys
+from iclverify.cli import main
+read, write = os.pipe()
+os.close(read)  # nobody reads: the first write fails with EPIPE, as under `iclverify bounds --json | head -0`
+os.dup2(write, sys.stdout.fileno())
+rc = main(["bounds", "--json"])
+sys.stderr.write(f"rc={rc}\\n")
+"""
+
+
+def test_closed_stdout_is_not_an_error():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", BROKEN_PIPE], capture_output=True, text=True)
+    assert proc.returncode == 0 and "rc=0" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_fail_on_counts_only_verdicts_that_test_something(capsys):
+    from iclverify.cli import _exit_status
+
+    descriptive = {"verdict": "inconsistent", "explicit": False}
+    real = {"verdict": "inconsistent"}
+    fine = {"verdict": "consistent"}
+    assert _exit_status([descriptive, real], None) == 0  # without the flag the exit status is 0
+    assert _exit_status([descriptive, fine], "inconsistent") == 0
+    assert _exit_status([fine, real], "inconsistent") == 1
+    assert "1 inconsistent verdict" in capsys.readouterr().err
+
+
+def test_version_has_one_source(capsys):
+    import importlib.metadata
+    import re
+    from pathlib import Path
+
+    import iclverify
+
+    root = Path(__file__).parents[1]
+    pyproject = re.search(r'^version = "([^"]+)"', (root / "pyproject.toml").read_text(), re.M).group(1)
+    citation = re.search(r"^version: (\S+)", (root / "CITATION.cff").read_text(), re.M).group(1)
+    assert iclverify.__version__ == importlib.metadata.version("iclverify") == pyproject == citation
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"iclverify {pyproject}"

@@ -36,17 +36,20 @@ from theory.symbols import SYMBOLS
 
 # ---- profiles --------------------------------------------------------------------------------------------------
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **_COMMON)
-settings.register_profile("thorough", max_examples=600, **_COMMON)
+# Registered under the package's own names, so that a user's profiles called `ci` or `thorough` are left alone.
+PROFILES = {"ci": "iclverify-ci", "thorough": "iclverify-thorough"}
+settings.register_profile(PROFILES["ci"], max_examples=30, derandomize=True, database=None, **_COMMON)
+settings.register_profile(PROFILES["thorough"], max_examples=600, **_COMMON)
 PROFILE_ENV = "ICLVERIFY_HYPOTHESIS_PROFILE"
 
 
 def load_profile(name: str | None = None) -> str:
-    """Load a hypothesis profile: `name`, else $ICLVERIFY_HYPOTHESIS_PROFILE, else `ci`. Returns the name."""
+    """Load the package's hypothesis profile `name` ('ci' or 'thorough'; registered as 'iclverify-ci' and
+    'iclverify-thorough'), else $ICLVERIFY_HYPOTHESIS_PROFILE, else 'ci'. Returns the short name."""
     name = name or os.environ.get(PROFILE_ENV, "ci")
-    if name not in ("ci", "thorough"):
+    if name not in PROFILES:
         raise ValueError(f"{PROFILE_ENV} must be 'ci' or 'thorough'; got {name!r}")
-    settings.load_profile(name)
+    settings.load_profile(PROFILES[name])
     return name
 
 
