@@ -6,6 +6,7 @@ import json
 import pytest
 
 from iclverify import report as R
+from iclverify import verdicts as V
 from iclverify.cli import main
 from simulations import bounded
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
@@ -27,7 +28,7 @@ TINY = dict(
 )
 
 
-def _report(out):
+def _report(out, argv=None):
     configs = {
         "classification": RunConfig(Halfspaces(n_max=8, dims=(2, 3)), **TINY),
         "tokens": RunConfig(NextToken(n_max=8, families=((2, 2), (1, 4))), **TINY),
@@ -46,6 +47,8 @@ def _report(out):
         mp.setitem(R.WINDOW, "quick", bounded.WindowConfig(ms=(1, 2), V=4, data=16, tasks=8))
         mp.setitem(R.FIXED, "quick", bounded.FixedConfig(tasks=4, holdout=256, truth=64))
         mp.setitem(R.TRIALS, "quick", 200)
+        if argv is not None:  # through the command line
+            return main(argv)
         return R.report(out, "quick", progress=False)
 
 
@@ -118,3 +121,12 @@ def test_importing_simulations_leaves_pyplot_and_the_backend_alone():
     )
     # (reading rcParams['backend'] directly would itself import pyplot to resolve it: read the raw value)
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_command_json_and_fail_on(tiny_report, capsys):
+    """Rerun through the command line in the same directory (finished runs are reused)."""
+    out, rows = tiny_report
+    rc = _report(out, ["report", "--out", str(out), "--json", "--fail-on", "inconsistent"])
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["summary"] == V.summary(rows) and printed["out"] == str(out)
+    assert rc == (1 if any(r["verdict"] == "inconsistent" and r.get("explicit", True) for r in rows) else 0)
