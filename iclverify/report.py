@@ -212,7 +212,7 @@ def _summary_text(rows: list[dict]) -> str:
 
 
 def _n_star_table(run: Run) -> list[str]:
-    spec = run.cfg.task
+    task = run.cfg.task
     ns = np.arange(run.cfg.task.n_max + 1)
     head = " | ".join(f"{e:g}" for e in V.EPS_GRID)
     lines = [
@@ -221,8 +221,8 @@ def _n_star_table(run: Run) -> list[str]:
     ]
     for p in run.cfg.task.curves:
         for label, name, level in (
-            ("mean", spec.risk, None),
-            (f"{1 - V.DELTA:g}-quantile", spec.tail, 1 - V.DELTA),
+            ("mean", task.risk, None),
+            (f"{1 - V.DELTA:g}-quantile", task.tail, 1 - V.DELTA),
         ):
             u = V.units(run, p, name)
             curve = u.mean(0) if level is None else rates.quantile(u, level)

@@ -26,6 +26,7 @@ from simulations import context, problem, prompts
 from simulations.config import RunConfig
 from simulations.evaluate import _per_seed, cached_runner, runner
 from simulations.tasks import tokens
+from simulations.tasks.classification import zero_one
 from simulations.tasks.tokens import tv
 from simulations.train import keys
 
@@ -97,5 +98,5 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
         return problem.predict_many(cfg, mdl, b["features"], b["active"], q, group=128, prefixes=[n])[0]
 
     pred = np.sign(_per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]
-    wrong = np.where(pred == 0, 0.5, (pred != np.asarray(truth)[None]).astype(np.float32))
+    wrong = np.asarray(zero_one(pred, truth[None]))
     return {"holdout": wrong[..., : fc.holdout].astype(np.float32), "true_error": wrong[..., fc.holdout :].mean(-1)}

@@ -58,9 +58,15 @@ def summarize(units: np.ndarray, seed: int, resamples: int) -> dict[str, list[fl
 
 
 def _tasks(cfg: RunConfig, family: int, count: int) -> dict[str, jax.Array]:
-    _, _, k_eval = keys(cfg)
-    ks = jax.random.split(jax.random.fold_in(k_eval, family), count)
+    ks = jax.random.split(_curve_key(cfg, family), count)
     return jax.vmap(lambda k: problem.sample_task(cfg, k, jnp.asarray(family)))(ks)
+
+
+def _curve_key(cfg: RunConfig, family: int, branch: int | None = None) -> jax.Array:
+    """The evaluation key of one curve (its tasks), or of one of its branches (1: baselines, 2: risk queries)."""
+    _, _, k_eval = keys(cfg)
+    key = jax.random.fold_in(k_eval, family)
+    return key if branch is None else jax.random.fold_in(key, branch)
 
 
 def _chunks(tree: dict, size: int):
@@ -119,12 +125,10 @@ def _pool(cfg: RunConfig, family: int) -> dict | None:
 def _errors(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
     """Errors of ICL, the baselines, the exact expected errors and fine-tuning on one curve's tasks."""
     task = cfg.task
-    _, _, k_eval = keys(cfg)
     truth = task.truth(tasks)
     icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl")))  # [S, E, n+1, ...]
     out = {"icl": np.asarray(task.error(icl, truth[None]))}
-    bkey = jax.random.fold_in(jax.random.fold_in(k_eval, family), 1)
-    for name, pred in task.baselines(tasks, bkey, cfg.eval, _pool(cfg, family)).items():
+    for name, pred in task.baselines(tasks, _curve_key(cfg, family, 1), cfg.eval, _pool(cfg, family)).items():
         out[name] = np.asarray(task.error(pred, truth))
     out |= {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
     g = grid(task.n_max)
@@ -144,8 +148,7 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
         ft_tasks = {k: v[: cfg.eval.finetune_tasks] for k, v in tasks.items()}
         raw = _errors(cfg, models, tasks, ft_tasks, family)
         if cfg.model.attention == "causal":
-            _, _, k_eval = keys(cfg)
-            raw |= _risk(cfg, models, tasks, jax.random.fold_in(jax.random.fold_in(k_eval, family), 2), params)
+            raw |= _risk(cfg, models, tasks, _curve_key(cfg, family, 2), params)
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
             units = values.reshape(-1, values.shape[-1])

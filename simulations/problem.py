@@ -26,14 +26,19 @@ def sample_task(cfg: RunConfig, key: jax.Array, family: jax.Array) -> dict[str, 
     return cfg.task.sample(key, family)
 
 
+def root_keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The (init, train, evaluation) branches of the run seed, disjoint: every key of a run derives from one."""
+    k_init, k_train, k_eval = jax.random.split(jax.random.PRNGKey(cfg.seed), 3)
+    return k_init, k_train, k_eval
+
+
 POOL_BRANCH = 2**31 - 1  # fold_in data of the pool's key branch: no training step reaches it
 
 
 def pool_keys(cfg: RunConfig) -> jax.Array:
     """The latent keys of the finite pretraining pool [pool], shared by every seed (a branch of the training root
     that no step key can take); evaluation never uses them, so held-out tasks stay fresh."""
-    root = jax.random.fold_in(jax.random.split(jax.random.PRNGKey(cfg.seed), 3)[1], POOL_BRANCH)
-    return jax.random.split(root, cfg.task.pool)
+    return jax.random.split(jax.random.fold_in(root_keys(cfg)[1], POOL_BRANCH), cfg.task.pool)
 
 
 def sample_batch(cfg: RunConfig, key: jax.Array, batch: int, n_families: jax.Array | int) -> dict[str, jax.Array]:

@@ -38,8 +38,7 @@ class TrainState:
 
 def keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Per-seed (init, train) keys [seeds, 2] and the evaluation key, from disjoint branches of the run seed."""
-    root = jax.random.PRNGKey(cfg.seed)
-    k_init, k_train, k_eval = jax.random.split(root, 3)
+    k_init, k_train, k_eval = problem.root_keys(cfg)
     seeds = cfg.train.seeds
     return jax.random.split(k_init, seeds), jax.random.split(k_train, seeds), k_eval
 
