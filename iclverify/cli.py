@@ -183,7 +183,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(
                     f"  coverage [{c['experiment']}] {verdict}: n = {c['n']}, failure rate {c['rate']:.4f} "
                     f"(95% CI {c['ci95'][0]:.4f}-{c['ci95'][1]:.4f}, delta = {c['params']['delta']}, "
-                    f"p = {c['p_value']:.3g}); empirical n / bound n = " + ("n/a" if ratio is None else f"{ratio:.3f}")
+                    f"p = {c['p_value']:.3g}); empirical n / bound n = "
+                    + ("n/a" if ratio is None else f"{ratio:.3f}")
                     + f"; power against a 2x too small constant {c['power_2x_too_small']:.2f}"
                 )
     return 1 if failed else 0
@@ -252,6 +253,7 @@ SIM_FLAGS = {
     "curriculum_examples": ("train", "curriculum_examples"),
     "eval_tasks": ("eval", "tasks"),
     "finetune_tasks": ("eval", "finetune_tasks"),
+    "risk_tasks": ("eval", "risk_tasks"),
 }
 
 
@@ -263,6 +265,7 @@ def simulation_config(args: argparse.Namespace):
 
     cfg = preset(args.task, args.preset)
     sections = {name: getattr(cfg, name) for name in ("task", "model", "train", "eval")}
+    changes: dict[str, dict] = {name: {} for name in sections}
     for flag, (section, field) in SIM_FLAGS.items():
         value = getattr(args, flag)
         if value is None:
@@ -271,13 +274,10 @@ def simulation_config(args: argparse.Namespace):
         if field not in names:
             option = "--" + flag.replace("_", "-")
             raise UsageError(f"{option} does not apply to {args.task} tasks (their fields: {', '.join(sorted(names))})")
-        sections[section] = dataclasses.replace(sections[section], **{field: value})
-    cfg = dataclasses.replace(cfg, **sections, seed=args.seed if args.seed is not None else cfg.seed)
-    if cfg.model.width % cfg.model.heads or (cfg.model.width // cfg.model.heads) % 2:
-        raise UsageError(
-            f"--width must be a multiple of 2 * --heads; got width {cfg.model.width}, heads {cfg.model.heads}"
-        )
-    return cfg
+        changes[section][field] = value
+    # one replace per section: its fields are validated together (e.g. risk_tasks <= tasks)
+    sections = {name: dataclasses.replace(sections[name], **changes[name]) for name in sections}
+    return dataclasses.replace(cfg, **sections, seed=args.seed if args.seed is not None else cfg.seed)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -287,9 +287,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     cfg = simulation_config(args)
     metrics = simulate(cfg, args.out, progress=not args.quiet and not args.json)
     if args.json:
-        last = {
-            curve_key(c["params"]): {k: v["mean"][-1] for k, v in c["methods"].items()} for c in metrics["curves"]
-        }
+        last = {curve_key(c["params"]): {k: v["mean"][-1] for k, v in c["methods"].items()} for c in metrics["curves"]}
         files = ["config.json", "metrics.json", "errors.npz", "timing.json", "checkpoint.eqx", "error_vs_n.png"]
         out = {"run": metrics["config_hash"], "out": str(args.out), "files": files, "task": cfg.task.kind}
         print(json.dumps(out | {"n_max": cfg.task.n_max, "mean_error_at_n_max": last}, indent=2))
@@ -312,19 +310,39 @@ def cmd_rates(args: argparse.Namespace) -> int:
         return _exit_status(rows, args.fail_on)
     for r in rows:
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
-        print(f"{r['verdict']:<13} {r['claim']} {r['check']} [{params}]: {fmt_estimate(r)} (expected {r['expected']})")
+        print(
+            f"{r['verdict']:<13} {r['kind']:<12} {r['claim']} {r['check']} [{params}]: {fmt_estimate(r)} "
+            f"(claimed {r['expected']})"
+        )
     return _exit_status(rows, args.fail_on)
 
 
 def _exit_status(rows: list[dict], fail_on: str | None) -> int:
-    """1 when --fail-on inconsistent and a verdict that tests something is inconsistent (rows of bounds with an
-    unspecified constant, `explicit: false`, only describe and never fail a run); 0 otherwise."""
+    """1 when --fail-on inconsistent and a falsifiable verdict is inconsistent (sanity rows only describe and never
+    fail a run); 0 otherwise."""
     if fail_on != "inconsistent":
         return 0
-    bad = [r for r in rows if r["verdict"] == "inconsistent" and r.get("explicit", True)]
+    bad = [r for r in rows if r["verdict"] == "inconsistent" and r.get("kind") == "falsifiable"]
     if bad:
         print(f"iclverify: {len(bad)} inconsistent verdict(s) (--fail-on inconsistent)", file=sys.stderr)
     return 1 if bad else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from iclverify.calibrate import calibrate, table
+
+    presets = ("quick", "full") if args.preset == "both" else (args.preset,)
+    say = (
+        None
+        if args.json or args.quiet
+        else lambda case: print(f"calibrating {case.preset} {case.kind}", file=sys.stderr)
+    )
+    rows = calibrate(presets, reps=args.reps, seed=args.seed, progress=say)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(table(rows)))
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -416,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int)
     g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
+    g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help="tasks whose per-task risk is measured")
     p.set_defaults(func=cmd_simulate)
     _add_report_parsers(sub)
     return parser
@@ -432,6 +451,20 @@ def _add_report_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_rates)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="how often the rate verdicts are right, on synthetic learners at the presets' sizes",
+        description="Feed the exponent and scaling verdicts with synthetic learners of known rate (right and wrong) "
+        "at each preset run's sizes, with noise like real runs', and count the verdicts: false alarms for right "
+        "rates (required <= 0.1), power for wrong ones (required >= 0.8).",
+    )
+    p.add_argument("--preset", choices=["quick", "full", "both"], default="both", help="sizes to calibrate at")
+    p.add_argument("--reps", type=_positive_int, default=100, help="repetitions per learner (default 100)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0)
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("report", help="everything in one directory: bounds, audit, coverage, simulations, verdicts")
     size = p.add_mutually_exclusive_group()

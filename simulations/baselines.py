@@ -7,14 +7,16 @@ Classification (labels +-1; a prediction of 0 is a tie, scored as error 1/2):
   averaging      sign(<sum_i y_i x_i, x_N>)
   logistic       L2 logistic regression without intercept, min_w C sum_i log(1 + exp(-y_i <w, x_i>)) + |w|^2/2
                  with C = 100 (scikit-learn's LogisticRegression(C=100, fit_intercept=False)); damped Newton
-  max_margin     linear SVM without intercept (dual box QP, 0 <= a_i <= C_svm, by projected gradient / FISTA)
+  max_margin     linear SVM without intercept (dual box QP, 0 <= a_i <= C_svm, by FISTA with its step from a
+                 power-iteration estimate of the largest eigenvalue; `kkt_residual` checks convergence)
   bayes          sign of the posterior predictive E[sign(<w, x_N>) | data] under w ~ N(0, I), noise-free labels:
-                 the posterior over directions is uniform on the version space, sampled by hit-and-run
+                 the posterior over directions is uniform on the version space; exact for d = 2 (an arc,
+                 `bayes_2d`), sampled by hit-and-run from independent starts otherwise (`bayes`)
 Tokens (distributions over the V active tokens for the query context c_N):
   mle            empirical frequencies of the tokens that followed c_N (uniform when there are none)
   add_one        (counts + 1) / (n_c + V)
-  bayes          Dirichlet posterior mean (counts + alpha) / (n_c + V alpha) -- Bayes-optimal for TV-type losses
-                 under the task prior
+  posterior_mean Dirichlet posterior mean (counts + alpha) / (n_c + V alpha): Bayes-optimal under the task prior
+                 for log loss (KL to the true law) and squared loss, not for TV (a baseline for TV, not a floor)
 Regression (real-valued predictions of y_N; squared error against <w, x_N>):
   least_squares  minimum-norm ordinary least squares, pinv(X_N) y_N
   ridge          (X^T X + lam I)^{-1} X^T y; lam = sigma^2 is the Gaussian posterior mean (Bayes-optimal)
@@ -75,12 +77,26 @@ def logistic(x: jax.Array, y: jax.Array, C: float = 100.0) -> jax.Array:
     return _score(w, x)
 
 
-def max_margin_weights(x: jax.Array, y: jax.Array, mask: jax.Array, C: float = 1e4, iters: int = 2000) -> jax.Array:
-    """Soft-margin SVM without intercept, large C: the dual min_a a^T Q a / 2 - 1^T a, 0 <= a <= C mask, by
-    FISTA; w = sum_i a_i y_i x_i. With separable data and C large this is the hard-margin solution."""
+def largest_eigenvalue(Q: jax.Array, iters: int = 50) -> jax.Array:
+    """The largest eigenvalue of a symmetric PSD matrix, by power iteration from the all-ones vector (the
+    Rayleigh quotient of the last iterate: a lower estimate, exact in the limit)."""
+    v0 = jnp.ones(Q.shape[0]) / jnp.sqrt(Q.shape[0])
+
+    def step(v, _):
+        w = Q @ v
+        return w / jnp.maximum(jnp.linalg.norm(w), 1e-30), None
+
+    v, _ = jax.lax.scan(step, v0, None, length=iters)
+    return v @ Q @ v
+
+
+def _svm_dual(x: jax.Array, y: jax.Array, mask: jax.Array, C: float, iters: int):
+    """FISTA on the dual min_a a^T Q a / 2 - 1^T a, 0 <= a <= C mask (Q_ij = y_i y_j <x_i, x_j>), step 1/L with L
+    from power iteration (x 1.1: an upper estimate of the largest eigenvalue, so the step is safe). Returns the
+    dual solution, Q and the box."""
     a_vec = y[:, None] * x
-    Q = a_vec @ a_vec.T
-    L = jnp.maximum(jnp.trace(Q * mask[:, None] * mask[None, :]), 1e-12)  # >= the largest eigenvalue
+    Q = (a_vec @ a_vec.T) * mask[:, None] * mask[None, :]
+    L = jnp.maximum(1.1 * largest_eigenvalue(Q), 1e-12)
     upper = C * mask
 
     def step(carry, _):
@@ -92,12 +108,30 @@ def max_margin_weights(x: jax.Array, y: jax.Array, mask: jax.Array, C: float = 1
 
     zero = jnp.zeros(x.shape[0])
     (alpha, _, _), _ = jax.lax.scan(step, (zero, zero, jnp.asarray(1.0)), None, length=iters)
-    return alpha @ a_vec
+    return alpha, Q, upper
+
+
+def kkt_residual(x: jax.Array, y: jax.Array, mask: jax.Array, C: float = 1e4, iters: int = 2000) -> jax.Array:
+    """Projected-gradient residual max_i |a_i - clip(a_i - (Q a - 1)_i, 0, C mask_i)| of the dual solution over
+    the masked examples: 0 exactly at the optimum (the KKT conditions), the solver's convergence check."""
+    alpha, Q, upper = _svm_dual(x, y, mask, C, iters)
+    return jnp.max(mask * jnp.abs(alpha - jnp.clip(alpha - (Q @ alpha - 1.0), 0.0, upper)))
+
+
+def max_margin_weights(x: jax.Array, y: jax.Array, mask: jax.Array, C: float = 1e4, iters: int = 2000) -> jax.Array:
+    """Soft-margin SVM without intercept, large C: the dual by FISTA (`_svm_dual`); w = sum_i a_i y_i x_i. With
+    separable data and C large this is the hard-margin solution."""
+    alpha, _, _ = _svm_dual(x, y, mask, C, iters)
+    return alpha @ (y[:, None] * x)
+
+
+def max_margin_path(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Max-margin weights of every prefix: [n+1, d] (row N from examples 0..N-1)."""
+    return jax.vmap(lambda mk: max_margin_weights(x, y, mk))(_prefix_masks(x.shape[0]))
 
 
 def max_margin(x: jax.Array, y: jax.Array) -> jax.Array:
-    w = jax.vmap(lambda mk: max_margin_weights(x, y, mk))(_prefix_masks(x.shape[0]))
-    return _score(w, x)
+    return _score(max_margin_path(x, y), x)
 
 
 def _hit_and_run(key, a, mask, active, w0, steps):
@@ -122,26 +156,88 @@ def _hit_and_run(key, a, mask, active, w0, steps):
     return w
 
 
+def _starts(key: jax.Array, a: jax.Array, mask: jax.Array, active: jax.Array, w_mm: jax.Array, chains: int):
+    """Independent starting points inside the version space: uniform in the ball of radius gamma / 2 around
+    w_mm / (2 |w_mm|), gamma = the normalised max-margin direction's smallest margin <a_i, w>/|a_i| (every point
+    of that ball satisfies every constraint strictly and lies in the unit ball)."""
+    norm = jnp.linalg.norm(w_mm)
+    direction = jnp.where(norm > 0, w_mm / jnp.where(norm > 0, norm, 1.0), 0.0)
+    margins = (a @ direction) / jnp.maximum(jnp.linalg.norm(a, axis=-1), 1e-30)
+    gamma = jnp.clip(jnp.min(jnp.where(mask > 0, margins, 1.0)), 0.0, 1.0)
+    ku, kr = jax.random.split(key)
+    u = jax.random.normal(ku, (chains, a.shape[-1])) * active
+    u = u / jnp.maximum(jnp.linalg.norm(u, axis=-1, keepdims=True), 1e-30)
+    dims = jnp.maximum(active.sum(), 1.0)
+    r = 0.5 * gamma * jax.random.uniform(kr, (chains, 1)) ** (1.0 / dims)
+    return 0.5 * direction + r * u
+
+
+def bayes_vote(key, a, mask, active, w_mm, query, chains: int, steps: int) -> jax.Array:
+    """Posterior predictive vote (mean of sign(<w, query>) over chains) for one prefix, from `chains`
+    independent hit-and-run chains of `steps` steps each."""
+    kc, ks = jax.random.split(key)
+    starts = _starts(ks, a, mask, active, w_mm, chains)
+    ws = jax.vmap(lambda k, w0: _hit_and_run(k, a, mask, active, w0, steps))(jax.random.split(kc, chains), starts)
+    return jnp.mean(jnp.sign(ws @ query))
+
+
 def bayes(
-    key: jax.Array, x: jax.Array, y: jax.Array, active: jax.Array, chains: int = 32, steps: int = 60
+    key: jax.Array,
+    x: jax.Array,
+    y: jax.Array,
+    active: jax.Array,
+    w_mm: jax.Array,
+    chains: int = 33,
+    steps: int = 60,
 ) -> jax.Array:
-    """Posterior-predictive classifier for noise-free labels, from `chains` hit-and-run chains per prefix.
-
-    Chains start at half the normalised max-margin solution, strictly inside the version space when the
-    prefix is separable (always, for noise-free labels). Returns predictions [n+1] (0 = tie).
-    """
-    masks = _prefix_masks(x.shape[0])
+    """Posterior-predictive classifier for noise-free labels, from `chains` hit-and-run chains per prefix (odd:
+    no exact ties), started independently around the max-margin solution of that prefix (w_mm [n+1, d],
+    `max_margin_path`). Returns predictions [n+1] (0 = tie)."""
     a = y[:, None] * x
-
-    def per_prefix(k, mask, query):
-        w_mm = max_margin_weights(x, y, mask)
-        norm = jnp.linalg.norm(w_mm)
-        w0 = jnp.where(norm > 0, 0.5 * w_mm / jnp.where(norm > 0, norm, 1.0), 0.0)
-        ws = jax.vmap(lambda kc: _hit_and_run(kc, a, mask, active, w0, steps))(jax.random.split(k, chains))
-        return jnp.sign(jnp.mean(jnp.sign(ws @ query)))
-
     keys = jax.random.split(key, x.shape[0])
-    return jax.vmap(per_prefix)(keys, masks, x)
+    votes = jax.vmap(lambda k, mk, w, q: bayes_vote(k, a, mk, active, w, q, chains, steps))(
+        keys, _prefix_masks(x.shape[0]), w_mm, x
+    )
+    return jnp.sign(votes)
+
+
+def _wrap(angle: jax.Array) -> jax.Array:
+    """Angles to (-pi, pi]."""
+    return jnp.pi - jnp.mod(jnp.pi - angle, 2 * jnp.pi)
+
+
+def bayes_2d(x: jax.Array, y: jax.Array, w_mm: jax.Array) -> jax.Array:
+    """The exact Bayes-optimal classifier for d = 2 and noise-free labels, for every prefix: [n+1] (0 = tie).
+
+    Under w ~ N(0, I_2) the direction of w is uniform on the circle, so the posterior given examples (x_i, y_i)
+    is uniform on the version space, the arc of angles theta with <y_i x_i, (cos theta, sin theta)> >= 0 for
+    every i. Measured from the max-margin direction psi (inside the arc), example i allows
+    [delta_i - pi/2, delta_i + pi/2] with delta_i the angle of y_i x_i minus psi, so the arc is
+    [max_i delta_i - pi/2, min_i delta_i + pi/2]. The query is labelled +1 by the half of the arc's length (or
+    more) that lies within pi/2 of its own angle: the posterior predictive P(y = +1) is that fraction.
+    """
+    a = y[:, None] * x[:, :2]
+    phi = jnp.arctan2(a[:, 1], a[:, 0])
+    chi = jnp.arctan2(x[:, 1], x[:, 0])
+
+    def one(mask, w, q_angle):
+        psi = jnp.arctan2(w[1], w[0])
+        delta = _wrap(phi - psi)
+        lower = jnp.max(jnp.where(mask > 0, delta, -jnp.inf)) - jnp.pi / 2
+        upper = jnp.min(jnp.where(mask > 0, delta, jnp.inf)) + jnp.pi / 2
+        lower, upper = jnp.maximum(lower, -jnp.pi), jnp.minimum(upper, jnp.pi)
+        centre = _wrap(q_angle - psi)
+        # length of [lower, upper] within pi/2 of the query's angle, on the circle (three windings cover it)
+        shifts = jnp.array([-2 * jnp.pi, 0.0, 2 * jnp.pi])
+        lo = jnp.maximum(lower, centre + shifts - jnp.pi / 2)
+        hi = jnp.minimum(upper, centre + shifts + jnp.pi / 2)
+        positive = jnp.sum(jnp.maximum(hi - lo, 0.0))
+        length = upper - lower
+        p = positive / jnp.where(length > 0, length, 1.0)
+        vote = jnp.where(length > 0, 2 * p - 1, 0.0)
+        return jnp.where(jnp.abs(vote) < 1e-6, 0.0, jnp.sign(vote))
+
+    return jax.vmap(one)(_prefix_masks(x.shape[0]), w_mm, chi)
 
 
 # ---- tokens ----------------------------------------------------------------------------------------------------
@@ -161,8 +257,8 @@ def token_estimates(counts: jax.Array, V: jax.Array, alpha: float) -> dict[str, 
     uniform = active / V
     mle = jnp.where(total > 0, counts / jnp.maximum(total, 1.0), uniform)
     add_one = (counts + active) / (total + V)
-    bayes_mean = (counts + alpha * active) / (total + alpha * V)
-    return {"mle": mle, "add_one": add_one, "bayes": bayes_mean}
+    posterior_mean = (counts + alpha * active) / (total + alpha * V)
+    return {"mle": mle, "add_one": add_one, "posterior_mean": posterior_mean}
 
 
 # ---- regression ------------------------------------------------------------------------------------------------

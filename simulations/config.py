@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from typing import Literal
 
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
+from simulations.tasks.base import require_int, require_real
+
+# Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
+# runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals.
+SCHEMA = 2
 
 
 def curve_key(params: dict) -> str:
@@ -18,6 +24,11 @@ def curve_key(params: dict) -> str:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The transformer (simulations.model): `depth` pre-norm blocks of width `width` with `heads` attention heads
+    (width divisible by heads; an even head width with RoPE) and an MLP of mlp_ratio x width; positions learned
+    (a table over the prompt) or rotary (Su et al. 2021); attention causal (decoder, every prefix at once) or
+    bidirectional (encoder, one prefix per pass)."""
+
     depth: int = 3
     width: int = 64
     heads: int = 4
@@ -25,9 +36,23 @@ class ModelConfig:
     positions: Literal["learned", "rope"] = "learned"
     attention: Literal["causal", "bidirectional"] = "causal"
 
+    def __post_init__(self) -> None:
+        for name in ("depth", "width", "heads", "mlp_ratio"):
+            require_int(name, getattr(self, name), 1)
+        if self.width % self.heads:
+            raise ValueError(f"width must be a multiple of heads = {self.heads}; got {self.width}")
+        if self.positions == "rope" and (self.width // self.heads) % 2:
+            raise ValueError(f"width / heads must be even with positions = 'rope'; got {self.width} / {self.heads}")
+        _choice("positions", self.positions, ("learned", "rope"))
+        _choice("attention", self.attention, ("causal", "bidirectional"))
+
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Meta-training: `steps` AdamW steps (learning rate `lr`, linear warm-up over `warmup` steps then cosine
+    decay, weight decay, gradient clipping at global norm `clip`) on batches of `batch` fresh prompts, for
+    `seeds` independently initialised models trained together; a checkpoint every `checkpoint_every` steps."""
+
     steps: int = 3000
     batch: int = 64
     lr: float = 1e-3
@@ -39,18 +64,50 @@ class TrainConfig:
     curriculum: bool = False  # grow the number of families (the active dimension, for dims) during training
     curriculum_examples: bool = False  # grow the number of in-context examples trained on (Garg et al. 2022)
 
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch", "seeds", "checkpoint_every"):
+            require_int(name, getattr(self, name), 1)
+        require_int("warmup", self.warmup, 0)
+        require_real("lr", self.lr, 0.0, open_low=True)
+        require_real("weight_decay", self.weight_decay, 0.0)
+        require_real("clip", self.clip, 0.0, open_low=True)
+        for name in ("curriculum", "curriculum_examples"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false; got {getattr(self, name)!r}")
+
 
 @dataclass(frozen=True)
 class EvalConfig:
+    """Evaluation on held-out tasks: `tasks` per curve for the mean curves, the first `risk_tasks` of them for
+    the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` for fine-tuning
+    (`finetune_steps` Adam steps at `finetune_lr`); `bootstrap` resamples per interval; the Bayes-optimal
+    halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
+
     tasks: int = 512  # held-out tasks per curve
     bootstrap: int = 1000
     finetune_tasks: int = 128
     finetune_steps: int = 50
     finetune_lr: float = 1e-3
-    bayes_chains: int = 32  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier
+    bayes_chains: int = 33  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier (odd: no ties)
     bayes_steps: int = 60
     risk_tasks: int = 256  # tasks whose per-task risk (error over many queries, or over every context) is measured
     risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
+
+    def __post_init__(self) -> None:
+        require_int("tasks", self.tasks, 2)
+        require_int("bootstrap", self.bootstrap, 20)
+        require_int("finetune_tasks", self.finetune_tasks, 1, self.tasks, f"an integer in [1, tasks = {self.tasks}]")
+        require_int("risk_tasks", self.risk_tasks, 2, self.tasks, f"an integer in [2, tasks = {self.tasks}]")
+        for name in ("finetune_steps", "bayes_chains", "bayes_steps", "risk_queries"):
+            require_int(name, getattr(self, name), 1)
+        if self.bayes_chains % 2 == 0:
+            raise ValueError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
+        require_real("finetune_lr", self.finetune_lr, 0.0, open_low=True)
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -94,44 +151,56 @@ class RunConfig:
 
     @property
     def hash(self) -> str:
-        """12 hex digits of SHA-256 over the canonical JSON of the config: the run directory's identity."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """12 hex digits of SHA-256 over the canonical JSON of the config and the code that computes a run (the
+        package version and SCHEMA): the run directory's identity."""
+        blob = json.dumps(self.to_dict() | code_version(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def code_version() -> dict[str, str | int]:
+    """What computed a run: the installed package's version and the evaluation schema (SCHEMA)."""
+    try:
+        version = importlib.metadata.version("iclverify")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+        version = "unknown"
+    return {"iclverify_version": version, "schema": SCHEMA}
 
 
 PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {  # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU
-        "classification": RunConfig(
-            task=Halfspaces(n_max=16, dims=(2, 3, 4)),
-            train=TrainConfig(steps=3000, batch=64, lr=2e-3, seeds=2),
+        "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
+            task=Halfspaces(n_max=32, dims=(2, 3, 4)),
+            train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
         "tokens": RunConfig(
-            task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 4))),
+            task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 2))),  # fit ranges [m V, 32]: >= 4x
             train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
         "regression": RunConfig(
-            task=LinearRegression(n_max=24, dims=(2, 3, 5), noise_var=0.25),
+            task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
             train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=512, finetune_tasks=32),
         ),
     },
     "full": {
-        "classification": RunConfig(
-            task=Halfspaces(n_max=64, dims=(2, 4, 8, 16)),
+        "classification": RunConfig(  # fit ranges [2d, 128]: at least a factor of 8
+            task=Halfspaces(n_max=128, dims=(2, 4, 8)),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
             eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
         ),
         "tokens": RunConfig(
-            task=NextToken(n_max=256, families=((2, 8), (4, 8), (8, 8), (4, 16), (8, 32))),
+            task=NextToken(n_max=256, families=((2, 4), (2, 8), (4, 8), (8, 4))),  # [m V, 256]: >= 8x
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
             eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
         ),
-        "regression": RunConfig(  # Garg et al. 2022: d = 20, up to 40 examples, curriculum over examples
-            task=LinearRegression(n_max=40, dims=(5, 10, 20), noise_var=0.25),
+        # curriculum over examples as in Garg et al. 2022 (who take d = 20 and 40 examples: a range too short for a
+        # rate); fit ranges [2d, 128]: at least a factor of 8
+        "regression": RunConfig(
+            task=LinearRegression(n_max=128, dims=(2, 4, 8), noise_var=0.25),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(
                 steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, curriculum_examples=True

@@ -6,8 +6,8 @@ finite pretraining pool is never evaluated on). Every error is the task's `error
 against the clean label, TV to the true law, excess squared error, ...; simulations.tasks). Methods per curve, in
 order: icl, the task's baselines, its exact expected errors, finetune and icl_vs_finetune (evaluated at N in
 finetune.grid(n_max) on the first `finetune_tasks` tasks; they carry their own "n_examples"), then the per-task
-risks. Intervals: 95% percentile bootstrap (scipy.stats.bootstrap) over units = (seed, task) pairs for the model
-and fine-tuning, tasks for the baselines.
+risks. Intervals: 95% two-stage percentile bootstrap over seeds and tasks (simulations.rates; tasks alone for the
+baselines).
 
 Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
 `risk_tasks` tasks, the in-context predictor after N examples is asked the task's extra queries (Task.risk_queries:
@@ -23,10 +23,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 from tqdm.auto import tqdm
 
-from simulations import problem
+from simulations import problem, rates
 from simulations.config import RunConfig, curve_key
 from simulations.finetune import finetune_predictions, grid
 from simulations.train import keys
@@ -36,24 +35,13 @@ RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
 FINETUNED = ("finetune", "icl_vs_finetune")  # evaluated on finetune.grid(n_max), named in their "n_examples"
 
 
-def summarize(units: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
-    """Mean over axis 0 and its 95% bootstrap interval, for every N."""
-    units = np.asarray(units, dtype=np.float64)
-    mean = units.mean(axis=0)
-    if units.shape[0] < 2:
-        low = high = mean
-    else:
-        res = stats.bootstrap(
-            (units,),
-            np.mean,
-            axis=0,
-            vectorized=True,
-            n_resamples=resamples,
-            method="percentile",
-            random_state=np.random.default_rng(seed),
-        )
-        low, high = res.confidence_interval
-        low, high = np.minimum(low, mean), np.maximum(high, mean)  # degenerate resamples give the point itself
+def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
+    """Mean over seeds and tasks of values [S, T, N] (or a baseline's [T, N]) and its 95% two-stage bootstrap
+    interval (simulations.rates: seeds and tasks resampled independently), for every N."""
+    units = rates.as_units(values)
+    mean = units.mean((0, 1))
+    low, high = rates.mean_interval(units, seed=seed, resamples=resamples)
+    low, high = np.minimum(low, mean), np.maximum(high, mean)  # degenerate resamples give the point itself
     return {"mean": mean.tolist(), "ci_low": np.asarray(low).tolist(), "ci_high": np.asarray(high).tolist()}
 
 
@@ -110,7 +98,10 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, key: jax.Array, param
     queries, truth = task.risk_queries(tasks, key, ev)
     out = task.prediction(_per_seed(models, tasks | {"queries": queries}, cached_runner(cfg, "many"), RISK_CHUNK))
     errors = np.asarray(task.error(out, truth[None, :, None]))  # [S, E, n+1, K]
-    return task.risk_summary(errors, params)
+    risks = task.risk_summary(errors, params)
+    for suffix, other in task.secondary(out, truth[None, :, None]).items():
+        risks |= {f"{k}_{suffix}": v for k, v in task.risk_summary(np.asarray(other), params).items()}
+    return risks
 
 
 def _pool(cfg: RunConfig, family: int) -> dict | None:
@@ -128,8 +119,11 @@ def _errors(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, n
     truth = task.truth(tasks)
     icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl")))  # [S, E, n+1, ...]
     out = {"icl": np.asarray(task.error(icl, truth[None]))}
+    out |= {f"icl_{suffix}": np.asarray(e) for suffix, e in task.secondary(icl, truth[None]).items()}
     for name, pred in task.baselines(tasks, _curve_key(cfg, family, 1), cfg.eval, _pool(cfg, family)).items():
         out[name] = np.asarray(task.error(pred, truth))
+        if name in task.references:
+            out |= {f"{name}_{suffix}": np.asarray(e) for suffix, e in task.secondary(pred, truth).items()}
     out |= {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
     g = grid(task.n_max)
     ft = task.prediction(_per_seed(models, ft_tasks, cached_runner(cfg, "finetune")))  # [S, E_ft, len(g), ...]
@@ -151,8 +145,7 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
             raw |= _risk(cfg, models, tasks, _curve_key(cfg, family, 2), params)
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
-            units = values.reshape(-1, values.shape[-1])
-            summary = summarize(units, seed=cfg.seed * 1000 + family * 100 + i, resamples=cfg.eval.bootstrap)
+            summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=cfg.eval.bootstrap)
             if name in FINETUNED:
                 summary = {"n_examples": grid(cfg.task.n_max)} | summary
             methods[name] = summary

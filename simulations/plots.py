@@ -214,8 +214,13 @@ def double_descent(metrics: dict, expected: dict, path: Path) -> None:
     fig = Figure(figsize=(4.6 * len(curves), 3.9))
     axes = fig.subplots(1, len(curves), squeeze=False)
     ns = np.asarray(metrics["n_examples"])
-    shown = {"icl_risk": "ICL (per-task risk)", "least_squares": "least squares", "ridge": "ridge (Bayes)",
-             "bayes_floor": "Bayes floor tr(Sigma_N)", "dmmse": "dMMSE (pool prior)"}
+    shown = {
+        "icl_risk": "ICL (per-task risk)",
+        "least_squares": "least squares",
+        "ridge": "ridge (Bayes)",
+        "bayes_floor": "Bayes floor tr(Sigma_N)",
+        "dmmse": "dMMSE (pool prior)",
+    }
     for ax, curve in zip(axes[0], curves, strict=True):
         methods = curve["methods"]
         for name, label in shown.items():

@@ -1,32 +1,42 @@
 """Rates from error curves: exponent fits in N, N*(eps), and scaling of N* in d or m*V, with bootstrap intervals.
 
-Input is always a units matrix U [units, len(ns)]: one row per (seed, task), one column per number of examples
-N in `ns`, holding that unit's error (run.py writes these to errors.npz). Every statistic is a function of the
-mean (or a quantile) over units, and its 95% interval is a percentile bootstrap over units
-(scipy.stats.bootstrap); when several curves enter one statistic, each curve's units are resampled on their own.
+Input is an error array per curve, E [S, T, N]: S seeds (independently trained models), T held-out tasks shared
+by every seed, one column per number of examples N in `ns` (run.py writes these to errors.npz). Baselines have no
+seed axis and are read as [1, T, N]. Every statistic is a function of the mean curve (or of a quantile over
+the S x T units), and its 95% interval is a percentile bootstrap that respects the crossed design:
 
-Fit range (fixed before looking at data): a point N enters an exponent fit when N >= n_min (the start of the
-asymptotic regime, given by the task: 2d for halfspaces and regression, m*V for tokens) and its mean error is
-resolved: mean >= RESOLVED * (standard error of the mean). A fit needs at least MIN_POINTS points.
+Two-stage ("pigeonhole") bootstrap for crossed factors (Owen 2007, Ann. Appl. Stat. 1(2) 386-411): each resample
+draws S seeds and T tasks with replacement, independently, and keeps every (seed, task) pair of the draw, so that
+model-to-model variance and task-to-task variance both enter the interval; Owen shows the resulting variance is
+mildly conservative (it counts the seed x task interaction more than once). Seed-level deviations are inflated by
+sqrt(S / (S - 1)) before the seed draw, which undoes the bootstrap's shrinkage with few seeds (`resampled_means`).
+Curves of one run share their models, so the curves entering one statistic share the seed draw; their tasks are
+drawn per curve, or jointly when two arrays hold the same tasks (paired: ICL against a baseline, or against the
+fine-tuned model).
 
-N*(eps) is the smallest N whose mean error (or (1 - delta)-quantile error) is <= eps. For scaling fits we use the
-crossing, the log-log linear interpolation between the two grid points that bracket eps (continuous, so a
-power law in d gives a straight line), extrapolated from the last segment when the curve stays above eps.
+Fit range (fixed by the config, before data): an exponent is fitted on `fit_points(n_min, n_max)`, N log-spaced
+from the start of the asymptotic regime (given by the task: 2d for halfspaces and regression, m*V for tokens) to
+n_max, so that every octave of N weighs the same. A fit needs n_max >= 2 n_min, and every point's mean error must
+be resolved, mean >= RESOLVED standard errors (the bootstrap's); otherwise the estimate is nan with the reason.
+
+N*(eps) is the smallest N whose mean (or (1 - delta)-quantile) error is <= eps. The scaling of N* with the size
+(d, m V) comes from one power law in N and the size fitted to every curve on its fit points (see `scaling`); the
+crossings of the mean curves (log-log interpolation between the grid points that bracket eps) are kept beside it
+as a model-free view.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 RESOLVED = 5.0  # a point is resolved when its mean is at least this many standard errors above zero
-MIN_POINTS = 3
+PER_OCTAVE = 4  # fit points per doubling of N
 RESAMPLES = 1000
 TINY = 1e-12  # floor before taking logs of resampled means
+CHUNK = 64  # resamples materialized at once by statistics of whole units (quantiles)
 
 
 @dataclass(frozen=True)
@@ -41,46 +51,144 @@ class Estimate:
         return {"estimate": _num(self.value), "ci": [_num(self.ci[0]), _num(self.ci[1])]} | self.detail
 
 
+def undefined(reason: str, **detail) -> Estimate:
+    """An estimate that could not be computed, and why."""
+    return Estimate(np.nan, (np.nan, np.nan), detail | {"reason": reason})
+
+
 def _num(x: float) -> float | None:
     """JSON-safe number: nan and infinities (an unbounded interval end) become None."""
     x = float(x)
     return x if np.isfinite(x) else None
 
 
-def _bootstrap(statistic: Callable, samples: Sequence[np.ndarray], seed: int, resamples: int) -> tuple[float, float]:
-    """95% percentile interval of statistic(*resampled unit-index arrays) (each sample resampled independently)."""
-    idx = tuple(np.arange(len(s)) for s in samples)
-    # inf resamples (unbounded N*) upset scipy's standard error; nan ends (degenerate data) mean "inconclusive"
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap(
-            idx,
-            lambda *ix, axis=-1: statistic(*ix),
-            vectorized=True,
-            paired=False,
-            n_resamples=resamples,
-            method="percentile",
-            random_state=np.random.default_rng(seed),
-        )
-    low, high = res.confidence_interval
+def as_units(errors: np.ndarray) -> np.ndarray:
+    """Errors as [S, T, N] float64: a baseline's [T, N] gains a seed axis of one."""
+    errors = np.asarray(errors, dtype=np.float64)
+    if errors.ndim == 2:
+        return errors[None]
+    if errors.ndim != 3:
+        raise ValueError(f"errors must be [seeds, tasks, N] or [tasks, N]; got shape {errors.shape}")
+    return errors
+
+
+# ---- the two-stage bootstrap ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draw:
+    """Index draws of one resampling: seeds [B, S] (shared by every array) and tasks [B, T] per array."""
+
+    seeds: np.ndarray
+    tasks: tuple[np.ndarray, ...]
+
+
+def draw(arrays: Sequence[np.ndarray], seed: int, resamples: int, *, paired: bool = False) -> Draw:
+    """Resample seeds once for all arrays (arrays with one seed keep it) and tasks per array, or once when paired."""
+    rng = np.random.default_rng(seed)
+    n_seeds = max(a.shape[0] for a in arrays)
+    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
+    if paired:
+        (n_tasks,) = {a.shape[1] for a in arrays}
+        shared = rng.integers(0, n_tasks, size=(resamples, n_tasks))
+        return Draw(seeds, tuple(shared for _ in arrays))
+    return Draw(seeds, tuple(rng.integers(0, a.shape[1], size=(resamples, a.shape[1])) for a in arrays))
+
+
+def _weights(idx: np.ndarray, size: int) -> np.ndarray:
+    """How often each index occurs in each row of idx, as a fraction: [B, size]."""
+    counts = np.zeros((idx.shape[0], size))
+    np.add.at(counts, (np.arange(idx.shape[0])[:, None], idx), 1.0)
+    return counts / idx.shape[1]
+
+
+def resampled_means(u: np.ndarray, seeds: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+    """Mean curves [B, N] of array u [S, T, N] under the draws (one matrix product, nothing materialized).
+
+    Resampling S seeds from S shrinks the seed-level variance by (S - 1) / S (a factor 2 with two seeds), so
+    each seed's deviation from the mean over seeds is inflated by sqrt(S / (S - 1)) before the seeds are drawn
+    (Davison & Hinkley 1997, Bootstrap Methods and their Application, section 3.8, for two-stage data)."""
+    wt = _weights(tasks, u.shape[1])
+    per_seed = np.einsum("bt,stn->bsn", wt, u, optimize=True)
+    S = u.shape[0]
+    if S == 1:
+        return per_seed[:, 0]
+    centre = per_seed.mean(1, keepdims=True)
+    # inflated means stay inside the data's range (an error rate cannot become negative)
+    per_seed = np.clip(centre + np.sqrt(S / (S - 1)) * (per_seed - centre), u.min(), u.max())
+    return np.einsum("bs,bsn->bn", _weights(seeds, S), per_seed)
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    """95% percentile interval of resampled statistics (order statistics: an unbounded end stays inf)."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.isnan(values).any():
+        return np.nan, np.nan
+    low, high = np.quantile(values, [0.025, 0.975], method="inverted_cdf")
     return float(low), float(high)
 
 
-def _on_units(
-    statistic: Callable, units: np.ndarray, seed: int, resamples: int, detail: dict | None = None
+def bootstrap_means(
+    statistic: Callable[..., np.ndarray],
+    arrays: Sequence[np.ndarray],
+    *,
+    seed: int,
+    resamples: int,
+    paired: bool = False,
+    detail: dict | None = None,
 ) -> Estimate:
-    """statistic(units) and its 95% interval from resampling the rows (units) of `units`; statistic must also
-    accept a batch of resamples stacked on a leading axis."""
-    ci = _bootstrap(lambda ix: statistic(units[ix]), [units], seed, resamples)
-    return Estimate(float(statistic(units)), ci, detail or {})
+    """statistic(*mean curves) with its two-stage bootstrap interval; statistic takes mean curves [..., N] (one
+    per array, batched over resamples on the leading axis)."""
+    arrays = [as_units(a) for a in arrays]
+    value = float(statistic(*(a.mean((0, 1)) for a in arrays)))
+    d = draw(arrays, seed, resamples, paired=paired)
+    means = [resampled_means(a, d.seeds[:, : a.shape[0]], t) for a, t in zip(arrays, d.tasks, strict=True)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = statistic(*means)
+    return Estimate(value, _interval(values), detail or {})
 
 
-def fit_range(units: np.ndarray, ns: np.ndarray, n_min: int) -> np.ndarray:
-    """Boolean mask over ns of the points an exponent fit uses (see the module docstring)."""
-    units = np.asarray(units, dtype=np.float64)
-    mean = units.mean(0)
-    sem = units.std(0, ddof=1) / np.sqrt(units.shape[0])
-    return (np.asarray(ns) >= max(n_min, 1)) & (mean > 0) & (mean >= RESOLVED * sem)
+def standard_error(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -> np.ndarray:
+    """The two-stage bootstrap's standard error of the mean curve of u [S, T, N], per N."""
+    u = as_units(u)
+    d = draw([u], seed, resamples)
+    return resampled_means(u, d.seeds, d.tasks[0]).std(0, ddof=1)
+
+
+def mean_interval(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """95% two-stage bootstrap interval of the mean curve of u [S, T, N] (or [T, N]), per N."""
+    u = as_units(u)
+    if u.shape[0] * u.shape[1] < 2:
+        mean = u.mean((0, 1))
+        return mean, mean
+    d = draw([u], seed, resamples)
+    low, high = np.quantile(resampled_means(u, d.seeds, d.tasks[0]), [0.025, 0.975], axis=0, method="inverted_cdf")
+    return low, high
+
+
+def bootstrap_units(
+    statistic: Callable[[np.ndarray], np.ndarray], u: np.ndarray, *, seed: int, resamples: int
+) -> Estimate:
+    """statistic(units [..., S*T, N]) (e.g. a quantile over units) with its two-stage bootstrap interval; the
+    resampled arrays are materialized CHUNK resamples at a time."""
+    u = as_units(u)
+    S, T, N = u.shape
+    value = float(statistic(u.reshape(S * T, N)))
+    d = draw([u], seed, resamples)
+    values = []
+    for start in range(0, resamples, CHUNK):
+        si, ti = d.seeds[start : start + CHUNK], d.tasks[0][start : start + CHUNK]
+        block = u[si[:, :, None], ti[:, None, :]]  # [b, S, T, N]
+        values.append(statistic(block.reshape(len(si), S * T, N)))
+    return Estimate(value, _interval(np.concatenate(values)), {})
+
+
+# ---- exponents ----------------------------------------------------------------------------------------------------
+def fit_points(n_min: int, n_max: int, per_octave: int = PER_OCTAVE) -> np.ndarray:
+    """The N an exponent is fitted on: log-spaced integers from n_min to n_max, per_octave per doubling."""
+    n_min = max(int(n_min), 1)
+    if n_max <= n_min:
+        return np.array([], dtype=int)
+    count = int(np.ceil(per_octave * np.log2(n_max / n_min))) + 1
+    return np.unique(np.round(np.geomspace(n_min, n_max, count)).astype(int))
 
 
 def _slopes(means: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -91,62 +199,77 @@ def _slopes(means: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def exponent(
-    units: np.ndarray, ns: Sequence[int], n_min: int, *, seed: int = 0, resamples: int = RESAMPLES
+    errors: np.ndarray, ns: Sequence[int], n_min: int, *, seed: int = 0, resamples: int = RESAMPLES
 ) -> Estimate:
-    """Exponent b of mean error ~ a N^b on the fit range, by least squares in log-log, with a bootstrap interval."""
-    units, ns = np.asarray(units, dtype=np.float64), np.asarray(ns)
-    keep = fit_range(units, ns, n_min)
-    sel = ns[keep]
-    detail = {"n_range": [int(sel.min()), int(sel.max())] if len(sel) else None, "points": int(keep.sum())}
-    if keep.sum() < MIN_POINTS:
-        return Estimate(np.nan, (np.nan, np.nan), detail | {"reason": f"fewer than {MIN_POINTS} resolved points"})
-    x, sub = np.log(sel), units[:, keep]
-    est = _on_units(lambda u: _slopes(u.mean(-2), x), sub, seed, resamples, detail)
-    prefactor = float(np.exp(np.log(sub.mean(0)).mean() - est.value * x.mean()))  # a in a N^b, for plots
-    return Estimate(est.value, est.ci, detail | {"prefactor": prefactor})
+    """Exponent b of mean error ~ a N^b on fit_points(n_min, max(ns)), least squares in log-log, with the two-stage
+    bootstrap interval; detail holds each seed's own fit ('per_seed') beside the pooled one."""
+    u, ns = as_units(errors), np.asarray(ns)
+    points = fit_points(n_min, int(ns[-1]))
+    detail = {"n_range": [int(points[0]), int(points[-1])] if len(points) else None, "points": len(points)}
+    if len(points) < 3 or points[-1] < 2 * points[0]:
+        return undefined(f"fit range [{n_min}, {ns[-1]}] spans less than a factor of 2", **detail)
+    cols = np.searchsorted(ns, points)
+    reason = _resolved(u, cols, points, seed + 1, resamples)
+    if reason:
+        return undefined(reason, **detail)
+    sub = u[:, :, cols]
+    mean = sub.mean((0, 1))
+    x = np.log(points)
+    est = bootstrap_means(lambda m: _slopes(m, x), [sub], seed=seed, resamples=resamples)
+    prefactor = float(np.exp(np.log(mean).mean() - est.value * x.mean()))  # a in a N^b, for plots
+    per_seed = [float(_slopes(sub[s].mean(0), x)) for s in range(sub.shape[0])] if sub.shape[0] > 1 else []
+    return Estimate(est.value, est.ci, detail | {"prefactor": prefactor, "per_seed": per_seed})
 
 
-def ratio(units: np.ndarray, top: int, bottom: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
-    """mean(units[:, top]) / mean(units[:, bottom]) with a bootstrap interval (inf when the bottom mean is 0)."""
-    units = np.asarray(units, dtype=np.float64)
-
-    def stat(u: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return u[..., top].mean(-1) / u[..., bottom].mean(-1)
-
-    return _on_units(stat, units, seed, resamples)
-
-
+# ---- ratios and differences of means --------------------------------------------------------------------------
 def ratio_between(
-    top: np.ndarray, bottom: np.ndarray, column: int, *, offset: float = 0.0, seed: int = 0, resamples: int = RESAMPLES
+    top: np.ndarray,
+    bottom: np.ndarray,
+    column: int,
+    *,
+    offset: float = 0.0,
+    paired: bool = True,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
 ) -> Estimate:
-    """(mean(top[:, column]) + offset) / (mean(bottom[:, column]) + offset) for two independent sets of units,
-    with a bootstrap interval resampling each set on its own."""
-    a = np.asarray(top, dtype=np.float64)[:, column]
-    b = np.asarray(bottom, dtype=np.float64)[:, column]
+    """(mean(top[..., column]) + offset) / (mean(bottom[..., column]) + offset); paired: the two arrays hold the
+    same tasks (drawn together)."""
 
-    def stat(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (a[ia].mean(-1) + offset) / (b[ib].mean(-1) + offset)
+    def stat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a[..., column] + offset) / (b[..., column] + offset)
 
-    ci = _bootstrap(stat, [a, b], seed, resamples)
-    value = (a.mean() + offset) / (b.mean() + offset)
-    return Estimate(float(value), ci, {"numerator": float(a.mean() + offset), "denominator": float(b.mean() + offset)})
+    est = bootstrap_means(stat, [top, bottom], seed=seed, resamples=resamples, paired=paired)
+    num, den = as_units(top)[..., column].mean() + offset, as_units(bottom)[..., column].mean() + offset
+    return Estimate(est.value, est.ci, {"numerator": float(num), "denominator": float(den)})
 
 
-def gain_kept(units: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
+def difference(
+    a: np.ndarray, b: np.ndarray, column: int, *, seed: int = 0, resamples: int = RESAMPLES, level: float = 0.95
+) -> Estimate:
+    """mean(a[..., column]) - mean(b[..., column]) for arrays on the same seeds and tasks (paired), with a
+    `level` two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%)."""
+    diff = as_units(a)[..., column] - as_units(b)[..., column]
+    u = diff[..., None]
+    value = float(diff.mean())
+    d = draw([u], seed, resamples)
+    means = resampled_means(u, d.seeds, d.tasks[0])[:, 0]
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail], method="inverted_cdf")
+    return Estimate(value, (float(low), float(high)), {"level": level})
+
+
+def gain_kept(errors: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
     """(mean[0] - mean[beyond]) / (mean[0] - mean[trained]): the in-context gain at N = beyond, as a fraction of
     the gain at the trained length (1: nothing lost past it; above 1: still improving)."""
-    units = np.asarray(units, dtype=np.float64)
 
-    def stat(u: np.ndarray) -> np.ndarray:
-        m = u.mean(-2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (m[..., 0] - m[..., beyond]) / (m[..., 0] - m[..., trained])
+    def stat(m: np.ndarray) -> np.ndarray:
+        return (m[..., 0] - m[..., beyond]) / (m[..., 0] - m[..., trained])
 
-    return _on_units(stat, units, seed, resamples, {"trained": trained, "beyond": beyond})
+    est = bootstrap_means(stat, [errors], seed=seed, resamples=resamples)
+    return Estimate(est.value, est.ci, {"trained": trained, "beyond": beyond})
 
 
+# ---- N*(eps) and quantiles --------------------------------------------------------------------------------------
 def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
     """Smallest N in ns with curve[N] <= eps (inf if none). curve [..., len(ns)] is batched."""
     ns = np.asarray(ns, dtype=np.float64)
@@ -155,8 +278,9 @@ def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
     return np.where(hit.any(-1), ns[first], np.inf)
 
 
-def crossing(curve: np.ndarray, ns: Sequence[int], eps: float) -> np.ndarray:
-    """N at which the curve first falls to eps, interpolated in log-log (batched over leading axes).
+def crossing(curve: np.ndarray, ns: Sequence[int], eps: float | np.ndarray) -> np.ndarray:
+    """N at which the curve first falls to eps, interpolated in log-log (batched over leading axes; eps is a
+    scalar or broadcasts against the leading axes).
 
     Before the first grid point: ns[0]. Never reaching eps: extrapolated along the last segment if it falls,
     else inf.
@@ -164,8 +288,10 @@ def crossing(curve: np.ndarray, ns: Sequence[int], eps: float) -> np.ndarray:
     ns = np.asarray(ns, dtype=np.float64)
     pos = ns >= 1  # N = 0 has no place on a log axis
     curve = np.maximum(np.asarray(curve, dtype=np.float64)[..., pos], TINY)
-    lx, ly, le = np.log(ns[pos]), np.log(curve), np.log(eps)
-    hit = ly <= le
+    lx, ly, le = np.log(ns[pos]), np.log(curve), np.log(np.asarray(eps, dtype=np.float64))
+    shape = np.broadcast_shapes(ly.shape[:-1], le.shape)
+    ly, le = np.broadcast_to(ly, (*shape, ly.shape[-1])), np.broadcast_to(le, shape)
+    hit = ly <= le[..., None]
     j = np.argmax(hit, axis=-1)
     reached = hit.any(-1)
     j = np.where(reached, j, ly.shape[-1] - 1)
@@ -179,19 +305,22 @@ def crossing(curve: np.ndarray, ns: Sequence[int], eps: float) -> np.ndarray:
     return np.where(~reached & (y1 >= y0), np.inf, out)
 
 
-def quantile(units: np.ndarray, level: float, axis: int = 0) -> np.ndarray:
-    """The `level` quantile over units (numpy's default linear interpolation)."""
-    return np.quantile(units, level, axis=axis)
+def quantile(errors: np.ndarray, level: float) -> np.ndarray:
+    """The `level` quantile over all (seed, task) units, per N (numpy's default linear interpolation)."""
+    u = as_units(errors)
+    return np.quantile(u.reshape(-1, u.shape[-1]), level, axis=0)
 
 
-def quantile_at(units: np.ndarray, column: int, level: float, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
-    """The `level` quantile of one column of units, with a bootstrap interval."""
-    col = np.asarray(units, dtype=np.float64)[:, column]
-    return _on_units(lambda c: np.quantile(c, level, axis=-1), col, seed, resamples)
+def quantile_at(
+    errors: np.ndarray, column: int, level: float, *, seed: int = 0, resamples: int = RESAMPLES
+) -> Estimate:
+    """The `level` quantile over units of one column, with its two-stage bootstrap interval."""
+    col = as_units(errors)[..., column : column + 1]
+    return bootstrap_units(lambda u: np.quantile(u[..., 0], level, axis=-1), col, seed=seed, resamples=resamples)
 
 
 def n_star_estimate(
-    units: np.ndarray,
+    errors: np.ndarray,
     ns: Sequence[int],
     eps: float,
     *,
@@ -200,58 +329,96 @@ def n_star_estimate(
     resamples: int = RESAMPLES,
 ) -> Estimate:
     """N*(eps) of the mean curve (level None) or of the `level`-quantile curve, with a bootstrap interval."""
-    units = np.asarray(units, dtype=np.float64)
+    if level is None:
+        return bootstrap_means(lambda m: n_star(m, ns, eps), [errors], seed=seed, resamples=resamples)
+    return bootstrap_units(
+        lambda u: n_star(np.quantile(u, level, axis=-2), ns, eps), errors, seed=seed, resamples=resamples
+    )
 
-    def curve(u: np.ndarray) -> np.ndarray:
-        return u.mean(-2) if level is None else np.quantile(u, level, axis=-2)
 
-    return _on_units(lambda u: n_star(curve(u), ns, eps), units, seed, resamples)
-
-
+# ---- scaling of N* with the problem's size ----------------------------------------------------------------------
 def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[int], points: int = 4) -> np.ndarray:
     """Targets eps that every mean curve crosses inside its own fit range [start, n_max]: geometric between the
-    highest final error and the lowest error at a range start. Empty when there is no such eps."""
+    highest final error and the lowest error at a range start, interior points only. Batched: curves [..., N]
+    give eps [..., points]; nan where there is no such eps."""
     ns = list(np.asarray(ns))
-    hi = min(float(np.asarray(c)[ns.index(s)]) if s in ns else np.nan for c, s in zip(curves, starts, strict=True))
-    lo = max(float(np.asarray(c)[-1]) for c in curves)
-    if not (np.isfinite(hi) and lo < hi):
-        return np.array([])
-    return np.geomspace(hi, lo, points + 2)[1:-1]  # interior points: crossings stay inside the ranges
+    cols = [ns.index(s) if s in ns else None for s in starts]
+    if None in cols:
+        shape = np.shape(curves[0])[:-1]
+        return np.full((*shape, points), np.nan)
+    hi = np.min([np.asarray(c)[..., j] for c, j in zip(curves, cols, strict=True)], axis=0)
+    lo = np.max([np.asarray(c)[..., -1] for c in curves], axis=0)
+    ok = (lo > 0) & (lo < hi)
+    hi, lo = np.where(ok, hi, np.nan), np.where(ok, lo, np.nan)
+    t = np.arange(1, points + 1) / (points + 1)
+    return np.exp(np.log(hi)[..., None] + t * (np.log(lo) - np.log(hi))[..., None])
+
+
+def _resolved(u: np.ndarray, cols: np.ndarray, points: np.ndarray, seed: int, resamples: int) -> str:
+    """'' when every fit point's mean error is resolved, else the reason naming the points that are not."""
+    sub = u[:, :, cols]
+    mean = sub.mean((0, 1))
+    se = standard_error(sub, seed=seed, resamples=resamples)
+    bad = points[(mean <= 0) | (mean < RESOLVED * se)]
+    return f"mean error not resolved ({RESOLVED:g} standard errors) at N = {bad.tolist()}" if len(bad) else ""
 
 
 def scaling(
-    units_by_size: Sequence[tuple[float, np.ndarray]],
+    errors_by_size: Sequence[tuple[float, np.ndarray]],
     ns: Sequence[int],
     starts: Sequence[int],
     *,
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> Estimate:
-    """Exponent b of N*(eps) ~ size^b (size = d or m*V), pooled over a grid of eps with one intercept per eps.
+    """Exponent b of N*(eps) ~ size^b (size = d or m*V), from one power law fitted to every curve on its own fit
+    points (fit_points(start, n_max), as for `exponent`):
 
-    units_by_size: (size, units) per curve. N* is the mean curve's crossing (see `crossing`); eps from `eps_grid`.
+        log mean error = alpha + a log N + c log size   (least squares)  =>  N*(eps) = (e^alpha size^c / eps)^(1/-a),
+
+    so b = c / (-a) (unbounded when the fitted error does not decay, a >= 0). Only measured N enter: no eps has to
+    be crossed by every curve, and nothing is extrapolated. The detail also holds a model-free view for plots:
+    each mean curve's crossing (log-log interpolation) of an eps grid that every curve crosses in range, if any.
     """
-    sizes = np.log(np.array([s for s, _ in units_by_size], dtype=np.float64))
-    samples = [np.asarray(u, dtype=np.float64) for _, u in units_by_size]
+    ns = np.asarray(ns)
+    sizes = np.array([s for s, _ in errors_by_size], dtype=np.float64)
+    arrays = [as_units(u) for _, u in errors_by_size]
     if len(np.unique(sizes)) < 2:
-        return Estimate(np.nan, (np.nan, np.nan), {"reason": "needs at least two distinct sizes"})
-    grid = eps_grid([u.mean(0) for u in samples], ns, starts)
-    detail = {"eps": [float(e) for e in grid], "sizes": [float(s) for s, _ in units_by_size]}
-    if len(grid) == 0:
-        return Estimate(np.nan, (np.nan, np.nan), detail | {"reason": "no eps is crossed by every curve in range"})
+        return undefined("needs at least two distinct sizes")
+    points = [fit_points(s, int(ns[-1])) for s in starts]
+    detail = {"sizes": sizes.tolist(), "n_ranges": [[int(p[0]), int(p[-1])] if len(p) else None for p in points]}
+    if any(len(p) < 3 or p[-1] < 2 * p[0] for p in points):
+        return undefined("a curve's fit range spans less than a factor of 2", **detail)
+    cols = [np.searchsorted(ns, p) for p in points]
+    for j, (u, c, p) in enumerate(zip(arrays, cols, points, strict=True)):
+        reason = _resolved(u, c, p, seed + 1 + j, resamples)
+        if reason:
+            return undefined(f"size {sizes[j]:g}: {reason}", **detail)
+    design = np.concatenate(
+        [
+            np.stack([np.ones(len(p)), np.log(p), np.full(len(p), np.log(s))], 1)
+            for p, s in zip(points, sizes, strict=True)
+        ]
+    )
+    solve = np.linalg.pinv(design)  # [3, points]
 
     def slope(*means: np.ndarray) -> np.ndarray:
-        # log N*[..., eps, size]; centre per eps (one intercept each), then one pooled slope
-        logn = np.stack([np.stack([np.log(crossing(m, ns, e)) for e in grid], -1) for m in means], -1)
-        xc = sizes - sizes.mean()
-        yc = logn - logn.mean(-1, keepdims=True)
-        with np.errstate(invalid="ignore"):
-            b = (yc * xc).sum(-1).mean(-1) / (xc**2).sum()
-        return np.where(np.isnan(b), np.inf, b)  # a curve that never crosses makes the slope unbounded
+        y = np.concatenate([np.log(np.maximum(m[..., c], TINY)) for m, c in zip(means, cols, strict=True)], -1)
+        _, a, c = np.moveaxis(y @ solve.T, -1, 0)
+        return np.where(a < 0, c / np.where(a < 0, -a, 1.0), np.inf)
 
-    value = float(slope(*(u.mean(0) for u in samples)))
-    ci = _bootstrap(
-        lambda *ix: slope(*(u[i].mean(-2) for u, i in zip(samples, ix, strict=True))), samples, seed, resamples
-    )
-    crossings = {str(s): [float(crossing(u.mean(0), ns, e)) for e in grid] for s, u in units_by_size}
-    return Estimate(value, ci, detail | {"crossings": crossings})
+    est = bootstrap_means(slope, arrays, seed=seed, resamples=resamples)
+    means = [a.mean((0, 1)) for a in arrays]
+    per_seed = [float(slope(*(a[s].mean(0) for a in arrays))) for s in range(arrays[0].shape[0])]
+    _, a, c = solve @ np.concatenate([np.log(np.maximum(m[cc], TINY)) for m, cc in zip(means, cols, strict=True)])
+    grid = eps_grid(means, ns, starts)
+    view = {}
+    if not np.isnan(grid).any():
+        view = {
+            "eps": [float(e) for e in grid],
+            "crossings": {
+                f"{s:g}": [float(crossing(m, ns, e)) for e in grid] for s, m in zip(sizes, means, strict=True)
+            },
+        }
+    fit = {"exponent_n": float(a), "exponent_size": float(c), "per_seed": per_seed if len(per_seed) > 1 else []}
+    return Estimate(est.value, est.ci, detail | fit | view)

@@ -3,7 +3,8 @@
 DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/errors.npz
 (the per-(seed, task) errors behind every mean, keyed like 'd=4/icl'), DIR/timing.json
 (wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A finished run
-(metrics.json with the same config hash) is reused, not recomputed.
+(metrics.json with the same config hash) is reused, not recomputed; a run written by another version of the code
+(config.json records the package version and the evaluation schema) is refused, never silently reused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import jax
 import numpy as np
 
 from simulations import plots
-from simulations.config import RunConfig
+from simulations.config import RunConfig, code_version
 from simulations.evaluate import evaluate
 from simulations.train import init_state, load, train
 
@@ -52,12 +53,26 @@ class Run:
     timing: dict
 
 
+def check_code(path: Path, stored: dict) -> None:
+    """ValueError (one line, both versions) when the run in `path` was written by other code than this one."""
+    theirs = {k: stored.get(k, "before versions were recorded") for k in code_version()}
+    ours = code_version()
+    if theirs != ours:
+        raise ValueError(
+            f"{path} was written by iclverify {theirs['iclverify_version']} (schema {theirs['schema']}); this is "
+            f"iclverify {ours['iclverify_version']} (schema {ours['schema']}): its results would not be what this "
+            "code computes; remove the directory (or choose another --out) to recompute"
+        )
+
+
 def load_run(path: Path | str) -> Run:
-    """Load a finished run (one with metrics.json); ValueError naming the directory otherwise."""
+    """Load a finished run (one with metrics.json) written by this code; ValueError naming the directory otherwise."""
     path = Path(path)
     if not (path / "metrics.json").is_file() or not (path / "errors.npz").is_file():
         raise ValueError(f"{path} is not a finished run directory (no metrics.json and errors.npz)")
-    cfg = RunConfig.from_dict(json.loads((path / "config.json").read_text()))
+    stored = json.loads((path / "config.json").read_text())
+    check_code(path, stored)
+    cfg = RunConfig.from_dict(stored)
     with np.load(path / "errors.npz") as npz:
         errors = {k: npz[k] for k in npz.files}
     timing_path = path / "timing.json"
@@ -76,14 +91,16 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     config_path, metrics_path = out / "config.json", out / "metrics.json"
     if config_path.exists():
-        existing = RunConfig.from_dict(json.loads(config_path.read_text()))
+        stored = json.loads(config_path.read_text())
+        check_code(out, stored)
+        existing = RunConfig.from_dict(stored)
         if existing.hash != cfg.hash:
             raise ValueError(
                 f"--out {out} holds another run (config {existing.hash}, this one {cfg.hash}); choose another directory"
             )
         if metrics_path.exists():
             return json.loads(metrics_path.read_text())
-    write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash})
+    write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     t0 = time.perf_counter()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
     t1 = time.perf_counter()

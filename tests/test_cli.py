@@ -130,9 +130,9 @@ def test_closed_stdout_is_not_an_error():
 def test_fail_on_counts_only_verdicts_that_test_something(capsys):
     from iclverify.cli import _exit_status
 
-    descriptive = {"verdict": "inconsistent", "explicit": False}
-    real = {"verdict": "inconsistent"}
-    fine = {"verdict": "consistent"}
+    descriptive = {"verdict": "inconsistent", "kind": "sanity"}
+    real = {"verdict": "inconsistent", "kind": "falsifiable"}
+    fine = {"verdict": "consistent", "kind": "falsifiable"}
     assert _exit_status([descriptive, real], None) == 0  # without the flag the exit status is 0
     assert _exit_status([descriptive, fine], "inconsistent") == 0
     assert _exit_status([fine, real], "inconsistent") == 1

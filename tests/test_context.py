@@ -92,14 +92,14 @@ def test_fixed_context_coverage_holds_for_an_honest_estimate_and_fails_for_a_bia
     assert all(r["verdict"] == "inconsistent" for r in rows)
 
 
-def window_data(exponent_in_m: float, policies=("random", "retrieval")) -> dict:
-    """TV ~ 0.5 * sqrt(m^a / k): the window needed grows like m^a."""
+def window_data(exponent_in_m: float, policies=("random", "retrieval"), retrieval: float = 0.0) -> dict:
+    """TV ~ 0.5 * sqrt(m^a / k): the window needed grows like m^a (a = `retrieval` with retrieval)."""
     rng = np.random.default_rng(1)
     k = np.maximum(np.arange(33), 1)
     out = {}
     for m in (1, 2, 4):
         for policy in policies:
-            a = exponent_in_m if policy == "random" else 0.0
+            a = exponent_in_m if policy == "random" else retrieval
             mean = np.minimum(0.6, 0.5 * np.sqrt(m**a / k))
             out[f"m={m}/{policy}"] = mean * rng.lognormal(-0.02, 0.2, size=(2, 200, 33))
     return out
@@ -110,13 +110,15 @@ def test_window_verdicts_follow_the_reading():
     assert rows["window scaling in m, random"]["verdict"] == "consistent"
     assert rows["window scaling in m, retrieval"]["verdict"] == "consistent"
     assert "holds" in rows and rows["holds"]["claim"] == V.BOUNDED
-    rows = {r["check"]: r for r in V.window_verdicts(window_data(0.0), (1, 2, 4), 4)}
-    assert rows["window scaling in m, random"]["verdict"] == "inconsistent"  # random not growing with m
+    assert rows["window scaling in m, retrieval"]["kind"] == "falsifiable"
+    assert rows["window scaling in m, random"]["kind"] == "sanity"
+    rows = {r["check"]: r for r in V.window_verdicts(window_data(1.0, retrieval=1.0), (1, 2, 4), 4)}
+    assert rows["window scaling in m, retrieval"]["verdict"] == "inconsistent"  # retrieval that grows with m
 
 
 def length_run(kept: float) -> Run:
     """Risk falls like 1/sqrt(N) up to T = 8, then follows `kept` of the further gain (or rises if kept < 1)."""
-    cfg = dataclasses.replace(LENGTH["quick"]["rope"], eval=EvalConfig(tasks=100))
+    cfg = dataclasses.replace(LENGTH["quick"]["rope"], eval=EvalConfig(tasks=100, risk_tasks=100, finetune_tasks=8))
     cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, n_max=32, train_n_max=8))
     n = np.maximum(np.arange(33), 1)
     mean = 0.6 / np.sqrt(n)

@@ -76,7 +76,7 @@ def test_premises_are_quoted_not_checked():
 
 def test_no_step_compares_an_expression_with_itself():
     for bound in theory.catalogue():
-        for step in (bound.derivation.steps if bound.derivation else ()):
+        for step in bound.derivation.steps if bound.derivation else ():
             rel = step.relation
             if isinstance(rel, sp.Eq):
                 assert rel.lhs != rel.rhs or step.status != "checked", (bound.id, step.claim)
@@ -84,7 +84,8 @@ def test_no_step_compares_an_expression_with_itself():
 
 LEMMAS = {
     "union over contexts": lambda: lemmas.union_over_contexts(
-        2 * sp.exp(-2 * n * eps**2), sp.log(2 / delta) / (2 * eps**2)),
+        2 * sp.exp(-2 * n * eps**2), sp.log(2 / delta) / (2 * eps**2)
+    ),
     "TV = L1/2": lemmas.tv_is_half_l1,
     "point mass vs CDF": lemmas.point_mass_vs_cdf,
     "E TV + deviation": lemmas.expectation_split,
@@ -102,8 +103,9 @@ def test_lemma_is_checked_not_quoted(name):
 
 def test_lemma_checks_can_fail():
     # The same machinery refuses false versions of the lemmas.
-    assert not dv.inequality("ab >= a + b (false for a = b = 1)", 2 + lemmas.u + lemmas.w,
-                             (1 + lemmas.u) * (1 + lemmas.w)).passed
+    assert not dv.inequality(
+        "ab >= a + b (false for a = b = 1)", 2 + lemmas.u + lemmas.w, (1 + lemmas.u) * (1 + lemmas.w)
+    ).passed
     wrong_union = lemmas.union_over_contexts(2 * sp.exp(-2 * n * eps**2), sp.log(1 / delta) / (2 * eps**2))
     assert not wrong_union.passed
     assert not lemmas._tv_half_l1_against(lambda p, q: np.abs(p - q).sum(-1))  # TV != L1

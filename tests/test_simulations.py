@@ -23,7 +23,9 @@ from simulations.train import TrainingDiverged, train
 
 TINY_MODEL = ModelConfig(depth=1, width=16, heads=2)
 TINY_TRAIN = TrainConfig(steps=30, batch=8, seeds=2, warmup=5, checkpoint_every=10)
-TINY_EVAL = EvalConfig(tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, bayes_chains=4, bayes_steps=5)
+TINY_EVAL = EvalConfig(
+    tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, bayes_chains=5, bayes_steps=5, risk_tasks=8
+)
 
 
 TINY_TASKS = {
@@ -152,7 +154,8 @@ def test_bayes_agrees_with_brute_force_importance_sampling():
     prior is an exact reference for the posterior predictive."""
     x, y = _task(d=2, n=6, seed=7)
     active = jnp.ones(2)
-    pred = np.asarray(baselines.bayes(jax.random.PRNGKey(0), jnp.asarray(x), jnp.asarray(y), active, 64, 80))
+    w_mm = baselines.max_margin_path(jnp.asarray(x), jnp.asarray(y))
+    pred = np.asarray(baselines.bayes(jax.random.PRNGKey(0), jnp.asarray(x), jnp.asarray(y), active, w_mm, 65, 80))
     ws = np.random.default_rng(0).normal(size=(200_000, 2))
     agree = 0
     for N in range(1, 7):
@@ -171,7 +174,7 @@ def test_token_estimates_closed_forms():
     est = baselines.token_estimates(counts, jnp.asarray(3), alpha=0.5)
     np.testing.assert_allclose(est["mle"][3], [0, 0, 1])
     np.testing.assert_allclose(est["add_one"][3], [1 / 5, 1 / 5, 3 / 5])
-    np.testing.assert_allclose(est["bayes"][3], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5])
+    np.testing.assert_allclose(est["posterior_mean"][3], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5])
     np.testing.assert_allclose(est["mle"][0], [1 / 3, 1 / 3, 1 / 3])  # no data: uniform
 
 
@@ -212,7 +215,16 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
     assert_same_as_before_the_registry("tokens", cfg, a)
     assert a["curves"][0]["params"] == {"m": 2, "V": 3}
     methods = a["curves"][0]["methods"]
-    assert {"icl", "finetune", "icl_vs_finetune", "mle", "add_one", "bayes"} <= set(methods)
+    assert {
+        "icl",
+        "finetune",
+        "icl_vs_finetune",
+        "mle",
+        "add_one",
+        "posterior_mean",
+        "icl_kl",
+        "posterior_mean_kl",
+    } <= set(methods)
     assert len(methods["icl"]["mean"]) == 5 and methods["finetune"]["n_examples"] == finetune.grid(4)
     for m in methods.values():
         assert all(lo <= mu <= hi for lo, mu, hi in zip(m["ci_low"], m["mean"], m["ci_high"], strict=True))
@@ -221,7 +233,7 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
         icl = errors["m=2,V=3/icl"]
         assert icl.shape == (2, 8, 5)  # seeds, tasks, N = 0..4
         np.testing.assert_allclose(icl.reshape(-1, 5).mean(0), methods["icl"]["mean"], rtol=1e-5)
-        assert errors["m=2,V=3/bayes"].shape == (8, 5)
+        assert errors["m=2,V=3/posterior_mean"].shape == (8, 5)
     mtime = (tmp_path / "a" / "metrics.json").stat().st_mtime_ns
     simulate(cfg, tmp_path / "a", progress=False)  # finished: reused, not recomputed
     assert (tmp_path / "a" / "metrics.json").stat().st_mtime_ns == mtime
@@ -244,26 +256,46 @@ BEFORE = Path(__file__).parent / "data" / "before_registry"
 
 def assert_same_as_before_the_registry(name: str, cfg: RunConfig, metrics: dict) -> None:
     """Metrics equal to those stored by the code before task families became plug-ins and before training ran
-    its steps inside one scan per call, for the config stored beside them: the same structure and methods, the
-    same numbers to float32 tolerance (measured differences: below 3e-8), the config hash aside (the config's
-    JSON layout changed)."""
+    its steps inside one scan per call, for the config stored beside them: the same curves, losses and methods,
+    the same numbers to float32 tolerance (measured differences: below 3e-8), the config hash aside (the config's
+    JSON layout changed). Left out, because they changed on purpose (schema 2): the intervals (two-stage
+    bootstrap), the Bayes and max-margin baselines (exact d = 2 rule, independent sampler starts, converged
+    solver) and the token posterior mean's name (it was called 'bayes'); methods added since are listed in ADDED."""
     before = json.loads((BEFORE / f"{name}.json").read_text())
-    assert RunConfig.from_dict(before["config"]) == cfg  # the stored config.json of the old layout still loads
-    now = {k: v for k, v in metrics.items() if k != "config_hash"}
-    leaves_now, tree_now = jax.tree_util.tree_flatten(now)
-    leaves_before, tree_before = jax.tree_util.tree_flatten(before["metrics"])
-    assert tree_now == tree_before
-    for a, b in zip(leaves_now, leaves_before, strict=True):
-        if isinstance(b, str):
-            assert a == b
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert RunConfig.from_dict(legacy(before["config"])) == cfg  # the stored config.json of the old layout loads
+    old = before["metrics"]
+    assert metrics["train_loss"]["steps"] == old["train_loss"]["steps"]
+    np.testing.assert_allclose(
+        metrics["train_loss"]["mean_over_seeds"], old["train_loss"]["mean_over_seeds"], rtol=1e-5
+    )
+    assert metrics["n_examples"] == old["n_examples"] and metrics["task"] == old["task"]
+    for now, was in zip(metrics["curves"], old["curves"], strict=True):
+        assert now["params"] == was["params"]
+        kept = set(was["methods"]) - set(CHANGED)
+        assert set(now["methods"]) - kept <= set(CHANGED) | set(ADDED)
+        for method in kept:
+            for field in ("mean", "n_examples"):
+                if field in was["methods"][method]:
+                    a, b = now["methods"][method][field], was["methods"][method][field]
+                    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=method)
+
+
+def legacy(config: dict) -> dict:
+    """An old config.json as today's validation takes it: the old code cut risk_tasks to tasks without a word,
+    and took an even number of Bayes chains (their votes could tie; now odd, one more)."""
+    ev = config["eval"]
+    fixed = {"risk_tasks": min(ev["risk_tasks"], ev["tasks"]), "bayes_chains": ev["bayes_chains"] | 1}
+    return config | {"eval": ev | fixed}
+
+
+CHANGED = ("bayes", "max_margin", "posterior_mean")
+ADDED = ("icl_kl", "posterior_mean_kl", "icl_risk_kl", "icl_risk_max_kl")
 
 
 def test_noisy_bidirectional_curriculum_run_is_unchanged_by_the_registry(tmp_path):
     """Label noise (no Bayes baseline), bidirectional attention (no per-task risk) and the family curriculum."""
     before = json.loads((BEFORE / "classification-noisy-bidirectional-curriculum.json").read_text())
-    cfg = RunConfig.from_dict(before["config"])
+    cfg = RunConfig.from_dict(legacy(before["config"]))
     assert cfg.task.label_noise == 0.1 and cfg.model.attention == "bidirectional" and cfg.train.curriculum
     m = simulate(cfg, tmp_path, progress=False)
     assert_same_as_before_the_registry("classification-noisy-bidirectional-curriculum", cfg, m)

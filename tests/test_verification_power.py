@@ -83,23 +83,34 @@ def test_mutant_suite_catches_every_false_or_misdeclared_mutant_and_no_conservat
     assert out["must_catch"] >= 30 and out["missed"] == [], out["missed"]
     assert out["false_alarms"] == [] and out["catalogue_false_alarms"] == []
     operators = {r["operator"] for r in out["mutants"]}
-    for op in ("constant x1/2", "constant x1/4", "ln(2/delta) -> ln(1/delta)", "log2 -> ln", "dropped ln m",
-               "dropped ln(1/eps)", "declared rate: product <-> sum", "lower constant x8",
-               "TV = L1/2 applied the wrong way (n/4)", "declared rate drops ln(1/eps)"):
+    for op in (
+        "constant x1/2",
+        "constant x1/4",
+        "ln(2/delta) -> ln(1/delta)",
+        "log2 -> ln",
+        "dropped ln m",
+        "dropped ln(1/eps)",
+        "declared rate: product <-> sum",
+        "lower constant x8",
+        "TV = L1/2 applied the wrong way (n/4)",
+        "declared rate drops ln(1/eps)",
+    ):
         assert op in operators, op
     assert all(s["reason"] for s in out["survivors"])
     by_id = {r["id"]: r for r in out["mutants"]}
     # The examples of the issue, each caught.
-    for name in ("hoeffding ~ constant x1/4", "tv.bretagnolle-huber-carol ~ TV = L1/2 applied the wrong way (n/4)",
-                 "text-generation.union ~ declared rate drops ln m", "vc.blumer ~ declared rate drops ln(1/eps)",
-                 "paper.text-generation ~ declared rate: product <-> sum"):
+    for name in (
+        "hoeffding ~ constant x1/4",
+        "tv.bretagnolle-huber-carol ~ TV = L1/2 applied the wrong way (n/4)",
+        "text-generation.union ~ declared rate drops ln m",
+        "vc.blumer ~ declared rate drops ln(1/eps)",
+        "paper.text-generation ~ declared rate: product <-> sum",
+    ):
         assert by_id[name]["caught"], name
 
 
 # ---- lower bounds as shipped --------------------------------------------------------------------------------
-LOWER_UPPER = [
-    (lo, up) for lo in theory.catalogue() if lo.kind == "lower" for up in partners(lo, theory.catalogue())
-]
+LOWER_UPPER = [(lo, up) for lo in theory.catalogue() if lo.kind == "lower" for up in partners(lo, theory.catalogue())]
 
 
 def test_every_evaluable_lower_bound_has_an_explicit_upper_partner_or_none_exists():
@@ -164,5 +175,12 @@ def test_coverage_reference_matches_a_direct_count():
 
 def test_monte_carlo_power_is_stated():
     assert power(4000, 0.05, 0.1) > 0.99 and power(4000, 0.05, 0.05) < 0.02
-    assert set(REFERENCES) >= {"mean-estimation", "tv-distribution", "linf-distribution", "text-generation",
-                               "coverage", "finite-class-realizable", "vc-realizable"}
+    assert set(REFERENCES) >= {
+        "mean-estimation",
+        "tv-distribution",
+        "linf-distribution",
+        "text-generation",
+        "coverage",
+        "finite-class-realizable",
+        "vc-realizable",
+    }

@@ -67,6 +67,10 @@ class Task:
     risk: ClassVar[str] = "icl_risk"  # per-task risk behind the mean curve (an errors.npz method name)
     tail: ClassVar[str] = "icl_risk"  # per-task risk in the bounds' metric, for quantiles
     references: ClassVar[tuple[str, ...]] = ()  # baselines fitted beside ICL as the reference; first present wins
+    error_max: ClassVar[float] = 1.0  # the largest error the metric can take (a bound at eps >= it is vacuous)
+    # Equivalence margin of ICL against the fine-tuned model, in the metric's units (fixed before data): their
+    # mean errors at n_max must differ by less than this for "ICL approximates the fine-tuned model".
+    margin: ClassVar[float] = 0.05
 
     n_max: int = 32
     train_n_max: int | None = None
@@ -123,6 +127,11 @@ class Task:
         """Error of predictions against truths, broadcast over leading axes."""
         raise NotImplementedError
 
+    def secondary(self, pred: Any, truth: Any) -> dict[str, Any]:
+        """Other metrics in which ICL and the task's references are also scored, {suffix: errors} (e.g. {'kl':
+        ...}); evaluation stores them as '<method>_<suffix>' (and the per-task risks as '<risk>_<suffix>')."""
+        return {}
+
     def disagreement(self, a: Any, b: Any) -> Any:
         """Distance between two predictors' predictions (ICL against fine-tuned)."""
         return self.error(a, b)
@@ -159,15 +168,35 @@ class Task:
 
     # ---- configuration ----------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
-        if self.n_max < 1:
-            raise ValueError(f"n_max must be an integer >= 1; got {self.n_max}")
-        if self.train_n_max is not None and not 1 <= self.train_n_max <= self.n_max:
-            raise ValueError(f"train_n_max must be an integer in [1, n_max = {self.n_max}]; got {self.train_n_max}")
-        if self.pool is not None and self.pool < 1:
-            raise ValueError(f"pool must be an integer >= 1 (or None: no pool); got {self.pool}")
+        require_int("n_max", self.n_max, 1)
+        if self.train_n_max is not None:
+            require_int(
+                "train_n_max", self.train_n_max, 1, self.n_max, f"an integer in [1, n_max = {self.n_max}] (or None)"
+            )
+        if self.pool is not None:
+            require_int("pool", self.pool, 1, text="an integer >= 1 (or None: no pool)")
 
     def to_dict(self) -> dict:
         return {"kind": self.kind} | dataclasses.asdict(self)
+
+
+def require_int(name: str, value: Any, low: int, high: int | None = None, text: str | None = None) -> None:
+    """ValueError naming the field unless value is an integer (not a bool) in [low, high]."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        what = text or (f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}")
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+
+
+def require_real(name: str, value: Any, low: float, high: float = float("inf"), *, open_low: bool = False) -> None:
+    """ValueError naming the field unless value is a finite real number in [low, high] ((low, high] if open_low)."""
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if ok:
+        ok = bool(np.isfinite(value)) and (value > low if open_low else value >= low) and value <= high
+    if not ok:
+        bracket = "(" if open_low else "["
+        top = "inf)" if high == float("inf") else f"{high:g}]"
+        raise ValueError(f"{name} must be a real number in {bracket}{low:g}, {top}; got {value!r}")
 
 
 def tuples(value: Any) -> Any:

@@ -24,10 +24,11 @@ BASELINES = {
     for name, fn in (
         ("averaging", baselines.averaging),
         ("logistic", baselines.logistic),
-        ("max_margin", baselines.max_margin),
     )
 }
-BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, None, None)), static_argnums=(4, 5))
+MAX_MARGIN = jax.jit(jax.vmap(baselines.max_margin_path))
+BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, 0, None, None)), static_argnums=(5, 6))
+BAYES_2D = jax.jit(jax.vmap(baselines.bayes_2d))
 
 
 def sample(
@@ -103,10 +104,15 @@ class Halfspaces(GaussianInputs):
     def baselines(self, tasks, key, ev, pool=None):
         x, y = tasks["x"], tasks["y"]
         out = {name: fn(x, y) for name, fn in BASELINES.items()}
+        w_mm = MAX_MARGIN(x, y)  # [E, n+1, d]: also the Bayes sampler's centre
+        out["max_margin"] = jnp.sign(jnp.einsum("end,end->en", w_mm, x))
         if self.label_noise == 0:  # the version-space posterior needs noise-free labels
-            bkeys = jax.random.split(key, x.shape[0])
-            active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
-            out["bayes"] = BAYES(bkeys, x, y, active, ev.bayes_chains, ev.bayes_steps)
+            if np.all(np.asarray(tasks["active"]) == 2):  # exact: the version space is an arc
+                out["bayes"] = BAYES_2D(x, y, w_mm)
+            else:
+                bkeys = jax.random.split(key, x.shape[0])
+                active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
+                out["bayes"] = BAYES(bkeys, x, y, active, w_mm, ev.bayes_chains, ev.bayes_steps)
         return out
 
     def risk_queries(self, tasks, key, ev):

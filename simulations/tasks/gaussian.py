@@ -24,7 +24,8 @@ class GaussianInputs(Task):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.dims or min(self.dims) < 1:
+        ints = all(isinstance(d, int) and not isinstance(d, bool) for d in self.dims)
+        if not self.dims or not ints or min(self.dims) < 1:
             raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
 
     @property

@@ -72,6 +72,8 @@ class LinearRegression(GaussianInputs):
     claim: ClassVar[str] = "regression: Bayes excess risk ~ sigma^2 d / N"
     exponent: ClassVar[float] = -1.0
     references: ClassVar[tuple[str, ...]] = ("bayes_floor",)
+    error_max: ClassVar[float] = float("inf")
+    margin: ClassVar[float] = 0.05  # a fifth of the default noise variance sigma^2 = 0.25
 
     noise_var: float = 0.25
 
