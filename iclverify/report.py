@@ -273,6 +273,11 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "",
         "## Verdicts: the paper's rates",
         "",
+        "Falsifiable checks only (sanity rows are listed apart, below). Bounds are upper bounds, so exponents and "
+        "scalings are tested one-sidedly: `claimed` is the worst rate consistent with the claim. How often these "
+        f"rules come out right at this preset's sizes: `iclverify calibrate --preset {preset}` (synthetic learners "
+        "of known rate; the table is in docs/verdicts.md).",
+        "",
         *verdict_table([r for r in rows if section(r) == "rates"]),
         "",
         "## Verdicts: each upper bound at its own N",

@@ -29,8 +29,11 @@ Checks per run; the task family says what (simulations.tasks: classification / t
                     constants that is not vacuous (eps < the metric's maximum); sanity otherwise (an O(.) claim
                     with its constant set to 1 makes no quantitative promise)
   conservativeness  sanity. bound.n / measured N*_(1 - DELTA)(eps) at that eps: how loose the bound is
-  icl-vs-finetune   falsifiable. Mean error of ICL minus that of the fine-tuned model at N = n_max, paired on
-                    the same tasks and queries, equivalent within the task's margin (Task.margin)
+  icl-vs-finetune   falsifiable. Mean per-task risk of ICL minus that of the fine-tuned model at N = n_max,
+                    paired on the same tasks and queries, equivalent within the task's margin (Task.margin)
+  fine-tuned vs     sanity. The fine-tuned model's risk minus a classical learner's error at n_max
+  classical         (Task.finetune_reference: logistic regression for halfspaces) <= the margin: is the
+                    opponent fair?
   task checks       falsifiable. A family's own ratios (simulations.tasks.RatioCheck)
 Bounded context (simulations.bounded):
   window scaling    exponent in m of the window N*(eps): retrieval, claimed 0 (the bounded claim's reading),
@@ -52,7 +55,7 @@ import numpy as np
 import theory
 from simulations import rates
 from simulations.config import curve_key
-from simulations.finetune import grid
+from simulations.finetune import finetuned_name, grid
 from simulations.run import Run
 
 DELTA = 0.1
@@ -118,10 +121,13 @@ def units(run: Run, params: dict, name: str) -> np.ndarray:
 
 
 def reference(run: Run, curves: Sequence[dict]) -> str | None:
-    """The task's first reference baseline present for every one of `curves` (None if there is none)."""
-    for name in run.cfg.task.references:
-        if all(f"{curve_key(p)}/{name}" in run.errors for p in curves):
-            return name
+    """The task's first reference present for every one of `curves`, by its per-task risk when measured (e.g.
+    bayes_risk, Task.reference_risks) or else by its error on one query per task (None if there is none)."""
+    task = run.cfg.task
+    for name in task.references:
+        for candidate in (name + task.risk.removeprefix("icl"), name):
+            if all(f"{curve_key(p)}/{candidate}" in run.errors for p in curves):
+                return candidate
     return None
 
 
@@ -154,6 +160,8 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
             out.append(exponent_row(task.claim, f"exponent, {ref} reference", params, est, task.exponent, "sanity"))
         out += bound_checks(task.bounds, params, units(run, params, task.tail), ns, s, task.error_max)
         out.append(finetune_equivalence(run, params, s + 1))
+        if task.finetune_reference is not None:
+            out.append(finetune_strength(run, params, s + 4))
         out += [ratio_check(run, c, params, s + 3 + j) for j, c in enumerate(task.checks())]
     curves = task.curves
     starts = [task.asymptotic_start(p) for p in curves]
@@ -167,10 +175,11 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
 
 
 def finetune_equivalence(run: Run, params: dict, seed: int) -> dict:
-    """ICL minus fine-tuned mean error at N = n_max on the same tasks and queries, within the task's margin."""
+    """ICL minus fine-tuned mean per-task risk at N = n_max on the same tasks and queries, within the task's
+    margin."""
     task = run.cfg.task
-    ft = units(run, params, "finetune")
-    icl = units(run, params, "icl")[:, : ft.shape[1], grid(task.n_max)]
+    ft = units(run, params, finetuned_name(task.risk))
+    icl = units(run, params, task.risk)[:, : ft.shape[1], grid(task.n_max)]
     est = rates.difference(icl, ft, -1, seed=seed, level=EQUIVALENCE_LEVEL)
     est = rates.Estimate(
         est.value, est.ci, est.detail | {"icl": float(icl[..., -1].mean()), "finetune": float(ft[..., -1].mean())}
@@ -187,6 +196,20 @@ def finetune_equivalence(run: Run, params: dict, seed: int) -> dict:
         "falsifiable",
         RULES["equivalence"],
     )
+
+
+def finetune_strength(run: Run, params: dict, seed: int) -> dict:
+    """Sanity: is the fine-tuned opponent at least as good as a classical learner (Task.finetune_reference) at
+    N = n_max, within the equivalence margin? Fine-tuned per-task risk minus the classical learner's error (on
+    other tasks of the same curve: unpaired)."""
+    task = run.cfg.task
+    ft = units(run, params, finetuned_name(task.risk))[..., -1:]
+    ref = units(run, params, task.finetune_reference)[..., -1:]
+    est = rates.bootstrap_means(lambda a, b: a[..., 0] - b[..., 0], [ft, ref], seed=seed, resamples=rates.RESAMPLES)
+    where = params | {"N": task.n_max, "margin": task.margin}
+    check = f"fine-tuned minus {task.finetune_reference}"
+    verdict = decide_inequality(est, task.margin, "<=")
+    return _row(task.claim, check, where, verdict, est, f"<= {task.margin:g}", "sanity", RULES["inequality"])
 
 
 def ratio_check(run: Run, check, params: dict, seed: int) -> dict:

@@ -72,9 +72,10 @@ def logistic_weights(x: jax.Array, y: jax.Array, mask: jax.Array, C: float = 100
     return w
 
 
-def logistic(x: jax.Array, y: jax.Array, C: float = 100.0) -> jax.Array:
+def logistic(x: jax.Array, y: jax.Array, C: float = 100.0, queries: jax.Array | None = None) -> jax.Array:
+    """Predictions [n+1] for the prompt's own queries, or [n+1, K] for `queries` [K, d] after every prefix."""
     w = jax.vmap(lambda mk: logistic_weights(x, y, mk, C))(_prefix_masks(x.shape[0]))
-    return _score(w, x)
+    return _score(w, x) if queries is None else jnp.sign(w @ queries.T)
 
 
 def largest_eigenvalue(Q: jax.Array, iters: int = 50) -> jax.Array:
@@ -172,13 +173,13 @@ def _starts(key: jax.Array, a: jax.Array, mask: jax.Array, active: jax.Array, w_
     return 0.5 * direction + r * u
 
 
-def bayes_vote(key, a, mask, active, w_mm, query, chains: int, steps: int) -> jax.Array:
-    """Posterior predictive vote (mean of sign(<w, query>) over chains) for one prefix, from `chains`
-    independent hit-and-run chains of `steps` steps each."""
+def bayes_vote(key, a, mask, active, w_mm, queries, chains: int, steps: int) -> jax.Array:
+    """Posterior predictive votes (mean of sign(<w, q>) over chains) for one prefix and queries [..., d], from
+    `chains` independent hit-and-run chains of `steps` steps each (one set of samples serves every query)."""
     kc, ks = jax.random.split(key)
     starts = _starts(ks, a, mask, active, w_mm, chains)
     ws = jax.vmap(lambda k, w0: _hit_and_run(k, a, mask, active, w0, steps))(jax.random.split(kc, chains), starts)
-    return jnp.mean(jnp.sign(ws @ query))
+    return jnp.mean(jnp.sign(queries @ ws.T), axis=-1)
 
 
 def bayes(
@@ -189,16 +190,20 @@ def bayes(
     w_mm: jax.Array,
     chains: int = 33,
     steps: int = 60,
+    queries: jax.Array | None = None,
 ) -> jax.Array:
     """Posterior-predictive classifier for noise-free labels, from `chains` hit-and-run chains per prefix (odd:
     no exact ties), started independently around the max-margin solution of that prefix (w_mm [n+1, d],
-    `max_margin_path`). Returns predictions [n+1] (0 = tie)."""
+    `max_margin_path`). Returns predictions [n+1] for the prompt's own queries (0 = tie), or [n+1, K] for
+    `queries` [K, d] asked after every prefix."""
     a = y[:, None] * x
     keys = jax.random.split(key, x.shape[0])
+    own = queries is None
+    asked = x[:, None] if own else jnp.broadcast_to(queries, (x.shape[0], *queries.shape))
     votes = jax.vmap(lambda k, mk, w, q: bayes_vote(k, a, mk, active, w, q, chains, steps))(
-        keys, _prefix_masks(x.shape[0]), w_mm, x
+        keys, _prefix_masks(x.shape[0]), w_mm, asked
     )
-    return jnp.sign(votes)
+    return jnp.sign(votes[:, 0] if own else votes)
 
 
 def _wrap(angle: jax.Array) -> jax.Array:
@@ -206,8 +211,9 @@ def _wrap(angle: jax.Array) -> jax.Array:
     return jnp.pi - jnp.mod(jnp.pi - angle, 2 * jnp.pi)
 
 
-def bayes_2d(x: jax.Array, y: jax.Array, w_mm: jax.Array) -> jax.Array:
-    """The exact Bayes-optimal classifier for d = 2 and noise-free labels, for every prefix: [n+1] (0 = tie).
+def bayes_2d(x: jax.Array, y: jax.Array, w_mm: jax.Array, queries: jax.Array | None = None) -> jax.Array:
+    """The exact Bayes-optimal classifier for d = 2 and noise-free labels, for every prefix: [n+1] for the
+    prompt's own queries, or [n+1, K] for `queries` [K, d] asked after every prefix (0 = tie).
 
     Under w ~ N(0, I_2) the direction of w is uniform on the circle, so the posterior given examples (x_i, y_i)
     is uniform on the version space, the arc of angles theta with <y_i x_i, (cos theta, sin theta)> >= 0 for
@@ -218,9 +224,14 @@ def bayes_2d(x: jax.Array, y: jax.Array, w_mm: jax.Array) -> jax.Array:
     """
     a = y[:, None] * x[:, :2]
     phi = jnp.arctan2(a[:, 1], a[:, 0])
-    chi = jnp.arctan2(x[:, 1], x[:, 0])
+    own = queries is None
+    q = x[:, None, :2] if own else jnp.broadcast_to(queries[:, :2], (x.shape[0], queries.shape[0], 2))
+    chi = jnp.arctan2(q[..., 1], q[..., 0])  # [n+1, K]
 
-    def one(mask, w, q_angle):
+    def one(mask, w, q_angles):
+        return jax.vmap(lambda angle: vote(mask, w, angle))(q_angles)
+
+    def vote(mask, w, q_angle):
         psi = jnp.arctan2(w[1], w[0])
         delta = _wrap(phi - psi)
         lower = jnp.max(jnp.where(mask > 0, delta, -jnp.inf)) - jnp.pi / 2
@@ -237,7 +248,8 @@ def bayes_2d(x: jax.Array, y: jax.Array, w_mm: jax.Array) -> jax.Array:
         vote = jnp.where(length > 0, 2 * p - 1, 0.0)
         return jnp.where(jnp.abs(vote) < 1e-6, 0.0, jnp.sign(vote))
 
-    return jax.vmap(one)(_prefix_masks(x.shape[0]), w_mm, chi)
+    out = jax.vmap(one)(_prefix_masks(x.shape[0]), w_mm, chi)
+    return out[:, 0] if own else out
 
 
 # ---- tokens ----------------------------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
-from simulations.tasks.base import require_int, require_real
+from simulations.tasks.base import require_int, require_real, tuples
 
 # Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
-# runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals.
-SCHEMA = 2
+# runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals, exact and
+# converged references; 3: fine-tuning scored by per-task risk with settings chosen on validation tasks.
+SCHEMA = 3
 
 
 def curve_key(params: dict) -> str:
@@ -79,15 +80,17 @@ class TrainConfig:
 @dataclass(frozen=True)
 class EvalConfig:
     """Evaluation on held-out tasks: `tasks` per curve for the mean curves, the first `risk_tasks` of them for
-    the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` for fine-tuning
-    (`finetune_steps` Adam steps at `finetune_lr`); `bootstrap` resamples per interval; the Bayes-optimal
-    halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
+    the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` of those for fine-tuning
+    (Adam, learning rate from `finetune_lrs` and steps from the checkpoints of `finetune_steps`, both chosen per N
+    on `finetune_validation` separate tasks); `bootstrap` resamples per interval; the Bayes-optimal halfspace
+    classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
 
     tasks: int = 512  # held-out tasks per curve
     bootstrap: int = 1000
     finetune_tasks: int = 128
-    finetune_steps: int = 50
-    finetune_lr: float = 1e-3
+    finetune_steps: int = 50  # the longest fine-tuning run; read at a quarter, half and all of it
+    finetune_lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    finetune_validation: int = 8  # validation tasks per curve on which each N's learning rate and steps are chosen
     bayes_chains: int = 33  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier (odd: no ties)
     bayes_steps: int = 60
     risk_tasks: int = 256  # tasks whose per-task risk (error over many queries, or over every context) is measured
@@ -96,13 +99,17 @@ class EvalConfig:
     def __post_init__(self) -> None:
         require_int("tasks", self.tasks, 2)
         require_int("bootstrap", self.bootstrap, 20)
-        require_int("finetune_tasks", self.finetune_tasks, 1, self.tasks, f"an integer in [1, tasks = {self.tasks}]")
         require_int("risk_tasks", self.risk_tasks, 2, self.tasks, f"an integer in [2, tasks = {self.tasks}]")
-        for name in ("finetune_steps", "bayes_chains", "bayes_steps", "risk_queries"):
+        top = f"an integer in [1, risk_tasks = {self.risk_tasks}]"  # fine-tuning is scored on ICL's risk tasks
+        require_int("finetune_tasks", self.finetune_tasks, 1, self.risk_tasks, top)
+        for name in ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries"):
             require_int(name, getattr(self, name), 1)
         if self.bayes_chains % 2 == 0:
             raise ValueError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
-        require_real("finetune_lr", self.finetune_lr, 0.0, open_low=True)
+        if not isinstance(self.finetune_lrs, tuple) or not self.finetune_lrs:
+            raise ValueError(f"finetune_lrs must be a non-empty tuple of learning rates; got {self.finetune_lrs!r}")
+        for lr in self.finetune_lrs:
+            require_real("finetune_lrs", lr, 0.0, open_low=True)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -136,7 +143,7 @@ class RunConfig:
             task=make_task(kind, **task),
             model=ModelConfig(**data["model"]),
             train=TrainConfig(**data["train"]),
-            eval=EvalConfig(**data["eval"]),
+            eval=EvalConfig(**{k: tuples(v) for k, v in data["eval"].items()}),
             seed=data["seed"],
         )
 
@@ -171,17 +178,17 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
         "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
             task=Halfspaces(n_max=32, dims=(2, 3, 4)),
             train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=512, finetune_tasks=32),
+            eval=EvalConfig(tasks=256, finetune_tasks=32),
         ),
         "tokens": RunConfig(
             task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 2))),  # fit ranges [m V, 32]: >= 4x
             train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=512, finetune_tasks=32),
+            eval=EvalConfig(tasks=256, finetune_tasks=32),
         ),
         "regression": RunConfig(
             task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
             train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=512, finetune_tasks=32),
+            eval=EvalConfig(tasks=256, finetune_tasks=32),
         ),
     },
     "full": {
@@ -189,13 +196,13 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             task=Halfspaces(n_max=128, dims=(2, 4, 8)),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
         ),
         "tokens": RunConfig(
             task=NextToken(n_max=256, families=((2, 4), (2, 8), (4, 8), (8, 4))),  # [m V, 256]: >= 8x
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
         ),
         # curriculum over examples as in Garg et al. 2022 (who take d = 20 and 40 examples: a range too short for a
         # rate); fit ranges [2d, 128]: at least a factor of 8
@@ -205,7 +212,7 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             train=TrainConfig(
                 steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, curriculum_examples=True
             ),
-            eval=EvalConfig(tasks=2048, finetune_tasks=512, finetune_steps=100),
+            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
         ),
     },
 }

@@ -4,10 +4,12 @@ Evaluation tasks come from the run's evaluation key, a branch of the run seed di
 (see train.keys); all seeds' models see the same evaluation tasks, always fresh draws from the family's prior (a
 finite pretraining pool is never evaluated on). Every error is the task's `error(prediction, truth)` (0-1 error
 against the clean label, TV to the true law, excess squared error, ...; simulations.tasks). Methods per curve, in
-order: icl, the task's baselines, its exact expected errors, finetune and icl_vs_finetune (evaluated at N in
-finetune.grid(n_max) on the first `finetune_tasks` tasks; they carry their own "n_examples"), then the per-task
-risks. Intervals: 95% two-stage percentile bootstrap over seeds and tasks (simulations.rates; tasks alone for the
-baselines).
+order: icl, the task's baselines, its exact expected errors, the per-task risks, then the fine-tuned model's
+per-task risks and icl_vs_finetune (evaluated at N in finetune.grid(n_max) on the first `finetune_tasks` risk
+tasks and the same queries as ICL's, with settings chosen on validation tasks; they carry their own
+"n_examples", and the chosen settings are in each curve's "finetune_settings"); methods scored in another metric
+(Task.secondary) carry "metric". Intervals: 95% two-stage percentile bootstrap over seeds and tasks
+(simulations.rates; tasks alone for the baselines).
 
 Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
 `risk_tasks` tasks, the in-context predictor after N examples is asked the task's extra queries (Task.risk_queries:
@@ -27,12 +29,12 @@ from tqdm.auto import tqdm
 
 from simulations import problem, rates
 from simulations.config import RunConfig, curve_key
-from simulations.finetune import finetune_predictions, grid
+from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
 from simulations.train import keys
 
 CHUNK = 128  # tasks per jitted evaluation call
 RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
-FINETUNED = ("finetune", "icl_vs_finetune")  # evaluated on finetune.grid(n_max), named in their "n_examples"
+FT_CHUNK = 8  # tasks per fine-tuning call (each holds a model copy per (learning rate, N))
 
 
 def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
@@ -45,13 +47,14 @@ def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[f
     return {"mean": mean.tolist(), "ci_low": np.asarray(low).tolist(), "ci_high": np.asarray(high).tolist()}
 
 
-def _tasks(cfg: RunConfig, family: int, count: int) -> dict[str, jax.Array]:
-    ks = jax.random.split(_curve_key(cfg, family), count)
+def _tasks(cfg: RunConfig, family: int, count: int, branch: int | None = None) -> dict[str, jax.Array]:
+    ks = jax.random.split(_curve_key(cfg, family, branch), count)
     return jax.vmap(lambda k: problem.sample_task(cfg, k, jnp.asarray(family)))(ks)
 
 
 def _curve_key(cfg: RunConfig, family: int, branch: int | None = None) -> jax.Array:
-    """The evaluation key of one curve (its tasks), or of one of its branches (1: baselines, 2: risk queries)."""
+    """The evaluation key of one curve (its tasks), or of one of its branches (1: baselines, 2: risk queries,
+    3: fine-tuning validation tasks, 4: their queries, 5: the references' per-task risk)."""
     _, _, k_eval = keys(cfg)
     key = jax.random.fold_in(k_eval, family)
     return key if branch is None else jax.random.fold_in(key, branch)
@@ -75,7 +78,6 @@ def runner(predict):
 
 PREDICTORS = {
     "icl": lambda cfg: lambda m, t: problem.predict(cfg, m, t["features"], t["active"]),
-    "finetune": lambda cfg: lambda m, t: finetune_predictions(cfg, m, t),
     "many": lambda cfg: lambda m, t: problem.predict_many(cfg, m, t["features"], t["active"], t["queries"]),
 }
 
@@ -86,22 +88,85 @@ def cached_runner(cfg: RunConfig, what: str):
     return runner(PREDICTORS[what](cfg))
 
 
+def _seeds(models: eqx.Module) -> int:
+    """The number of seeds (models stacked on the leading axis)."""
+    return jax.tree_util.tree_leaves(eqx.filter(models, eqx.is_array))[0].shape[0]
+
+
 def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int = CHUNK) -> np.ndarray:
     """run(models, chunk of tasks) over all tasks, concatenated: [S, E, ...]."""
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
 
-def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, key: jax.Array, params: dict) -> dict[str, np.ndarray]:
-    """Per-task risk of the in-context predictor at every N: {name: [S, E_risk, n+1]} (see the module docstring)."""
-    task, ev = cfg.task, cfg.eval
-    tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
-    queries, truth = task.risk_queries(tasks, key, ev)
+def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, params: dict):
+    """Per-task risk of the in-context predictor at every N on the risk tasks, {name: [S, E_risk, n+1]} (see the
+    module docstring), and its predictions for the queries [S, E_risk, n+1, K, ...]."""
+    task = cfg.task
     out = task.prediction(_per_seed(models, tasks | {"queries": queries}, cached_runner(cfg, "many"), RISK_CHUNK))
     errors = np.asarray(task.error(out, truth[None, :, None]))  # [S, E, n+1, K]
     risks = task.risk_summary(errors, params)
     for suffix, other in task.secondary(out, truth[None, :, None]).items():
         risks |= {f"{k}_{suffix}": v for k, v in task.risk_summary(np.asarray(other), params).items()}
-    return risks
+    return risks, out
+
+
+@functools.lru_cache(maxsize=32)
+def _finetune_runner(cfg: RunConfig):
+    """A jitted map over seeds' models (each with its learning-rate table [L, G]) and a chunk of tasks of
+    finetune_outputs at every learning rate of the table: [S, E, L, C, G, K, ...]."""
+
+    def one(m, lr_table, t):
+        return jax.vmap(lambda lrs: finetune_outputs(cfg, m, t, t["queries"], lrs))(lr_table)
+
+    @eqx.filter_jit
+    def run(ms, part, tables):
+        return eqx.filter_vmap(lambda m, tb: jax.vmap(lambda t: one(m, tb, t))(part))(ms, tables)
+
+    return run
+
+
+def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, tables: np.ndarray):
+    """Fine-tuned predictions [S, E, L, C, G, K, ...] and their per-task risks {name: [S, E, L, C, G]}."""
+    task = cfg.task
+    run = _finetune_runner(cfg)
+    parts = [np.asarray(run(models, c, jnp.asarray(tables))) for c in _chunks(tasks | {"queries": queries}, FT_CHUNK)]
+    pred = task.prediction(np.concatenate(parts, axis=1))
+    S, E, L, C, G = pred.shape[:5]
+    errors = np.asarray(task.error(pred, truth[None, :, None, None, None]))  # [S, E, L, C, G, K]
+    flat = task.risk_summary(errors.reshape(S, E, L * C * G, -1), params)
+    return pred, {k: v.reshape(S, E, L, C, G) for k, v in flat.items()}
+
+
+def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, family: int, icl_pred):
+    """The fine-tuned model's per-task risk on the first finetune_tasks risk tasks and the same queries as ICL's
+    ({'finetune_risk', ...: [S, E_ft, G]}, and 'icl_vs_finetune' when ICL's predictions are given), with each
+    (seed, N)'s learning rate and steps chosen on validation tasks (simulations.finetune); and the choices."""
+    task, ev = cfg.task, cfg.eval
+    lrs = np.asarray(ev.finetune_lrs, dtype=np.float32)
+    S, G, steps = _seeds(models), len(grid(task.n_max)), checkpoints(ev.finetune_steps)
+    val = _tasks(cfg, family, ev.finetune_validation, branch=3)
+    vq, vtruth = task.risk_queries(val, _curve_key(cfg, family, 4), ev)
+    every = np.broadcast_to(lrs[None, :, None], (S, len(lrs), G))
+    _, val_risk = _tuned(cfg, models, val, vq, vtruth, params, every)
+    score = val_risk[task.risk].mean(1).reshape(S, -1, G)  # [S, L * C, G]
+    best = score.argmin(1)  # [S, G]
+    lr_idx, step_idx = np.divmod(best, len(steps))
+    n = ev.finetune_tasks
+    head = {k: v[:n] for k, v in tasks.items()}
+    pred, risks = _tuned(cfg, models, head, queries[:n], truth[:n], params, lrs[lr_idx][:, None, :])
+    pick = step_idx[:, None, None, None, :]  # [S, 1, 1, 1, G]: the chosen checkpoint of each (seed, N)
+    out = {finetuned_name(k): np.take_along_axis(v, pick, axis=3)[:, :, 0, 0] for k, v in risks.items()}
+    if icl_pred is not None:
+        tuned = np.take_along_axis(pred, pick.reshape(S, 1, 1, 1, G, *([1] * (pred.ndim - 5))), axis=3)[:, :, 0, 0]
+        g = grid(task.n_max)
+        apart = np.asarray(task.disagreement(icl_pred[:, :n][:, :, g], tuned))  # [S, E_ft, G, K]
+        out["icl_vs_finetune"] = task.risk_summary(apart, params)[task.risk]
+    chosen = {
+        "n_examples": grid(task.n_max),
+        "lr": [[ev.finetune_lrs[i] for i in row] for row in lr_idx],  # [seed][N], as written in the config
+        "steps": np.asarray(steps)[step_idx].tolist(),
+    }
+    return out, chosen
 
 
 def _pool(cfg: RunConfig, family: int) -> dict | None:
@@ -113,8 +178,8 @@ def _pool(cfg: RunConfig, family: int) -> dict | None:
     return jax.vmap(lambda lk: cfg.task.sample(key, jnp.asarray(family), lk))(latent)
 
 
-def _errors(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, np.ndarray]:
-    """Errors of ICL, the baselines, the exact expected errors and fine-tuning on one curve's tasks."""
+def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]:
+    """Errors of ICL, the baselines and the exact expected errors on one curve's tasks."""
     task = cfg.task
     truth = task.truth(tasks)
     icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl")))  # [S, E, n+1, ...]
@@ -124,12 +189,7 @@ def _errors(cfg: RunConfig, models, tasks, ft_tasks, family: int) -> dict[str, n
         out[name] = np.asarray(task.error(pred, truth))
         if name in task.references:
             out |= {f"{name}_{suffix}": np.asarray(e) for suffix, e in task.secondary(pred, truth).items()}
-    out |= {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
-    g = grid(task.n_max)
-    ft = task.prediction(_per_seed(models, ft_tasks, cached_runner(cfg, "finetune")))  # [S, E_ft, len(g), ...]
-    out["finetune"] = np.asarray(task.error(ft, task.truth(ft_tasks)[None][:, :, g]))
-    out["icl_vs_finetune"] = np.asarray(task.disagreement(icl[:, : ft.shape[1]][:, :, g], ft))
-    return out
+    return out | {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
 
 
 def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -137,18 +197,28 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
     per-unit errors behind them, keyed 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
     baselines (for fits that resample seeds and tasks)."""
     curves, errors = [], {}
-    for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=not progress)):
-        tasks = _tasks(cfg, family, cfg.eval.tasks)
-        ft_tasks = {k: v[: cfg.eval.finetune_tasks] for k, v in tasks.items()}
-        raw = _errors(cfg, models, tasks, ft_tasks, family)
+    task, ev = cfg.task, cfg.eval
+    for family, params in enumerate(tqdm(task.curves, desc="evaluate", disable=not progress)):
+        tasks = _tasks(cfg, family, ev.tasks)
+        raw = _errors(cfg, models, tasks, family)
+        risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
+        queries, truth = task.risk_queries(risk_tasks, _curve_key(cfg, family, 2), ev)
+        raw |= task.reference_risks(risk_tasks, queries, truth, _curve_key(cfg, family, 5), ev, params)
+        icl_pred = None
         if cfg.model.attention == "causal":
-            raw |= _risk(cfg, models, tasks, _curve_key(cfg, family, 2), params)
+            risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)
+            raw |= risks
+        tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
+        raw |= tuned
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
-            summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=cfg.eval.bootstrap)
-            if name in FINETUNED:
-                summary = {"n_examples": grid(cfg.task.n_max)} | summary
+            summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=ev.bootstrap)
+            if name in tuned:  # evaluated on finetune.grid(n_max)
+                summary = {"n_examples": grid(task.n_max)} | summary
+            metric = next((k for k in task.secondary_metrics if name.endswith(f"_{k}")), None)
+            if metric is not None:
+                summary["metric"] = metric
             methods[name] = summary
             errors[f"{curve_key(params)}/{name}"] = np.asarray(values, dtype=np.float32)
-        curves.append({"params": params, "methods": methods})
+        curves.append({"params": params, "methods": methods, "finetune_settings": chosen})
     return curves, errors

@@ -1,10 +1,15 @@
 """The fine-tuned comparison: the paper's question is whether in-context learning matches fine-tuning.
 
-For one task and its first N examples we start from the meta-trained weights and take `steps` Adam steps on
-those N examples presented without demonstrations -- each as a prompt holding its query token alone -- then
-predict the query N from a query-only prompt. N = 0 is the meta-trained model itself with no
-demonstrations, which is also ICL at N = 0. Fine-tuning costs one training run per (task, N), so it is
-evaluated on the geometric grid N in {0, 1, 2, 4, ..., n_max} (`grid`), vmapped over tasks and grid points.
+For one task and its first N examples we start from the meta-trained weights and take Adam steps on those N
+examples presented without demonstrations -- each as a prompt holding its query token alone -- then predict fresh
+queries (the task's risk queries, Task.risk_queries) from query-only prompts, so that the fine-tuned model has a
+per-task risk like the in-context predictor's. Fine-tuning costs one training run per (task, N), so it is evaluated
+on the geometric grid N in {1, 2, 4, ..., n_max} (`grid`; N = 0 would be the base model itself, not fine-tuned).
+
+A fair opponent is tuned: for each N (and each seed's model) the learning rate and the number of steps are chosen
+from a grid fixed in the config -- `finetune_lrs` x the checkpoints of one run of `finetune_steps` steps
+(`checkpoints`) -- by the mean per-task risk on `finetune_validation` validation tasks, drawn apart from the
+evaluated tasks; the evaluated tasks are then fine-tuned with the chosen learning rate and read at the chosen step.
 """
 
 from __future__ import annotations
@@ -24,26 +29,39 @@ def _single(cfg: RunConfig, model: Transformer, token: jax.Array, active: jax.Ar
 
 
 def grid(n_max: int) -> list[int]:
-    """The prefix lengths at which fine-tuning is evaluated: 0, powers of two below n_max, and n_max."""
-    return sorted({0, n_max} | {2**k for k in range(n_max.bit_length()) if 2**k <= n_max})
+    """The numbers of examples at which fine-tuning is evaluated: powers of two below n_max, and n_max."""
+    return sorted({n_max} | {2**k for k in range(n_max.bit_length()) if 2**k <= n_max})
 
 
-def finetune_predictions(cfg: RunConfig, model: Transformer, task: dict[str, jax.Array]) -> jax.Array:
-    """The task's outputs at each N in grid(n) after fine-tuning on examples 0..N-1."""
+def finetuned_name(risk: str) -> str:
+    """The fine-tuned model's name for a per-task risk of the in-context predictor: icl_risk -> finetune_risk."""
+    return "finetune" + risk.removeprefix("icl")
+
+
+def checkpoints(steps: int) -> list[int]:
+    """The step counts read from one fine-tuning run of `steps` steps: a quarter, half and all of it."""
+    return sorted({max(1, steps // 4), max(1, steps // 2), steps})
+
+
+def finetune_outputs(
+    cfg: RunConfig, model: Transformer, task: dict[str, jax.Array], queries: jax.Array, lrs: jax.Array
+) -> jax.Array:
+    """Outputs for `queries` [K, feature_dim] after fine-tuning on examples 0..N-1, for N in grid(n_max) with
+    learning rate lrs[j] for the j-th N: [len(checkpoints), len(grid), K, ...]."""
     n = cfg.task.n_max
-    queries = task["features"][0::2]  # q_0..q_n: each example's query token
+    examples = task["features"][0::2]  # q_0..q_n: each example's query token
     target = task["target"]
-    opt = optax.adam(cfg.eval.finetune_lr)
     params, static = eqx.partition(model, eqx.is_array)
 
     def loss(p, mask):
         mdl = eqx.combine(p, static)
-        outs = jax.vmap(lambda q: _single(cfg, mdl, q, task["active"]))(queries)
+        outs = jax.vmap(lambda q: _single(cfg, mdl, q, task["active"]))(examples)
         per = cfg.task.loss(outs, target)
         return jnp.sum(per * mask) / jnp.maximum(mask.sum(), 1.0)
 
-    def tuned_prediction(N):
+    def tuned(N, lr):
         mask = (jnp.arange(n + 1) < N).astype(jnp.float32)
+        opt = optax.adam(lr)
 
         def step(carry, _):
             p, s = carry
@@ -51,10 +69,13 @@ def finetune_predictions(cfg: RunConfig, model: Transformer, task: dict[str, jax
             updates, s = opt.update(grads, s, p)
             return (optax.apply_updates(p, updates), s), None
 
-        (p, _), _ = jax.lax.scan(step, (params, opt.init(params)), None, length=cfg.eval.finetune_steps)
-        return _single(cfg, eqx.combine(p, static), queries[N], task["active"])
+        carry, outs, done = (params, opt.init(params)), [], 0
+        for stop in checkpoints(cfg.eval.finetune_steps):
+            carry, _ = jax.lax.scan(step, carry, None, length=stop - done)
+            done = stop
+            mdl = eqx.combine(carry[0], static)
+            outs.append(jax.vmap(lambda q, m=mdl: _single(cfg, m, q, task["active"]))(queries))
+        return jnp.stack(outs)  # [C, K, ...]
 
-    # no examples (N = 0): the base model is the fine-tuned model, so it is not trained at all
-    base = _single(cfg, model, queries[0], task["active"])
-    tuned = jax.vmap(tuned_prediction)(jnp.asarray(grid(n)[1:]))
-    return jnp.concatenate([base[None], tuned])
+    out = jax.vmap(tuned)(jnp.asarray(grid(n)), lrs)  # [G, C, K, ...]
+    return jnp.swapaxes(out, 0, 1)

@@ -20,7 +20,7 @@ def error_vs_n(metrics: dict, path: Path) -> None:
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         for name, m in curve["methods"].items():
-            if name == "icl_vs_finetune":
+            if name == "icl_vs_finetune" or "metric" in m:  # another metric (e.g. KL) has its own figure
                 continue
             grid = m.get("n_examples", ns)  # fine-tuning has its own grid of N
             pts = [
@@ -68,7 +68,7 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
     for ax, curve in zip(axes[0], curves, strict=True):
         key = curve_key(curve["params"])
         for name, m in curve["methods"].items():
-            if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk):
+            if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk) or "metric" in m:
                 continue
             grid = m.get("n_examples", ns)
             pts = [(n, lo, mu, hi) for n, lo, mu, hi in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True)]
@@ -114,7 +114,7 @@ def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> Non
     fig = Figure(figsize=(5.2, 4.0))
     ax = fig.subplots()
     sizes = np.array(scaling.get("sizes", []), dtype=float)
-    rows = np.array(list(scaling.get("crossings", {}).values()), dtype=float)  # [size, eps]
+    rows = np.array(scaling.get("crossings", []), dtype=float)  # [curve, eps], in the order of sizes
     for j, eps in enumerate(scaling.get("eps", [])):
         ax.plot(sizes, rows[:, j], "o-", label=f"eps = {eps:.3g}")
     if len(rows) and np.isfinite(rows).all():
@@ -172,7 +172,7 @@ def window(errors: dict, ms, scalings: dict, path: Path) -> None:
     _loglog(left, "window k (examples in context)", "TV at the query's context", "error vs window")
     left.legend(fontsize=7)
     for policy, row in scalings.items():
-        crossings = np.array(list(row.get("crossings", {}).values()), dtype=float)
+        crossings = np.array(row.get("crossings", []), dtype=float)
         if crossings.size:
             sizes = np.array(row["sizes"], dtype=float)
             est = row.get("estimate")
@@ -244,5 +244,30 @@ def double_descent(metrics: dict, expected: dict, path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"{metrics['task']}: double descent of least squares (run {metrics['config_hash']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def other_metric(metrics: dict, metric: str, label: str, path: Path) -> None:
+    """The methods scored in another metric than the run's (their summaries carry "metric"), mean vs N with the
+    interval shaded, log-log; one panel per curve."""
+    curves = metrics["curves"]
+    fig = Figure(figsize=(4.6 * len(curves), 3.8))
+    axes = fig.subplots(1, len(curves), squeeze=False)
+    ns = metrics["n_examples"]
+    for ax, curve in zip(axes[0], curves, strict=True):
+        for name, m in curve["methods"].items():
+            if m.get("metric") != metric:
+                continue
+            pts = [p for p in zip(ns, m["ci_low"], m["mean"], m["ci_high"], strict=True) if p[0] >= 1 and p[2] > 0]
+            if not pts:
+                continue
+            n_, lo, mu, hi = zip(*pts, strict=True)
+            style = STYLE["icl"] if name.startswith("icl") else dict(lw=1.3, ls="--")
+            (line,) = ax.plot(n_, mu, label=name, **style)
+            ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        _loglog(ax, "N (in-context examples)", label, curve_key(curve["params"]))
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{metrics['task']}: {label} (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

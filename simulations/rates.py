@@ -416,9 +416,7 @@ def scaling(
     if not np.isnan(grid).any():
         view = {
             "eps": [float(e) for e in grid],
-            "crossings": {
-                f"{s:g}": [float(crossing(m, ns, e)) for e in grid] for s, m in zip(sizes, means, strict=True)
-            },
+            "crossings": [[float(crossing(m, ns, e)) for e in grid] for m in means],  # [curve][eps], as sizes
         }
     fit = {"exponent_n": float(a), "exponent_size": float(c), "per_seed": per_seed if len(per_seed) > 1 else []}
     return Estimate(est.value, est.ci, detail | fit | view)

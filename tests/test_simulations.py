@@ -178,15 +178,20 @@ def test_token_estimates_closed_forms():
     np.testing.assert_allclose(est["mle"][0], [1 / 3, 1 / 3, 1 / 3])  # no data: uniform
 
 
-def test_finetune_grid_and_n0_is_the_base_model():
-    assert finetune.grid(16) == [0, 1, 2, 4, 8, 16] and finetune.grid(12) == [0, 1, 2, 4, 8, 12]
+def test_finetune_grid_checkpoints_and_learning_rates():
+    assert finetune.grid(16) == [1, 2, 4, 8, 16] and finetune.grid(12) == [1, 2, 4, 8, 12]  # N = 0: no tuning
+    assert finetune.checkpoints(50) == [12, 25, 50] and finetune.checkpoints(2) == [1, 2]
     cfg = tiny("classification")
     model = problem.init_model(cfg, jax.random.PRNGKey(0))
     task = problem.sample_task(cfg, jax.random.PRNGKey(1), jnp.asarray(0))
-    ft = finetune.finetune_predictions(cfg, model, task)
-    icl = problem.predict(cfg, model, task["features"], task["active"])
-    assert ft.shape == (len(finetune.grid(4)),)
-    np.testing.assert_allclose(ft[0], icl[0], rtol=1e-5)  # no examples: no update, and q_0 alone == prefix q_0
+    queries = task["features"][0::2]  # the examples' own query tokens
+    G, C = len(finetune.grid(4)), len(finetune.checkpoints(cfg.eval.finetune_steps))
+    out = finetune.finetune_outputs(cfg, model, task, queries, jnp.full(G, 1e-2))
+    assert out.shape == (C, G, 5)
+    frozen = finetune.finetune_outputs(cfg, model, task, queries, jnp.zeros(G))  # learning rate 0: the base model
+    base = jax.vmap(lambda q: finetune._single(cfg, model, q, task["active"]))(queries)
+    np.testing.assert_allclose(frozen, np.broadcast_to(base, frozen.shape), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out[-1, -1], base)  # a real step moves the model
 
 
 # ---- training and runs -------------------------------------------------------------------------------------------
@@ -217,7 +222,8 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
     methods = a["curves"][0]["methods"]
     assert {
         "icl",
-        "finetune",
+        "finetune_risk",
+        "finetune_risk_max",
         "icl_vs_finetune",
         "mle",
         "add_one",
@@ -225,7 +231,9 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
         "icl_kl",
         "posterior_mean_kl",
     } <= set(methods)
-    assert len(methods["icl"]["mean"]) == 5 and methods["finetune"]["n_examples"] == finetune.grid(4)
+    assert len(methods["icl"]["mean"]) == 5 and methods["finetune_risk"]["n_examples"] == finetune.grid(4)
+    settings = a["curves"][0]["finetune_settings"]
+    assert set(settings["lr"][0]) <= set(cfg.eval.finetune_lrs) and len(settings["steps"][0]) == len(finetune.grid(4))
     for m in methods.values():
         assert all(lo <= mu <= hi for lo, mu, hi in zip(m["ci_low"], m["mean"], m["ci_high"], strict=True))
     assert (tmp_path / "a" / "error_vs_n.png").stat().st_size > 0
@@ -245,7 +253,7 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
 def test_classification_run_has_every_method(tmp_path):
     m = simulate(tiny("classification"), tmp_path, progress=False)
     assert [c["params"] for c in m["curves"]] == [{"d": 2}, {"d": 3}]
-    assert {"icl", "averaging", "logistic", "max_margin", "bayes", "finetune", "icl_vs_finetune"} <= set(
+    assert {"icl", "averaging", "logistic", "max_margin", "bayes_risk", "logistic_risk", "finetune_risk"} <= set(
         m["curves"][0]["methods"]
     )
     assert_same_as_before_the_registry("classification", tiny("classification"), m)
@@ -258,9 +266,10 @@ def assert_same_as_before_the_registry(name: str, cfg: RunConfig, metrics: dict)
     """Metrics equal to those stored by the code before task families became plug-ins and before training ran
     its steps inside one scan per call, for the config stored beside them: the same curves, losses and methods,
     the same numbers to float32 tolerance (measured differences: below 3e-8), the config hash aside (the config's
-    JSON layout changed). Left out, because they changed on purpose (schema 2): the intervals (two-stage
+    JSON layout changed). Left out, because they changed on purpose (schemas 2 and 3): the intervals (two-stage
     bootstrap), the Bayes and max-margin baselines (exact d = 2 rule, independent sampler starts, converged
-    solver) and the token posterior mean's name (it was called 'bayes'); methods added since are listed in ADDED."""
+    solver), the token posterior mean's name (it was called 'bayes') and fine-tuning (per-task risk on fresh
+    queries, settings chosen on validation tasks); methods added since are listed in ADDED."""
     before = json.loads((BEFORE / f"{name}.json").read_text())
     assert RunConfig.from_dict(legacy(before["config"])) == cfg  # the stored config.json of the old layout loads
     old = before["metrics"]
@@ -285,11 +294,14 @@ def legacy(config: dict) -> dict:
     and took an even number of Bayes chains (their votes could tie; now odd, one more)."""
     ev = config["eval"]
     fixed = {"risk_tasks": min(ev["risk_tasks"], ev["tasks"]), "bayes_chains": ev["bayes_chains"] | 1}
+    ev = {k: v for k, v in ev.items() if k != "finetune_lr"}  # one learning rate then, a grid chosen on now
     return config | {"eval": ev | fixed}
 
 
-CHANGED = ("bayes", "max_margin", "posterior_mean")
-ADDED = ("icl_kl", "posterior_mean_kl", "icl_risk_kl", "icl_risk_max_kl")
+CHANGED = ("bayes", "max_margin", "posterior_mean", "finetune", "icl_vs_finetune")
+ADDED = ("icl_kl", "posterior_mean_kl", "icl_risk_kl", "icl_risk_max_kl", "finetune_risk", "finetune_risk_max")
+ADDED += ("bayes_risk", "logistic_risk", "posterior_mean_risk", "posterior_mean_risk_max")
+ADDED += ("posterior_mean_risk_kl", "posterior_mean_risk_max_kl")
 
 
 def test_noisy_bidirectional_curriculum_run_is_unchanged_by_the_registry(tmp_path):

@@ -157,7 +157,7 @@ def test_regression_run_has_every_method_and_check(tmp_path):
     m = simulate(cfg, tmp_path, progress=False)
     methods = m["curves"][0]["methods"]
     assert m["metric"] == "excess squared error"
-    names = {"least_squares", "ridge", "averaging", "nearest_neighbours", "dmmse", "bayes_floor", "finetune"}
+    names = {"least_squares", "ridge", "averaging", "nearest_neighbours", "dmmse", "bayes_floor", "finetune_risk"}
     assert names | {"icl", "icl_risk", "icl_vs_finetune"} <= set(methods)
     assert methods["bayes_floor"]["mean"][0] == pytest.approx(2.0, rel=1e-5)  # tr(I_d) with no example, d = 2
     rows = verdicts_for([tmp_path])

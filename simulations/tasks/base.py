@@ -71,6 +71,8 @@ class Task:
     # Equivalence margin of ICL against the fine-tuned model, in the metric's units (fixed before data): their
     # mean errors at n_max must differ by less than this for "ICL approximates the fine-tuned model".
     margin: ClassVar[float] = 0.05
+    finetune_reference: ClassVar[str | None] = None  # a classical learner the fine-tuned model should match
+    secondary_metrics: ClassVar[dict[str, str]] = {}  # suffix -> name of each metric `secondary` returns
 
     n_max: int = 32
     train_n_max: int | None = None
@@ -153,6 +155,14 @@ class Task:
         their truths [E, K, ...])."""
         raise NotImplementedError
 
+    def reference_risks(
+        self, tasks: dict, queries: Any, truth: Any, key: jax.Array, ev: EvalConfig, params: dict
+    ) -> dict[str, np.ndarray]:
+        """Per-task risks of reference learners on the same extra queries as ICL's (risk_queries), measured like
+        ICL's: {name: [E, n+1]}, named after ICL's with the learner for 'icl' (bayes_risk, ...; see `renamed`).
+        A reference measured this way is far less noisy than on one query per task."""
+        return {}
+
     def risk_summary(self, errors: np.ndarray, params: dict) -> dict[str, np.ndarray]:
         """Per-task risks from the errors of the extra queries [S, E, n+1, K]: {name: [S, E, n+1]}."""
         return {"icl_risk": errors.mean(-1)}
@@ -178,6 +188,11 @@ class Task:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind} | dataclasses.asdict(self)
+
+
+def renamed(risks: dict[str, Any], learner: str) -> dict[str, Any]:
+    """ICL's per-task risk names for another learner: icl_risk -> bayes_risk, icl_risk_max -> bayes_risk_max."""
+    return {learner + k.removeprefix("icl"): v for k, v in risks.items()}
 
 
 def require_int(name: str, value: Any, low: int, high: int | None = None, text: str | None = None) -> None:

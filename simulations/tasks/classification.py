@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
+from simulations.tasks.base import renamed
 from simulations.tasks.gaussian import GaussianInputs
 
 # compiled once per process and shared by every curve
@@ -27,8 +28,10 @@ BASELINES = {
     )
 }
 MAX_MARGIN = jax.jit(jax.vmap(baselines.max_margin_path))
-BAYES = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, 0, None, None)), static_argnums=(5, 6))
-BAYES_2D = jax.jit(jax.vmap(baselines.bayes_2d))
+# the references on many queries per prefix (the per-task risk): [E, n+1, K]
+LOGISTIC_MANY = jax.jit(jax.vmap(lambda x, y, q: baselines.logistic(x, y, queries=q)))
+BAYES_MANY = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, 0, None, None, 0)), static_argnums=(5, 6))
+BAYES_2D_MANY = jax.jit(jax.vmap(baselines.bayes_2d))
 
 
 def sample(
@@ -72,6 +75,7 @@ class Halfspaces(GaussianInputs):
         "vc.blumer",
     )
     references: ClassVar[tuple[str, ...]] = ("bayes", "logistic")
+    finetune_reference: ClassVar[str | None] = "logistic"
 
     label_noise: float = 0.0
 
@@ -104,15 +108,28 @@ class Halfspaces(GaussianInputs):
     def baselines(self, tasks, key, ev, pool=None):
         x, y = tasks["x"], tasks["y"]
         out = {name: fn(x, y) for name, fn in BASELINES.items()}
-        w_mm = MAX_MARGIN(x, y)  # [E, n+1, d]: also the Bayes sampler's centre
-        out["max_margin"] = jnp.sign(jnp.einsum("end,end->en", w_mm, x))
+        out["max_margin"] = jnp.sign(jnp.einsum("end,end->en", MAX_MARGIN(x, y), x))
+        return out
+
+    def reference_risks(self, tasks, queries, truth, key, ev, params):
+        """Per-task risk of logistic regression and, for noise-free labels, of the Bayes-optimal classifier
+        (exact for d = 2, the version space being an arc; hit-and-run otherwise, one set of chains per prefix
+        serving every query), on the risk queries."""
+        x, y = tasks["x"], tasks["y"]
+        xq = queries[..., : x.shape[-1]]  # a query token holds its input first (prompts.vector_queries)
+        preds = {"logistic": LOGISTIC_MANY(x, y, xq)}
         if self.label_noise == 0:  # the version-space posterior needs noise-free labels
-            if np.all(np.asarray(tasks["active"]) == 2):  # exact: the version space is an arc
-                out["bayes"] = BAYES_2D(x, y, w_mm)
+            w_mm = MAX_MARGIN(x, y)  # [E, n+1, d]: the sampler's centre, and a point inside the arc
+            if np.all(np.asarray(tasks["active"]) == 2):
+                preds["bayes"] = BAYES_2D_MANY(x, y, w_mm, xq)
             else:
-                bkeys = jax.random.split(key, x.shape[0])
+                keys = jax.random.split(key, x.shape[0])
                 active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
-                out["bayes"] = BAYES(bkeys, x, y, active, w_mm, ev.bayes_chains, ev.bayes_steps)
+                preds["bayes"] = BAYES_MANY(keys, x, y, active, w_mm, ev.bayes_chains, ev.bayes_steps, xq)
+        out = {}
+        for name, pred in preds.items():
+            errors = np.asarray(zero_one(pred, truth[:, None, :]))[None]  # [1, E, n+1, K]
+            out |= renamed({k: v[0] for k, v in self.risk_summary(errors, params).items()}, name)
         return out
 
     def risk_queries(self, tasks, key, ev):

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import RatioCheck, Task, require_real
+from simulations.tasks.base import RatioCheck, Task, renamed, require_real
 
 
 def sample(
@@ -75,6 +75,7 @@ class NextToken(Task):
     tail: ClassVar[str] = "icl_risk_max"  # the paper's metric: the worst context
     # the posterior mean: a baseline in TV (the claim's metric), the Bayes floor in KL (the training loss's)
     references: ClassVar[tuple[str, ...]] = ("posterior_mean",)
+    secondary_metrics: ClassVar[dict[str, str]] = {"kl": "KL(true law || prediction)"}
 
     families: tuple[tuple[int, int], ...] = ((2, 4), (4, 4))
     alpha: float = 1.0
@@ -147,6 +148,14 @@ class NextToken(Task):
         (cross-entropy minus the true law's entropy), so ICL has a true Bayes floor to approach."""
         return {"kl": kl(truth, pred)}
 
+    def figures(self, metrics, directory, prefix):
+        from simulations import plots  # matplotlib only when a figure is drawn
+
+        name = f"{prefix}kl.png"
+        plots.other_metric(metrics, "kl", self.secondary_metrics["kl"], directory / name)
+        caption = "KL to the true law: the posterior mean is the Bayes floor in this metric (in TV it is a baseline)"
+        return [(caption, name)]
+
     def checks(self):
         return (
             RatioCheck(
@@ -168,6 +177,23 @@ class NextToken(Task):
         e = tasks["c"].shape[0]
         queries = prompts.tokens_queries(jnp.arange(self.m_max), self.m_max, self.V_max)
         return jnp.broadcast_to(queries, (e, *queries.shape)), tasks["probs"]
+
+    def reference_risks(self, tasks, queries, truth, key, ev, params):
+        """The posterior mean's per-task risk at every context, in TV and in KL (where it is the Bayes floor)."""
+        m_max, v_max = self.m_max, self.V_max
+
+        def laws(c, t, v):  # the posterior mean of every context after every prefix: [n+1, m_max, V_max]
+            joint = jax.nn.one_hot(c, m_max)[:, :, None] * jax.nn.one_hot(t, v_max)[:, None, :]
+            counts = jnp.cumsum(joint, axis=0) - joint
+            return baselines.token_estimates(counts, v, self.alpha)["posterior_mean"]
+
+        pred = jax.vmap(laws)(tasks["c"], tasks["t"], tasks["active"])  # [E, n+1, m_max, V_max]
+        errors = {"": tv(pred, truth[:, None]), "_kl": kl(truth[:, None], pred)}
+        out = {}
+        for suffix, e in errors.items():
+            risks = self.risk_summary(np.asarray(e)[None], params)
+            out |= renamed({k + suffix: v[0] for k, v in risks.items()}, "posterior_mean")
+        return out
 
     def risk_summary(self, errors, params):
         dist = errors[..., : params["m"]]  # active contexts only
