@@ -177,18 +177,18 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {  # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU
         "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
             task=Halfspaces(n_max=32, dims=(2, 3, 4)),
-            train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32),
+            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
         ),
         "tokens": RunConfig(
             task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 2))),  # fit ranges [m V, 32]: >= 4x
             train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32),
+            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
         ),
         "regression": RunConfig(
             task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
-            train=TrainConfig(steps=2000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32),
+            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=2),
+            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
         ),
     },
     "full": {
