@@ -12,6 +12,18 @@ from simulations.config import curve_key
 STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", lw=1.8)}
 
 
+def _band(ax, ns, m: dict, label: str, style: dict) -> None:
+    """A method's mean against N >= 1 (its own "n_examples" when it has them) with its interval shaded; points
+    with a zero mean have no place on a log axis."""
+    grid = m.get("n_examples", ns)
+    pts = [p for p in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True) if p[0] >= 1 and p[2] > 0]
+    if not pts:
+        return
+    n_, lo, mu, hi = zip(*pts, strict=True)
+    (line,) = ax.plot(n_, mu, label=label, **style)
+    ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+
+
 def error_vs_n(metrics: dict, path: Path) -> None:
     """One panel per curve: every method's mean error vs N >= 1 with its 95% interval shaded."""
     curves = metrics["curves"]
@@ -22,18 +34,7 @@ def error_vs_n(metrics: dict, path: Path) -> None:
         for name, m in curve["methods"].items():
             if name == "icl_vs_finetune" or "metric" in m:  # another metric (e.g. KL) has its own figure
                 continue
-            grid = m.get("n_examples", ns)  # fine-tuning has its own grid of N
-            pts = [
-                (n, lo, mu, hi)
-                for n, lo, mu, hi in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True)
-                if n >= 1 and mu > 0
-            ]
-            if not pts:
-                continue
-            n_, lo, mu, hi = zip(*pts, strict=True)
-            style = STYLE.get(name, dict(lw=1.2, ls="--"))
-            (line,) = ax.plot(n_, mu, label=name, **style)
-            ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+            _band(ax, ns, m, name, STYLE.get(name, dict(lw=1.2, ls="--")))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("N (in-context examples)")
@@ -70,16 +71,8 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
         for name, m in curve["methods"].items():
             if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk) or "metric" in m:
                 continue
-            grid = m.get("n_examples", ns)
-            pts = [(n, lo, mu, hi) for n, lo, mu, hi in zip(grid, m["ci_low"], m["mean"], m["ci_high"], strict=True)]
-            pts = [p for p in pts if p[0] >= 1 and p[2] > 0]
-            if not pts:
-                continue
-            n_, lo, mu, hi = zip(*pts, strict=True)
             label = "ICL (per-task risk)" if name == risk else name
-            style = STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8))
-            (line,) = ax.plot(n_, mu, label=label, **style)
-            ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+            _band(ax, ns, m, label, STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8)))
         fit = fits.get(key)
         if fit and fit.get("estimate") is not None:
             lo, hi = fit["n_range"]
@@ -259,13 +252,7 @@ def other_metric(metrics: dict, metric: str, label: str, path: Path) -> None:
         for name, m in curve["methods"].items():
             if m.get("metric") != metric:
                 continue
-            pts = [p for p in zip(ns, m["ci_low"], m["mean"], m["ci_high"], strict=True) if p[0] >= 1 and p[2] > 0]
-            if not pts:
-                continue
-            n_, lo, mu, hi = zip(*pts, strict=True)
-            style = STYLE["icl"] if name.startswith("icl") else dict(lw=1.3, ls="--")
-            (line,) = ax.plot(n_, mu, label=name, **style)
-            ax.fill_between(n_, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+            _band(ax, ns, m, name, STYLE["icl"] if name.startswith("icl") else dict(lw=1.3, ls="--"))
         _loglog(ax, "N (in-context examples)", label, curve_key(curve["params"]))
         ax.legend(fontsize=7)
     fig.suptitle(f"{metrics['task']}: {label} (run {metrics['config_hash']})")
