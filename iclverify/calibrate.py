@@ -112,9 +112,9 @@ def calibrate_case(case: Case, reps: int, seed: int = 0) -> list[dict]:
             arrays = [sample(m, ns, n0, case.shape, bounded, rng) for m, n0 in zip(means, starts, strict=True)]
             for j, (u, n0) in enumerate(zip(arrays, starts, strict=True)):
                 est = rates.exponent(u, ns, n0, seed=r * 100 + j)
-                counts["exponent"][V.exponent_row("", "", {}, est, task.exponent, "falsifiable")["verdict"]] += 1
+                counts["exponent"][V.decide_upper(est, task.exponent, V.alternative(task.exponent, in_n=True))] += 1
             est = rates.scaling(list(zip(sizes, arrays, strict=True)), ns, starts, seed=r * 100 + 99)
-            counts["scaling"][V.scaling_row("", "", {}, est, 1.0, "falsifiable")["verdict"]] += 1
+            counts["scaling"][V.decide_upper(est, 1.0, V.alternative(1.0, in_n=False))] += 1
         for check, true, claimed, alt in (
             ("exponent", learner.exponent, task.exponent, V.alternative(task.exponent, in_n=True)),
             ("scaling", learner.scaling, 1.0, V.alternative(1.0, in_n=False)),

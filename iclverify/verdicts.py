@@ -131,14 +131,11 @@ def reference(run: Run, curves: Sequence[dict]) -> str | None:
     return None
 
 
-def exponent_row(claim: str, check: str, params: dict, est: rates.Estimate, claimed: float, role: str) -> dict:
-    alt = alternative(claimed, in_n=True)
-    verdict = decide_upper(est, claimed, alt)
-    return _row(claim, check, params, verdict, est, f"<= {claimed:g}", role, RULES["upper"], alternative=alt)
-
-
-def scaling_row(claim: str, check: str, params: dict, est: rates.Estimate, claimed: float, role: str) -> dict:
-    alt = alternative(claimed, in_n=False)
+def upper_row(
+    claim: str, check: str, params: dict, est: rates.Estimate, claimed: float, role: str, *, in_n: bool
+) -> dict:
+    """The row of an upper-bound exponent: in N (in_n) or of N* in the problem's size."""
+    alt = alternative(claimed, in_n=in_n)
     verdict = decide_upper(est, claimed, alt)
     return _row(claim, check, params, verdict, est, f"<= {claimed:g}", role, RULES["upper"], alternative=alt)
 
@@ -153,11 +150,13 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
         s = seed + 100 * i
         start = task.asymptotic_start(params)
         est = rates.exponent(units(run, params, task.risk), ns, start, seed=s)
-        out.append(exponent_row(task.claim, "exponent", params, est, task.exponent, "falsifiable"))
+        out.append(upper_row(task.claim, "exponent", params, est, task.exponent, "falsifiable", in_n=True))
         ref = reference(run, [params])
         if ref is not None:
             est = rates.exponent(units(run, params, ref), ns, start, seed=s + 2)
-            out.append(exponent_row(task.claim, f"exponent, {ref} reference", params, est, task.exponent, "sanity"))
+            out.append(
+                upper_row(task.claim, f"exponent, {ref} reference", params, est, task.exponent, "sanity", in_n=True)
+            )
         out += bound_checks(task.bounds, params, units(run, params, task.tail), ns, s, task.error_max)
         out.append(finetune_equivalence(run, params, s + 1))
         if task.finetune_reference is not None:
@@ -170,7 +169,7 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
         if name is None:
             continue
         est = rates.scaling([(task.size(p), units(run, p, name)) for p in curves], ns, starts, seed=seed + 7 + j)
-        out.append(scaling_row(task.claim, f"scaling in {task.size_name}{label}", {}, est, 1.0, role))
+        out.append(upper_row(task.claim, f"scaling in {task.size_name}{label}", {}, est, 1.0, role, in_n=False))
     return out
 
 
@@ -305,7 +304,9 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
         est = rates.scaling(sized, ns, starts, seed=seed + j)
         role = "falsifiable" if retrieval else "sanity"
         rows.append(
-            scaling_row(BOUNDED, f"window scaling in m, {policy}", {"V": V}, est, 0.0 if retrieval else 1.0, role)
+            upper_row(
+                BOUNDED, f"window scaling in m, {policy}", {"V": V}, est, 0.0 if retrieval else 1.0, role, in_n=False
+            )
         )
     if any(k.endswith("/retrieval") for k in errors):
         m = max(ms)

@@ -88,11 +88,6 @@ def cached_runner(cfg: RunConfig, what: str):
     return runner(PREDICTORS[what](cfg))
 
 
-def _seeds(models: eqx.Module) -> int:
-    """The number of seeds (models stacked on the leading axis)."""
-    return jax.tree_util.tree_leaves(eqx.filter(models, eqx.is_array))[0].shape[0]
-
-
 def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int = CHUNK) -> np.ndarray:
     """run(models, chunk of tasks) over all tasks, concatenated: [S, E, ...]."""
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
@@ -143,7 +138,7 @@ def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict,
     (seed, N)'s learning rate and steps chosen on validation tasks (simulations.finetune); and the choices."""
     task, ev = cfg.task, cfg.eval
     lrs = np.asarray(ev.finetune_lrs, dtype=np.float32)
-    S, G, steps = _seeds(models), len(grid(task.n_max)), checkpoints(ev.finetune_steps)
+    S, G, steps = cfg.train.seeds, len(grid(task.n_max)), checkpoints(ev.finetune_steps)
     val = _tasks(cfg, family, ev.finetune_validation, branch=3)
     vq, vtruth = task.risk_queries(val, _curve_key(cfg, family, 4), ev)
     every = np.broadcast_to(lrs[None, :, None], (S, len(lrs), G))

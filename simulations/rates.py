@@ -117,13 +117,15 @@ def resampled_means(u: np.ndarray, seeds: np.ndarray, tasks: np.ndarray) -> np.n
     return np.einsum("bs,bsn->bn", _weights(seeds, S), per_seed)
 
 
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    """95% percentile interval of resampled statistics (order statistics: an unbounded end stays inf)."""
+def _interval(values: np.ndarray, level: float = 0.95, axis: int | None = None):
+    """Percentile interval of resampled statistics over `axis` (order statistics: an unbounded end stays inf);
+    nan when a resample is undefined."""
     values = np.asarray(values, dtype=np.float64)
-    if np.isnan(values).any():
-        return np.nan, np.nan
-    low, high = np.quantile(values, [0.025, 0.975], method="inverted_cdf")
-    return float(low), float(high)
+    tail = round((1 - level) / 2, 12)  # 0.025 for 95%, not 0.025000000000000022: order statistics are exact
+    low, high = np.quantile(values, [tail, 1 - tail], axis=axis, method="inverted_cdf")
+    if axis is None:
+        return (np.nan, np.nan) if np.isnan(values).any() else (float(low), float(high))
+    return low, high
 
 
 def bootstrap_means(
@@ -134,16 +136,17 @@ def bootstrap_means(
     resamples: int,
     paired: bool = False,
     detail: dict | None = None,
+    level: float = 0.95,
 ) -> Estimate:
-    """statistic(*mean curves) with its two-stage bootstrap interval; statistic takes mean curves [..., N] (one
-    per array, batched over resamples on the leading axis)."""
+    """statistic(*mean curves) with its `level` two-stage bootstrap interval; statistic takes mean curves
+    [..., N] (one per array, batched over resamples on the leading axis)."""
     arrays = [as_units(a) for a in arrays]
     value = float(statistic(*(a.mean((0, 1)) for a in arrays)))
     d = draw(arrays, seed, resamples, paired=paired)
     means = [resampled_means(a, d.seeds[:, : a.shape[0]], t) for a, t in zip(arrays, d.tasks, strict=True)]
     with np.errstate(divide="ignore", invalid="ignore"):
         values = statistic(*means)
-    return Estimate(value, _interval(values), detail or {})
+    return Estimate(value, _interval(values, level), detail or {})
 
 
 def standard_error(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -> np.ndarray:
@@ -160,8 +163,7 @@ def mean_interval(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -
         mean = u.mean((0, 1))
         return mean, mean
     d = draw([u], seed, resamples)
-    low, high = np.quantile(resampled_means(u, d.seeds, d.tasks[0]), [0.025, 0.975], axis=0, method="inverted_cdf")
-    return low, high
+    return _interval(resampled_means(u, d.seeds, d.tasks[0]), axis=0)
 
 
 def bootstrap_units(
@@ -248,14 +250,10 @@ def difference(
 ) -> Estimate:
     """mean(a[..., column]) - mean(b[..., column]) for arrays on the same seeds and tasks (paired), with a
     `level` two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%)."""
-    diff = as_units(a)[..., column] - as_units(b)[..., column]
-    u = diff[..., None]
-    value = float(diff.mean())
-    d = draw([u], seed, resamples)
-    means = resampled_means(u, d.seeds, d.tasks[0])[:, 0]
-    tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail], method="inverted_cdf")
-    return Estimate(value, (float(low), float(high)), {"level": level})
+    diff = as_units(a)[..., [column]] - as_units(b)[..., [column]]  # [S, T, 1]
+    return bootstrap_means(
+        lambda m: m[..., 0], [diff], seed=seed, resamples=resamples, level=level, detail={"level": level}
+    )
 
 
 def gain_kept(errors: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
@@ -339,19 +337,16 @@ def n_star_estimate(
 # ---- scaling of N* with the problem's size ----------------------------------------------------------------------
 def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[int], points: int = 4) -> np.ndarray:
     """Targets eps that every mean curve crosses inside its own fit range [start, n_max]: geometric between the
-    highest final error and the lowest error at a range start, interior points only. Batched: curves [..., N]
-    give eps [..., points]; nan where there is no such eps."""
+    highest final error and the lowest error at a range start, interior points only; empty when there is none."""
     ns = list(np.asarray(ns))
-    cols = [ns.index(s) if s in ns else None for s in starts]
-    if None in cols:
-        shape = np.shape(curves[0])[:-1]
-        return np.full((*shape, points), np.nan)
-    hi = np.min([np.asarray(c)[..., j] for c, j in zip(curves, cols, strict=True)], axis=0)
-    lo = np.max([np.asarray(c)[..., -1] for c in curves], axis=0)
-    ok = (lo > 0) & (lo < hi)
-    hi, lo = np.where(ok, hi, np.nan), np.where(ok, lo, np.nan)
+    if any(s not in ns for s in starts):
+        return np.array([])
+    hi = min(float(c[ns.index(s)]) for c, s in zip(curves, starts, strict=True))
+    lo = max(float(c[-1]) for c in curves)
+    if not 0 < lo < hi:
+        return np.array([])
     t = np.arange(1, points + 1) / (points + 1)
-    return np.exp(np.log(hi)[..., None] + t * (np.log(lo) - np.log(hi))[..., None])
+    return np.exp(np.log(hi) + t * (np.log(lo) - np.log(hi)))
 
 
 def _resolved(u: np.ndarray, cols: np.ndarray, points: np.ndarray, seed: int, resamples: int) -> str:
@@ -413,7 +408,7 @@ def scaling(
     _, a, c = solve @ np.concatenate([np.log(np.maximum(m[cc], TINY)) for m, cc in zip(means, cols, strict=True)])
     grid = eps_grid(means, ns, starts)
     view = {}
-    if not np.isnan(grid).any():
+    if len(grid):
         view = {
             "eps": [float(e) for e in grid],
             "crossings": [[float(crossing(m, ns, e)) for e in grid] for m in means],  # [curve][eps], as sizes
