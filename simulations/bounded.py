@@ -3,7 +3,7 @@
 Window (tokens run). A task has m contexts over V tokens and a dataset of `data` examples; the query is a fresh
 context c_q. The dataset is reordered by a selection policy (simulations.context) and its first k examples, for
 every window k = 0..n_max at once, form the prompt; the model is asked c_q after each prefix
-(prompts.many_queries) and scored by TV(predicted law, p(.|c_q)). Without retrieval a window of k holds about
+(problem.predict_many) and scored by TV(predicted law, p(.|c_q)). Without retrieval a window of k holds about
 k/m examples of c_q, so the window needed grows like m; with retrieval it holds min(k, #matches) of them, so it
 should not grow with m (the reading of paper.text-generation-bounded).
 
@@ -95,7 +95,7 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
 
     def at_full_context(mdl, b):
         q = prompts.vector_queries(b["x"])
-        return problem.predict_many(cfg, mdl, b["features"], b["active"], q, group=128, prefixes=[n])[0]
+        return problem.predict_many(cfg, mdl, b["features"], b["active"], q, prefixes=[n])[0]
 
     pred = np.sign(_per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]
     wrong = np.asarray(zero_one(pred, truth[None]))

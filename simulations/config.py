@@ -81,9 +81,9 @@ class TrainConfig:
 class EvalConfig:
     """Evaluation on held-out tasks: `tasks` per curve for the mean curves, the first `risk_tasks` of them for
     the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` of those for fine-tuning
-    (Adam, learning rate from `finetune_lrs` and steps from the checkpoints of `finetune_steps`, both chosen per N
-    on `finetune_validation` separate tasks); `bootstrap` resamples per interval; the Bayes-optimal halfspace
-    classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
+    (none when 0; Adam, learning rate from `finetune_lrs` and steps from the checkpoints of `finetune_steps`,
+    both chosen per N on `finetune_validation` separate tasks); `bootstrap` resamples per interval; the
+    Bayes-optimal halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
 
     tasks: int = 512  # held-out tasks per curve
     bootstrap: int = 1000
@@ -100,8 +100,8 @@ class EvalConfig:
         require_int("tasks", self.tasks, 2)
         require_int("bootstrap", self.bootstrap, 20)
         require_int("risk_tasks", self.risk_tasks, 2, self.tasks, f"an integer in [2, tasks = {self.tasks}]")
-        top = f"an integer in [1, risk_tasks = {self.risk_tasks}]"  # fine-tuning is scored on ICL's risk tasks
-        require_int("finetune_tasks", self.finetune_tasks, 1, self.risk_tasks, top)
+        top = f"an integer in [0, risk_tasks = {self.risk_tasks}]"  # fine-tuning is scored on ICL's risk tasks
+        require_int("finetune_tasks", self.finetune_tasks, 0, self.risk_tasks, top)  # 0: no fine-tuning
         for name in ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries"):
             require_int(name, getattr(self, name), 1)
         if self.bayes_chains % 2 == 0:
@@ -269,13 +269,13 @@ LENGTH: dict[str, dict[str, RunConfig]] = {
         16,
         ModelConfig(),
         TrainConfig(steps=800, batch=64, lr=2e-3, seeds=2),
-        EvalConfig(tasks=256, finetune_tasks=8, finetune_steps=10, risk_tasks=128),
+        EvalConfig(tasks=256, finetune_tasks=0, risk_tasks=128),  # the in-context risk alone is read
     ),
     "full": _length(
         256,
         64,
         ModelConfig(depth=6, width=256, heads=8),
         TrainConfig(steps=20_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-        EvalConfig(tasks=1024, finetune_tasks=64, finetune_steps=50),
+        EvalConfig(tasks=1024, finetune_tasks=0),
     ),
 }

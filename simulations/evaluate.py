@@ -13,7 +13,7 @@ tasks and the same queries as ICL's, with settings chosen on validation tasks; t
 
 Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
 `risk_tasks` tasks, the in-context predictor after N examples is asked the task's extra queries (Task.risk_queries:
-fresh inputs, or every context) in one pass (prompts.many_queries), and their errors are summarised per task
+fresh inputs, or every context) in one pass (problem.predict_many), and their errors are summarised per task
 (Task.risk_summary: "icl_risk", and for tokens "icl_risk_max", the worst context -- the paper's metric).
 """
 
@@ -107,29 +107,38 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, param
 
 @functools.lru_cache(maxsize=32)
 def _finetune_runner(cfg: RunConfig):
-    """A jitted map over seeds' models (each with its learning-rate table [L, G]) and a chunk of tasks of
-    finetune_outputs at every learning rate of the table: [S, E, L, C, G, K, ...]."""
+    """A jitted map of finetune_outputs over seeds' models and a chunk of jobs -- a task, and for each seed a
+    learning rate per N [S, J, G] -- : [S, J, C, G, K, ...]. Validation (every task at every learning rate) and the
+    evaluated tasks (each at its chosen rates) are both chunks of FT_CHUNK jobs: one compiled program."""
 
-    def one(m, lr_table, t):
-        return jax.vmap(lambda lrs: finetune_outputs(cfg, m, t, t["queries"], lrs))(lr_table)
+    def one(m, t, lrs):
+        return finetune_outputs(cfg, m, t, t["queries"], lrs)
 
     @eqx.filter_jit
-    def run(ms, part, tables):
-        return eqx.filter_vmap(lambda m, tb: jax.vmap(lambda t: one(m, tb, t))(part))(ms, tables)
+    def run(ms, part, lrs):
+        return eqx.filter_vmap(lambda m, lr: jax.vmap(lambda t, r: one(m, t, r))(part, lr))(ms, lrs)
 
     return run
 
 
-def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, tables: np.ndarray):
-    """Fine-tuned predictions [S, E, L, C, G, K, ...] and their per-task risks {name: [S, E, L, C, G]}."""
-    task = cfg.task
-    run = _finetune_runner(cfg)
-    parts = [np.asarray(run(models, c, jnp.asarray(tables))) for c in _chunks(tasks | {"queries": queries}, FT_CHUNK)]
-    pred = task.prediction(np.concatenate(parts, axis=1))
-    S, E, L, C, G = pred.shape[:5]
-    errors = np.asarray(task.error(pred, truth[None, :, None, None, None]))  # [S, E, L, C, G, K]
-    flat = task.risk_summary(errors.reshape(S, E, L * C * G, -1), params)
-    return pred, {k: v.reshape(S, E, L, C, G) for k, v in flat.items()}
+def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lrs: np.ndarray):
+    """Fine-tuned predictions [S, J, C, G, K, ...] and their per-task risks {name: [S, J, C, G]}: job j is task j
+    fine-tuned by seed s's model with the learning rates lrs[s, j] [G]. The last chunk is padded with copies of
+    the last job (dropped) so that every call has one shape."""
+    task, run = cfg.task, _finetune_runner(cfg)
+    jobs, total = tasks | {"queries": queries}, len(truth)
+    pad = -total % FT_CHUNK
+    jobs = {k: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]) for k, v in jobs.items()}
+    lrs = np.concatenate([lrs, np.repeat(lrs[:, -1:], pad, axis=1)], axis=1)
+    parts = [
+        np.asarray(run(models, part, jnp.asarray(lrs[:, i * FT_CHUNK : (i + 1) * FT_CHUNK])))
+        for i, part in enumerate(_chunks(jobs, FT_CHUNK))
+    ]
+    pred = task.prediction(np.concatenate(parts, axis=1)[:, :total])
+    S, J, C, G = pred.shape[:4]
+    errors = np.asarray(task.error(pred, truth[None, :, None, None]))  # [S, J, C, G, K]
+    flat = task.risk_summary(errors.reshape(S, J, C * G, -1), params)
+    return pred, {k: v.reshape(S, J, C, G) for k, v in flat.items()}
 
 
 def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, family: int, icl_pred):
@@ -138,21 +147,25 @@ def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict,
     (seed, N)'s learning rate and steps chosen on validation tasks (simulations.finetune); and the choices."""
     task, ev = cfg.task, cfg.eval
     lrs = np.asarray(ev.finetune_lrs, dtype=np.float32)
-    S, G, steps = cfg.train.seeds, len(grid(task.n_max)), checkpoints(ev.finetune_steps)
-    val = _tasks(cfg, family, ev.finetune_validation, branch=3)
+    S, G, L, steps = cfg.train.seeds, len(grid(task.n_max)), len(lrs), checkpoints(ev.finetune_steps)
+    V = ev.finetune_validation
+    val = _tasks(cfg, family, V, branch=3)
     vq, vtruth = task.risk_queries(val, _curve_key(cfg, family, 4), ev)
-    every = np.broadcast_to(lrs[None, :, None], (S, len(lrs), G))
-    _, val_risk = _tuned(cfg, models, val, vq, vtruth, params, every)
-    score = val_risk[task.risk].mean(1).reshape(S, -1, G)  # [S, L * C, G]
+    every = np.broadcast_to(np.tile(lrs, V)[None, :, None], (S, V * L, G))  # job v L + l: task v, rate l
+    repeat = functools.partial(np.repeat, repeats=L, axis=0)
+    val_jobs = {k: repeat(np.asarray(v)) for k, v in val.items()}
+    _, val_risk = _tuned(cfg, models, val_jobs, repeat(np.asarray(vq)), repeat(np.asarray(vtruth)), params, every)
+    score = val_risk[task.risk].reshape(S, V, L * len(steps), G).mean(1)  # [S, L * C, G]
     best = score.argmin(1)  # [S, G]
     lr_idx, step_idx = np.divmod(best, len(steps))
     n = ev.finetune_tasks
     head = {k: v[:n] for k, v in tasks.items()}
-    pred, risks = _tuned(cfg, models, head, queries[:n], truth[:n], params, lrs[lr_idx][:, None, :])
-    pick = step_idx[:, None, None, None, :]  # [S, 1, 1, 1, G]: the chosen checkpoint of each (seed, N)
-    out = {finetuned_name(k): np.take_along_axis(v, pick, axis=3)[:, :, 0, 0] for k, v in risks.items()}
+    chosen_lrs = np.broadcast_to(lrs[lr_idx][:, None, :], (S, n, G))
+    pred, risks = _tuned(cfg, models, head, queries[:n], truth[:n], params, chosen_lrs)
+    pick = step_idx[:, None, None, :]  # [S, 1, 1, G]: the chosen checkpoint of each (seed, N)
+    out = {finetuned_name(k): np.take_along_axis(v, pick, axis=2)[:, :, 0] for k, v in risks.items()}
     if icl_pred is not None:
-        tuned = np.take_along_axis(pred, pick.reshape(S, 1, 1, 1, G, *([1] * (pred.ndim - 5))), axis=3)[:, :, 0, 0]
+        tuned = np.take_along_axis(pred, pick.reshape(S, 1, 1, G, *([1] * (pred.ndim - 4))), axis=2)[:, :, 0]
         g = grid(task.n_max)
         apart = np.asarray(task.disagreement(icl_pred[:, :n][:, :, g], tuned))  # [S, E_ft, G, K]
         out["icl_vs_finetune"] = task.risk_summary(apart, params)[task.risk]
@@ -203,7 +216,9 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
         if cfg.model.attention == "causal":
             risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)
             raw |= risks
-        tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
+        tuned, chosen = {}, None
+        if ev.finetune_tasks:
+            tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
         raw |= tuned
         methods = {}
         for i, (name, values) in enumerate(raw.items()):
@@ -215,5 +230,5 @@ def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tu
                 summary["metric"] = metric
             methods[name] = summary
             errors[f"{curve_key(params)}/{name}"] = np.asarray(values, dtype=np.float32)
-        curves.append({"params": params, "methods": methods, "finetune_settings": chosen})
+        curves.append({"params": params, "methods": methods} | ({"finetune_settings": chosen} if chosen else {}))
     return curves, errors

@@ -38,16 +38,48 @@ class Attention(eqx.Module):
         self.out = eqx.nn.Linear(width, width, key=k2)
         self.heads, self.use_rope = heads, use_rope
 
-    def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array) -> jax.Array:
+    def _heads(self, x: jax.Array, positions: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Queries, keys and values [H, T, Dh] of x [T, W] (heads first: plain batched matmuls, about 1.5x faster
+        on XLA:CPU than einsums over [T, H, Dh]), rotated when positions are rotary."""
         T, W = x.shape
-        # heads first ([H, T, Dh]): plain batched matmuls, about 1.5x faster on XLA:CPU than einsums over [T, H, Dh]
         q, k, v = jax.vmap(self.qkv)(x).reshape(T, 3, self.heads, W // self.heads).transpose(1, 2, 0, 3)
         if self.use_rope:
             q, k = rope(q, positions), rope(k, positions)
-        scores = (q @ k.swapaxes(-1, -2)) / math.sqrt(W // self.heads)
-        scores = jnp.where(mask[None], scores, -jnp.inf)
-        attn = jax.nn.softmax(scores, axis=-1)
-        return jax.vmap(self.out)((attn @ v).transpose(1, 0, 2).reshape(T, W))
+        return q, k, v
+
+    def _merge(self, heads: jax.Array) -> jax.Array:
+        """[H, T, Dh] -> the output projection of the concatenated heads [T, W]."""
+        H, T, Dh = heads.shape
+        return jax.vmap(self.out)(heads.transpose(1, 0, 2).reshape(T, H * Dh))
+
+    def __call__(
+        self, x: jax.Array, mask: jax.Array, positions: jax.Array, read: jax.Array | None = None
+    ) -> jax.Array:
+        """Attention outputs at every token, or only at the tokens `read` (indices; the queries of those rows)."""
+        if x.shape[0] == 1:  # one token attends to itself with weight exactly 1: out(v), no queries or keys needed
+            _, _, v = jnp.split(jax.vmap(self.qkv)(x), 3, axis=-1)
+            return jax.vmap(self.out)(v)
+        q, k, v = self._heads(x, positions)
+        if read is not None:
+            q, mask = q[:, read], mask[read]
+        scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1]), -jnp.inf)
+        return self._merge(jax.nn.softmax(scores, axis=-1) @ v)
+
+    def extended(
+        self, x: jax.Array, mask: jax.Array, positions: jax.Array, y: jax.Array, y_positions: jax.Array, limit
+    ) -> tuple[jax.Array, jax.Array]:
+        """Outputs for a prompt x [T, W] (attending by `mask`) and for extra tokens y [Q, W], the i-th of which
+        sees the first limit[i] prompt tokens and itself: keys and values of the prompt are computed once and
+        shared by every extra token, instead of one pass over prompt + extras with a [T + Q]^2 mask."""
+        q, k, v = self._heads(x, positions)
+        qy, ky, vy = self._heads(y, y_positions)
+        scale = math.sqrt(q.shape[-1])
+        scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / scale, -jnp.inf)
+        seen = jnp.arange(x.shape[0])[None, :] < jnp.asarray(limit)[:, None]  # [Q, T]
+        cross = jnp.where(seen[None], (qy @ k.swapaxes(-1, -2)) / scale, -jnp.inf)  # [H, Q, T]
+        attn = jax.nn.softmax(jnp.concatenate([cross, (qy * ky).sum(-1, keepdims=True) / scale], axis=-1), axis=-1)
+        out_y = attn[..., :-1] @ v + attn[..., -1:] * vy
+        return self._merge(jax.nn.softmax(scores, axis=-1) @ v), self._merge(out_y)
 
 
 class Block(eqx.Module):
@@ -65,10 +97,22 @@ class Block(eqx.Module):
         self.fc = eqx.nn.Linear(w, cfg.mlp_ratio * w, key=k2)
         self.proj = eqx.nn.Linear(cfg.mlp_ratio * w, w, key=k3)
 
-    def __call__(self, x: jax.Array, mask: jax.Array, positions: jax.Array) -> jax.Array:
-        x = x + self.attn(jax.vmap(self.ln1)(x), mask, positions)
-        h = jax.nn.gelu(jax.vmap(self.fc)(jax.vmap(self.ln2)(x)))
-        return x + jax.vmap(self.proj)(h)
+    def __call__(
+        self, x: jax.Array, mask: jax.Array, positions: jax.Array, read: jax.Array | None = None
+    ) -> jax.Array:
+        """The block's output at every token, or at the tokens `read` only (keys and values still see them all)."""
+        attended = self.attn(jax.vmap(self.ln1)(x), mask, positions, read)
+        x = (x if read is None else x[read]) + attended
+        return x + self._mlp(x)
+
+    def _mlp(self, x: jax.Array) -> jax.Array:
+        return jax.vmap(self.proj)(jax.nn.gelu(jax.vmap(self.fc)(jax.vmap(self.ln2)(x))))
+
+    def extended(self, x, mask, positions, y, y_positions, limit) -> tuple[jax.Array, jax.Array]:
+        """The block on a prompt x and extra tokens y (see Attention.extended)."""
+        ax, ay = self.attn.extended(jax.vmap(self.ln1)(x), mask, positions, jax.vmap(self.ln1)(y), y_positions, limit)
+        x, y = x + ax, y + ay
+        return x + self._mlp(x), y + self._mlp(y)
 
 
 class Transformer(eqx.Module):
@@ -76,6 +120,9 @@ class Transformer(eqx.Module):
 
     `positions` [T] (default 0..T-1) are the position ids: extra query tokens appended after a prompt reuse the id
     a query would have had inside it, so that with a suitable mask they are read exactly like that query.
+    `read` (indices, default all) are the tokens whose outputs are returned: the last block computes its queries,
+    attention output and MLP only there -- the same numbers as reading them off the full output, at about 10% less
+    work per training step when half the tokens are read.
     """
 
     embed: eqx.nn.Linear
@@ -92,15 +139,36 @@ class Transformer(eqx.Module):
         self.ln_f = eqx.nn.LayerNorm(cfg.width)
         self.head = eqx.nn.Linear(cfg.width, out_dim, key=keys[2])
 
-    def __call__(self, features: jax.Array, mask: jax.Array, positions: jax.Array | None = None) -> jax.Array:
-        x = jax.vmap(self.embed)(features)
+    def __call__(
+        self,
+        features: jax.Array,
+        mask: jax.Array,
+        positions: jax.Array | None = None,
+        read: jax.Array | None = None,
+    ) -> jax.Array:
         if positions is None:
-            T = features.shape[0]
-            if self.pos is not None and T > self.pos.shape[0]:
-                raise ValueError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
-            positions = jnp.arange(T)
-        if self.pos is not None:
-            x = x + self.pos[positions]
-        for block in self.blocks:
+            positions = self._positions(features.shape[0])
+        x = self._embed(features, positions)
+        for block in self.blocks[:-1]:
             x = block(x, mask, positions)
+        x = self.blocks[-1](x, mask, positions, read)
         return jax.vmap(self.head)(jax.vmap(self.ln_f)(x))
+
+    def extended(self, features: jax.Array, mask: jax.Array, extra: jax.Array, limit: jax.Array) -> jax.Array:
+        """Outputs [Q, out_dim] for extra tokens extra [Q, F] after a prompt features [T, F] (attending by `mask`):
+        the i-th sees the first limit[i] prompt tokens and itself, at position id limit[i] -- what a token placed
+        right after those limit[i] tokens would see. The prompt's keys and values are shared by all extra tokens."""
+        positions = self._positions(features.shape[0])
+        x, y = self._embed(features, positions), self._embed(extra, limit)
+        for block in self.blocks:
+            x, y = block.extended(x, mask, positions, y, limit, limit)
+        return jax.vmap(self.head)(jax.vmap(self.ln_f)(y))
+
+    def _positions(self, T: int) -> jax.Array:
+        if self.pos is not None and T > self.pos.shape[0]:
+            raise ValueError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
+        return jnp.arange(T)
+
+    def _embed(self, features: jax.Array, positions: jax.Array) -> jax.Array:
+        x = jax.vmap(self.embed)(features)
+        return x if self.pos is None else x + self.pos[positions]

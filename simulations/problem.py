@@ -5,7 +5,6 @@ Everything here is a pure function of its arguments (jit- and vmap-safe); `RunCo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import jax
@@ -61,9 +60,13 @@ def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax
     length = features.shape[0]
     n = (length - 1) // 2
     if cfg.model.attention == "causal":
-        out = model(features, prompts.causal_mask(length))[prompts.query_positions(n)]
+        out = model(features, prompts.causal_mask(length), read=prompts.query_positions(n))
     else:
-        out = jax.vmap(lambda k: model(features, prompts.bidirectional_mask(length, k))[2 * k])(jnp.arange(n + 1))
+
+        def at(k):
+            return model(features, prompts.bidirectional_mask(length, k), read=2 * k[None])[0]
+
+        out = jax.vmap(at)(jnp.arange(n + 1))
     return cfg.task.readout(out, active)
 
 
@@ -73,30 +76,21 @@ def predict_many(
     features: jax.Array,
     active: jax.Array,
     queries: jax.Array,
-    group: int = 4,
     prefixes: Sequence[int] | None = None,
 ) -> jax.Array:
     """The task's outputs for k extra query tokens after each prefix (default every N = 0..n): [P, k, ...],
     P the number of prefixes.
 
-    Causal models only (the extra queries rely on one causal pass; see prompts.many_queries). Queries go in
-    groups of `group` per pass: attention cost grows with the square of the sequence, so short passes are cheaper.
+    Causal models only: the copy of a query for prefix N sees the prompt's first 2N tokens and itself, at position
+    id 2N -- exactly what q_N sees in the prompt, with q_N replaced (prompts.extra_queries). The prompt's keys and
+    values are computed once for all P k copies (Transformer.extended).
     """
     if cfg.model.attention != "causal":
         raise ValueError("per-task risk needs attention='causal' (bidirectional models run one pass per N)")
     n = (features.shape[0] - 1) // 2
-    count = n + 1 if prefixes is None else len(prefixes)
-    k = queries.shape[0]
-    group = math.gcd(k, group)
-
-    def one(part):
-        seq, mask, positions = prompts.many_queries(features, part, prefixes)
-        out = model(seq, mask, positions)[2 * n :]
-        return out.reshape(count, group, *out.shape[1:])
-
-    out = jax.vmap(one)(queries.reshape(k // group, group, -1))  # [G, P, group, ...]
-    out = jnp.moveaxis(out, 0, 1).reshape(count, k, *out.shape[3:])
-    return cfg.task.readout(out, active)
+    extra, limit = prompts.extra_queries(n, queries, prefixes)
+    out = model.extended(features[: 2 * n], prompts.causal_mask(2 * n), extra, limit)
+    return cfg.task.readout(out.reshape(limit.shape[0] // queries.shape[0], queries.shape[0], *out.shape[1:]), active)
 
 
 def loss(
@@ -123,8 +117,8 @@ def loss(
 
         def one(f, a, k):
             length = f.shape[0]
-            o = model(f, prompts.bidirectional_mask(length, k))
-            raw = jnp.zeros((n + 1, *o.shape[1:])).at[k].set(o[2 * k])
+            o = model(f, prompts.bidirectional_mask(length, k), read=2 * k[None])[0]
+            raw = jnp.zeros((n + 1, *o.shape)).at[k].set(o)
             return cfg.task.readout(raw, a)
 
         out = jax.vmap(one)(batch["features"], batch["active"], ks)

@@ -74,25 +74,12 @@ def bidirectional_mask(length: int, n_demos: jax.Array) -> jax.Array:
     return (visible[None, :] & visible[:, None]) | jnp.eye(length, dtype=bool)
 
 
-def many_queries(
-    prompt: jax.Array, queries: jax.Array, prefixes: Sequence[int] | None = None
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Ask k extra queries after each prefix N of a causal prompt (default every N = 0..n), in one pass.
-
-    prompt [2n+1, F] and queries [k, F] -> (features [2n + len(prefixes) k, F], mask, position ids). The sequence
-    is the prompt's 2n demonstration-bearing tokens followed by the k queries once per prefix; the copy for N sees
-    the first 2N tokens and itself, at position id 2N -- exactly what q_N sees in the prompt, with q_N replaced.
-    """
-    n = (prompt.shape[0] - 1) // 2
+def extra_queries(
+    n: int, queries: jax.Array, prefixes: Sequence[int] | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """Ask k extra queries [k, F] after each prefix N of a causal prompt of n examples (default every N = 0..n):
+    the queries repeated once per prefix [P k, F], and for each copy the number of prompt tokens it may see, 2N,
+    which is also its position id -- exactly what q_N sees in the prompt (the first 2N tokens, d_0..d_{N-1} with
+    their queries), with q_N replaced (Transformer.extended)."""
     prefixes = jnp.arange(n + 1) if prefixes is None else jnp.asarray(prefixes)
-    k = queries.shape[0]
-    head = 2 * n
-    length = head + prefixes.shape[0] * k
-    n_of = jnp.repeat(prefixes, k)  # the prefix each extra query belongs to
-    features = jnp.concatenate([prompt[:head], jnp.tile(queries, (prefixes.shape[0], 1))], axis=0)
-    rows = jnp.arange(length)
-    cols = rows[None, :]
-    limit = jnp.concatenate([rows[:head] + 1, 2 * n_of])  # prompt tokens: causal; extra queries: first 2N tokens
-    mask = (cols < limit[:, None]) | (cols == rows[:, None])
-    positions = jnp.concatenate([jnp.arange(head), 2 * n_of])
-    return features, mask, positions
+    return jnp.tile(queries, (prefixes.shape[0], 1)), 2 * jnp.repeat(prefixes, queries.shape[0])

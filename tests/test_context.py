@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iclverify import verdicts as V
-from simulations import context, prompts
+from simulations import context
 from simulations.config import LENGTH, EvalConfig, RunConfig
 from simulations.run import Run
 from simulations.tasks import NextToken
@@ -57,13 +57,6 @@ def test_random_and_recent():
         context.order("nearest", KEY, c, 0)
     with pytest.raises(ValueError, match=r"k must be an integer in \[0, 10\]"):
         context.select("random", KEY, c, 0, 11)
-
-
-def test_queries_at_chosen_prefixes_only():
-    features = jnp.zeros((2 * 4 + 1, 3))
-    seq, mask, positions = prompts.many_queries(features, jnp.ones((2, 3)), [4])
-    assert seq.shape == (8 + 2, 3) and positions[8:].tolist() == [8, 8]
-    assert jnp.flatnonzero(mask[9]).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 9]
 
 
 def test_training_length_is_separate_from_the_position_table():
