@@ -5,7 +5,8 @@ token), batch 64, one seed, models of 3 layers x width 64 and 6 layers x width 1
 setting at two sizes. For each, prints steps/s, tokens/s and achieved FLOP/s as a fraction of a float32 matmul
 peak measured in this run (a 2048^3 jnp.dot). FLOPs are counted analytically: 2 * in * out per token for every
 Linear layer and 4 * T^2 * width per sequence for attention (QK^T and AV), times 3 for forward + backward.
-Then the quick preset of a task, and the speed-up of training 4 seeds in one program (vmap) over 4 runs.
+Then the quick preset of a task, and the speed-up of training 4 seeds in one program over 4 runs (the seeds are
+vmapped on accelerators and unrolled on the CPU, see simulations.train.make_step; both are timed).
 
 With --compare-torch PY (a Python with torch and transformers, not a project dependency), runs
 benchmarks/torch_reference.py (or --torch-script) under PY at the anchors in the same run and ends with three
@@ -59,10 +60,10 @@ def flops_per_sequence(cfg: RunConfig) -> float:
     return 3 * (2 * linear * T + cfg.model.depth * 4 * T * T * w)
 
 
-def steps_per_second(cfg: RunConfig, steps: int, repeat: int = 2) -> float:
+def steps_per_second(cfg: RunConfig, steps: int, repeat: int = 2, unroll_seeds: bool | None = None) -> float:
     """Training steps per second: the best of `repeat` calls of `steps` steps each, after one compiling call."""
     state, (_, train_keys, _) = init_state(cfg), keys(cfg)
-    step_fn = make_step(cfg)
+    step_fn = make_step(cfg, unroll_seeds)
     models, opts, losses = step_fn(state.models, state.opt_states, train_keys, jnp.asarray(0), steps)
     losses.block_until_ready()
     best = float("inf")
@@ -117,8 +118,10 @@ def main() -> None:
         return dataclasses.replace(base, train=dataclasses.replace(base.train, seeds=k))
 
     one, four = steps_per_second(with_seeds(1), args.steps), steps_per_second(with_seeds(4), args.steps)
+    vmapped = steps_per_second(with_seeds(4), args.steps, unroll_seeds=False)
     print(_line(f"{args.task} quick, 1 seed", base, one, 1, peak))
     print(_line(f"{args.task} quick, 4 seeds", base, four, 4, peak))
+    print(_line(f"{args.task} quick, 4 vmapped", base, vmapped, 4, peak))
     for name, r in ratios.items():
         print(f"ratio vs torch {name}: {r:.2f}")
     print(f"vmap speed-up 4 seeds: {four * 4 / one:.2f}")

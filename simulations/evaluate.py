@@ -48,8 +48,18 @@ def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[f
 
 
 def _tasks(cfg: RunConfig, family: int, count: int, branch: int | None = None) -> dict[str, jax.Array]:
-    ks = jax.random.split(_curve_key(cfg, family, branch), count)
-    return jax.vmap(lambda k: problem.sample_task(cfg, k, jnp.asarray(family)))(ks)
+    return _sampler(cfg, count)(_curve_key(cfg, family, branch), jnp.asarray(family))
+
+
+@functools.lru_cache(maxsize=32)
+def _sampler(cfg: RunConfig, count: int):
+    """`count` tasks of one curve from its key, compiled once per config (run eagerly, the sampler's operations
+    were compiled one by one: several seconds per run)."""
+
+    def sample(key, family):
+        return jax.vmap(lambda k: problem.sample_task(cfg, k, family))(jax.random.split(key, count))
+
+    return jax.jit(sample)
 
 
 def _curve_key(cfg: RunConfig, family: int, branch: int | None = None) -> jax.Array:
