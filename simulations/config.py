@@ -187,7 +187,7 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
         ),
         "regression": RunConfig(
             task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
-            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=2),
+            train=TrainConfig(steps=1250, batch=64, lr=2e-3, seeds=2),
             eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
         ),
     },
@@ -268,7 +268,7 @@ LENGTH: dict[str, dict[str, RunConfig]] = {
         64,
         16,
         ModelConfig(),
-        TrainConfig(steps=800, batch=64, lr=2e-3, seeds=2),
+        TrainConfig(steps=600, batch=64, lr=2e-3, seeds=2),
         EvalConfig(tasks=256, finetune_tasks=0, risk_tasks=128),  # the in-context risk alone is read
     ),
     "full": _length(
