@@ -1,6 +1,8 @@
 """The `iclverify` command (also `python -m iclverify`).
 
-Bad input never produces a traceback: one line on stderr and exit status 2.
+Exit status: 0 success; 1 an internal error (a bug: one line saying so, the traceback under --debug) or, with
+--fail-on inconsistent, an inconsistent falsifiable verdict; 2 bad input (one line naming the parameter and its
+valid range, never a traceback). Closing stdout early (`iclverify audit --json | head`) is not an error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import theory
 from iclverify import __version__
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from theory.audit import audit
-from theory.symbols import DOMAINS
+from theory.symbols import DOMAINS, InputError
 
 # CLI flag -> (keyword in theory, default); defaults from tables.DEFAULTS (V = 50000, d = 768).
 FLAGS = {"eps": "eps", "delta": "delta", "m": "m", "vocab": "V", "length": "l", "dim": "d"}
@@ -258,12 +260,27 @@ SIM_FLAGS = {
 
 
 def simulation_config(args: argparse.Namespace):
-    """The preset for the task, with every given flag applied (a task flag must be a field of the task's family)."""
+    """The run to simulate: a saved config.json (--config) or the task's preset, then the shortcut flags, then
+    every --set section.field=value (RunConfig.override), then --seed."""
     import dataclasses
+    from pathlib import Path
 
-    from simulations.config import preset
+    from simulations.config import RunConfig, preset
 
-    cfg = preset(args.task, args.preset)
+    if args.config is not None:
+        try:
+            cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            why = f"{type(err).__name__}: {err}"
+            raise UsageError(f"--config {args.config} is not a run's config.json ({why})") from None
+        if args.task is not None and args.task != cfg.task.kind:
+            raise UsageError(f"--config {args.config} holds a {cfg.task.kind} run; got task {args.task!r}")
+        if args.preset is not None:
+            raise UsageError("--preset and --config exclude each other (the config file is the whole run)")
+    elif args.task is None:
+        raise UsageError("simulate needs a task (classification, tokens, regression, ...) or --config FILE")
+    else:
+        cfg = preset(args.task, args.preset or "quick")
     sections = {name: getattr(cfg, name) for name in ("task", "model", "train", "eval")}
     changes: dict[str, dict] = {name: {} for name in sections}
     for flag, (section, field) in SIM_FLAGS.items():
@@ -273,11 +290,13 @@ def simulation_config(args: argparse.Namespace):
         names = {f.name for f in dataclasses.fields(sections[section])}
         if field not in names:
             option = "--" + flag.replace("_", "-")
-            raise UsageError(f"{option} does not apply to {args.task} tasks (their fields: {', '.join(sorted(names))})")
+            kind = cfg.task.kind
+            raise UsageError(f"{option} does not apply to {kind} tasks (their fields: {', '.join(sorted(names))})")
         changes[section][field] = value
     # one replace per section: its fields are validated together (e.g. risk_tasks <= tasks)
     sections = {name: dataclasses.replace(sections[name], **changes[name]) for name in sections}
-    return dataclasses.replace(cfg, **sections, seed=args.seed if args.seed is not None else cfg.seed)
+    cfg = dataclasses.replace(cfg, **sections).override(args.set)
+    return cfg if args.seed is None else dataclasses.replace(cfg, seed=args.seed)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -360,6 +379,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="iclverify", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("bounds", help="table of every catalogue bound at given parameters")
@@ -396,9 +416,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="meta-train small transformers and measure in-context error vs N")
     p.add_argument(
-        "task", help="task family: classification, tokens, regression, or a registered one (iclverify.tasks)"
+        "task",
+        nargs="?",
+        help="task family: classification, tokens, regression, or a registered one (iclverify.tasks); "
+        "optional with --config",
     )
-    p.add_argument("--preset", choices=["quick", "full"], default="quick")
+    p.add_argument("--preset", choices=["quick", "full"], help="the task's preset to start from (default quick)")
+    p.add_argument("--config", metavar="FILE", help="rerun a saved run: its config.json (instead of a preset)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="set any config field, repeatable: train.warmup=500, model.width=128, task.dims=[2,4], "
+        "eval.finetune_lrs=[1e-3], seed=3 (JSON values; applied after the other flags)",
+    )
     p.add_argument("--out", required=True, help="run directory (reused if it holds this run)")
     p.add_argument("--json", action="store_true", help="print what was written and the final errors as JSON")
     p.add_argument("--seed", type=_nonnegative_int)
@@ -495,14 +527,30 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+INPUT_ERRORS = (UsageError, InputError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except (UsageError, ValueError) as err:
+    except INPUT_ERRORS as err:
         print(f"iclverify: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader closed stdout early (`iclverify audit --json | head`): not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that flushing stdout at exit does not raise again
         return 0
+    except Exception as err:  # anything else is a bug in this package or a library, or a run that diverged
+        train = sys.modules.get("simulations.train")  # imported only by the commands that train
+        if train is not None and isinstance(err, train.TrainingDiverged):  # its message says what was kept
+            print(f"iclverify: {err}", file=sys.stderr)
+            return 1
+        if args is not None and args.debug:
+            raise
+        print(
+            f"iclverify: internal error: {type(err).__name__}: {err} (a bug; rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

@@ -27,6 +27,7 @@ from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
+from theory.symbols import InputError
 
 TRIALS = {"quick": 20000, "full": 20000}  # Monte-Carlo trials per experiment
 PACKAGES = ("iclverify", "jax", "equinox", "optax", "numpy", "scipy", "sympy", "hypothesis", "matplotlib")
@@ -48,7 +49,7 @@ def task_plot_files(kind: str) -> dict[str, str]:
 def preset_configs(preset: str, seed: int) -> dict[str, RunConfig]:
     """The simulate presets the report runs, with the report's seed."""
     if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {preset!r}")
+        raise InputError(f"preset must be one of {sorted(PRESETS)}; got {preset!r}")
     return {kind: dataclasses.replace(cfg, seed=seed) for kind, cfg in PRESETS[preset].items()}
 
 

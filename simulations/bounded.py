@@ -29,6 +29,7 @@ from simulations.tasks import tokens
 from simulations.tasks.classification import zero_one
 from simulations.tasks.tokens import tv
 from simulations.train import keys
+from theory.symbols import InputError
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
     """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}."""
     m_max, v_max = cfg.task.m_max, cfg.task.V_max
     if max(wc.ms) > m_max or wc.V > v_max:
-        raise ValueError(f"window experiment needs m <= {m_max} and V <= {v_max} (the run's largest); got {wc}")
+        raise InputError(f"window experiment needs m <= {m_max} and V <= {v_max} (the run's largest); got {wc}")
     n = cfg.task.n_max
     out = {}
     for i, m in enumerate(wc.ms):

@@ -6,11 +6,13 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
 from simulations.tasks.base import require_int, require_real, tuples
+from theory.symbols import InputError
 
 # Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
 # runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals, exact and
@@ -41,9 +43,9 @@ class ModelConfig:
         for name in ("depth", "width", "heads", "mlp_ratio"):
             require_int(name, getattr(self, name), 1)
         if self.width % self.heads:
-            raise ValueError(f"width must be a multiple of heads = {self.heads}; got {self.width}")
+            raise InputError(f"width must be a multiple of heads = {self.heads}; got {self.width}")
         if self.positions == "rope" and (self.width // self.heads) % 2:
-            raise ValueError(f"width / heads must be even with positions = 'rope'; got {self.width} / {self.heads}")
+            raise InputError(f"width / heads must be even with positions = 'rope'; got {self.width} / {self.heads}")
         _choice("positions", self.positions, ("learned", "rope"))
         _choice("attention", self.attention, ("causal", "bidirectional"))
 
@@ -74,7 +76,7 @@ class TrainConfig:
         require_real("clip", self.clip, 0.0, open_low=True)
         for name in ("curriculum", "curriculum_examples"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false; got {getattr(self, name)!r}")
+                raise InputError(f"{name} must be true or false; got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -105,16 +107,16 @@ class EvalConfig:
         for name in ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries"):
             require_int(name, getattr(self, name), 1)
         if self.bayes_chains % 2 == 0:
-            raise ValueError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
+            raise InputError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
         if not isinstance(self.finetune_lrs, tuple) or not self.finetune_lrs:
-            raise ValueError(f"finetune_lrs must be a non-empty tuple of learning rates; got {self.finetune_lrs!r}")
+            raise InputError(f"finetune_lrs must be a non-empty tuple of learning rates; got {self.finetune_lrs!r}")
         for lr in self.finetune_lrs:
             require_real("finetune_lrs", lr, 0.0, open_low=True)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+        raise InputError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
-        """The inverse of to_dict; the task's kind picks its registered family (simulations.register_task)."""
+        """The inverse of to_dict (keys to_dict does not write, such as a config.json's config_hash, are ignored);
+        the task's kind picks its registered family (simulations.register_task). An unknown field is an
+        InputError naming the section's fields."""
         task = dict(data["task"])
         kind = task.pop("kind")
         # config.json of runs written before the task registry held every family's fields
@@ -141,12 +145,36 @@ class RunConfig:
             task.pop(name, None)
         return cls(
             task=make_task(kind, **task),
-            model=ModelConfig(**data["model"]),
-            train=TrainConfig(**data["train"]),
-            eval=EvalConfig(**{k: tuples(v) for k, v in data["eval"].items()}),
-            seed=data["seed"],
+            model=_section(ModelConfig, "model", data["model"]),
+            train=_section(TrainConfig, "train", data["train"]),
+            eval=_section(EvalConfig, "eval", {k: tuples(v) for k, v in data["eval"].items()}),
+            seed=_seed(data["seed"]),
         )
 
+    def override(self, assignments: Sequence[str]) -> RunConfig:
+        """This config with assignments `section.field=value` applied, e.g. `train.warmup=500`, `model.width=128`,
+        `task.dims=[2,4]`, `eval.finetune_lrs=[1e-3]`, `seed=3` (sections: task, model, train, eval). Values are
+        JSON (a bare word is a string: `model.positions=rope`); each section is rebuilt and validated by its own
+        dataclass, so a value out of range is an InputError naming the field."""
+        data = self.to_dict()
+        for text in assignments:
+            key, sep, raw = text.partition("=")
+            path = key.strip().split(".")
+            if not sep or not raw.strip():
+                raise InputError(f"--set takes section.field=value (e.g. train.warmup=500); got {text!r}")
+            if path == ["seed"]:
+                data["seed"] = _value(raw)
+                continue
+            if len(path) != 2 or path[0] not in ("task", "model", "train", "eval"):
+                sections = "section one of task, model, train, eval"
+                raise InputError(f"--set {key}: the name must be seed or section.field, {sections}")
+            section, name = path
+            names = sorted(data[section].keys() - {"kind"})
+            if name not in names:
+                what = f"{self.task.kind} tasks" if section == "task" else section
+                raise InputError(f"--set {key}: {what} have no field {name!r}; fields: {', '.join(names)}")
+            data[section][name] = _value(raw)
+        return RunConfig.from_dict(data)
     @property
     def training(self) -> RunConfig:
         """The config training samples from: prompts of train_n_max examples when set (the model is still built
@@ -164,6 +192,28 @@ class RunConfig:
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
+def _section(cls: type, name: str, values: dict):
+    """cls(**values), an unknown key being an InputError that lists the section's fields."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise InputError(f"{name} has no field {unknown[0]!r}; fields: {', '.join(names)}")
+    return cls(**values)
+
+
+def _seed(value) -> int:
+    require_int("seed", value, 0)
+    return value
+
+
+def _value(raw: str):
+    """A --set value: JSON (numbers, true/false, null, lists), else the bare string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw.strip()
+
+
 def code_version() -> dict[str, str | int]:
     """What computed a run: the installed package's version and the evaluation schema (SCHEMA)."""
     try:
@@ -173,22 +223,26 @@ def code_version() -> dict[str, str | int]:
     return {"iclverify_version": version, "schema": SCHEMA}
 
 
+# Quick evaluation: 256 tasks per curve (all of them for the per-task risk), 32 fine-tuned, with learning rate and
+# steps chosen on 4 validation tasks (x 64 queries, or every context) per curve.
+QUICK_EVAL = EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30, finetune_validation=4)
+
 PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {  # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU
         "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
             task=Halfspaces(n_max=32, dims=(2, 3, 4)),
-            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
+            train=TrainConfig(steps=1300, batch=64, lr=2e-3, seeds=2),
+            eval=QUICK_EVAL,
         ),
         "tokens": RunConfig(
             task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 2))),  # fit ranges [m V, 32]: >= 4x
-            train=TrainConfig(steps=1000, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
+            train=TrainConfig(steps=900, batch=64, lr=2e-3, seeds=2),
+            eval=QUICK_EVAL,
         ),
         "regression": RunConfig(
             task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
             train=TrainConfig(steps=1250, batch=64, lr=2e-3, seeds=2),
-            eval=EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30),
+            eval=QUICK_EVAL,
         ),
     },
     "full": {
@@ -222,7 +276,7 @@ def preset(kind: str, name: str = "quick") -> RunConfig:
     """The preset run of a task kind; a registered family without one runs its defaults with the preset's
     model and training settings (those of classification)."""
     if name not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
+        raise InputError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
     if kind in PRESETS[name]:
         return PRESETS[name][kind]
     return dataclasses.replace(PRESETS[name]["classification"], task=make_task(kind))

@@ -18,13 +18,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from theory.symbols import InputError
+
 POLICIES = ("random", "retrieval", "recent")
 
 
 def capacity(window: int) -> int:
     """Examples that fit in a window of `window` tokens beside the query (each example takes two tokens)."""
     if window < 1:
-        raise ValueError(f"window must be an integer >= 1; got {window}")
+        raise InputError(f"window must be an integer >= 1; got {window}")
     return (window - 1) // 2
 
 
@@ -42,11 +44,11 @@ def order(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array) -> j
         if inputs.ndim == 1:  # contexts: matches first, stable
             return jnp.argsort(jnp.where(inputs == query, 0, 1), stable=True)
         return jnp.argsort(jnp.sum((inputs - query) ** 2, axis=-1), stable=True)
-    raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+    raise InputError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
 
 
 def select(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array, k: int) -> jax.Array:
     """Indices of the k examples a window of k examples holds under `policy` (k <= N)."""
     if not 0 <= k <= inputs.shape[0]:
-        raise ValueError(f"k must be an integer in [0, {inputs.shape[0]}] (the dataset size); got {k}")
+        raise InputError(f"k must be an integer in [0, {inputs.shape[0]}] (the dataset size); got {k}")
     return order(policy, key, inputs, query)[:k]

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from simulations.config import ModelConfig
+from theory.symbols import InputError
 
 
 def rope(x: jax.Array, positions: jax.Array, base: float = 10_000.0) -> jax.Array:
@@ -166,7 +167,7 @@ class Transformer(eqx.Module):
 
     def _positions(self, T: int) -> jax.Array:
         if self.pos is not None and T > self.pos.shape[0]:
-            raise ValueError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
+            raise InputError(f"sequence of {T} tokens exceeds the {self.pos.shape[0]} learned positions")
         return jnp.arange(T)
 
     def _embed(self, features: jax.Array, positions: jax.Array) -> jax.Array:

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from simulations import prompts
 from simulations.config import RunConfig
 from simulations.model import Transformer
+from theory.symbols import InputError
 
 
 def init_model(cfg: RunConfig, key: jax.Array) -> Transformer:
@@ -86,7 +87,7 @@ def predict_many(
     values are computed once for all P k copies (Transformer.extended).
     """
     if cfg.model.attention != "causal":
-        raise ValueError("per-task risk needs attention='causal' (bidirectional models run one pass per N)")
+        raise InputError("per-task risk needs attention='causal' (bidirectional models run one pass per N)")
     n = (features.shape[0] - 1) // 2
     extra, limit = prompts.extra_queries(n, queries, prefixes)
     out = model.extended(features[: 2 * n], prompts.causal_mask(2 * n), extra, limit)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.symbols import InputError
+
 RESOLVED = 5.0  # a point is resolved when its mean is at least this many standard errors above zero
 PER_OCTAVE = 4  # fit points per doubling of N
 RESAMPLES = 1000
@@ -68,7 +70,7 @@ def as_units(errors: np.ndarray) -> np.ndarray:
     if errors.ndim == 2:
         return errors[None]
     if errors.ndim != 3:
-        raise ValueError(f"errors must be [seeds, tasks, N] or [tasks, N]; got shape {errors.shape}")
+        raise InputError(f"errors must be [seeds, tasks, N] or [tasks, N]; got shape {errors.shape}")
     return errors
 
 

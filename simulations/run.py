@@ -23,6 +23,7 @@ from simulations import plots
 from simulations.config import RunConfig, code_version
 from simulations.evaluate import evaluate
 from simulations.train import init_state, load, train
+from theory.symbols import InputError
 
 
 def write_json(path: Path, data: object) -> None:
@@ -58,7 +59,7 @@ def check_code(path: Path, stored: dict) -> None:
     theirs = {k: stored.get(k, "before versions were recorded") for k in code_version()}
     ours = code_version()
     if theirs != ours:
-        raise ValueError(
+        raise InputError(
             f"{path} was written by iclverify {theirs['iclverify_version']} (schema {theirs['schema']}); this is "
             f"iclverify {ours['iclverify_version']} (schema {ours['schema']}): its results would not be what this "
             "code computes; remove the directory (or choose another --out) to recompute"
@@ -69,7 +70,7 @@ def load_run(path: Path | str) -> Run:
     """Load a finished run (one with metrics.json) written by this code; ValueError naming the directory otherwise."""
     path = Path(path)
     if not (path / "metrics.json").is_file() or not (path / "errors.npz").is_file():
-        raise ValueError(f"{path} is not a finished run directory (no metrics.json and errors.npz)")
+        raise InputError(f"{path} is not a finished run directory (no metrics.json and errors.npz)")
     stored = json.loads((path / "config.json").read_text())
     check_code(path, stored)
     cfg = RunConfig.from_dict(stored)
@@ -95,7 +96,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
         check_code(out, stored)
         existing = RunConfig.from_dict(stored)
         if existing.hash != cfg.hash:
-            raise ValueError(
+            raise InputError(
                 f"--out {out} holds another run (config {existing.hash}, this one {cfg.hash}); choose another directory"
             )
         if metrics_path.exists():

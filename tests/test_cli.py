@@ -108,6 +108,22 @@ def test_module_entry_point_no_traceback():
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) >= 13
 
 
+def test_internal_error_exits_1_and_debug_shows_the_traceback(capsys, monkeypatch):
+    """A bug -- here a ValueError from deep inside a library, not an InputError -- is not the user's fault: exit 1
+    with a one-line summary pointing at --debug; --debug lets the traceback through."""
+    from iclverify import cli
+
+    def broken(args):
+        raise ValueError("shapes (3,) and (4,) not aligned")
+
+    monkeypatch.setattr(cli, "cmd_bounds", broken)
+    code, out, err = run(capsys, "bounds")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "internal error: ValueError: shapes (3,) and (4,) not aligned" in err and "--debug" in err
+    with pytest.raises(ValueError, match="not aligned"):
+        main(["--debug", "bounds"])
+
+
 BROKEN_PIPE = """
 import os, sys
 from iclverify.cli import main

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulations import problem
-from simulations.config import SCHEMA, EvalConfig, ModelConfig, RunConfig, TrainConfig
+from simulations.config import SCHEMA, EvalConfig, ModelConfig, RunConfig, TrainConfig, code_version, preset
 from simulations.run import load_run, simulate
 from simulations.tasks import Halfspaces, LinearRegression, NextToken
+from simulations.tasks.base import tuples
 
 SMALL_INT = st.integers(-3, 12)
 REAL = st.one_of(st.floats(-1.0, 2.0), st.sampled_from([0.0, 1e-6, float("nan"), float("inf")]))
@@ -125,3 +126,101 @@ def test_a_run_written_by_other_code_is_refused(tmp_path, monkeypatch):
     # the identity includes the code: another schema is another run
     monkeypatch.setattr("simulations.config.SCHEMA", SCHEMA + 1)
     assert cfg.hash != json.loads(json.dumps(stored))["config_hash"]
+
+
+# A valid value, unlike the quick preset's, for every field of every section (task fields per family).
+SET_VALUES = {
+    "model": {"depth": 2, "width": 32, "heads": 2, "mlp_ratio": 2, "positions": "rope", "attention": "bidirectional"},
+    "train": {
+        "steps": 10,
+        "batch": 8,
+        "lr": 1e-4,
+        "warmup": 5,
+        "weight_decay": 0.0,
+        "clip": 0.5,
+        "seeds": 3,
+        "checkpoint_every": 5,
+        "curriculum": True,
+        "curriculum_examples": True,
+    },
+    "eval": {
+        "tasks": 300,
+        "bootstrap": 200,
+        "finetune_tasks": 16,
+        "finetune_steps": 20,
+        "finetune_lrs": [1e-3],
+        "finetune_validation": 4,
+        "bayes_chains": 11,
+        "bayes_steps": 30,
+        "risk_tasks": 128,
+        "risk_queries": 32,
+    },
+    "classification": {"n_max": 16, "train_n_max": 8, "pool": 64, "dims": [2, 5], "label_noise": 0.1},
+    "tokens": {"n_max": 16, "train_n_max": 8, "pool": 64, "families": [[3, 3]], "alpha": 0.5},
+    "regression": {"n_max": 16, "train_n_max": 8, "pool": 64, "dims": [4], "noise_var": 0.5},
+}
+
+
+@pytest.mark.parametrize("kind", ["classification", "tokens", "regression"])
+def test_every_config_field_is_reachable_by_set(kind):
+    """Walks the config dataclasses: `simulate --set section.field=value` reaches every field of every section,
+    typed and validated by the dataclass (an out-of-range value names the field)."""
+    from iclverify.cli import build_parser, simulation_config
+
+    base = preset(kind)
+    sections = {"task": kind, "model": "model", "train": "train", "eval": "eval"}
+    for section, table in sections.items():
+        fields = {f.name for f in dataclasses.fields(getattr(base, section)) if f.init}
+        assert fields == set(SET_VALUES[table]), f"a {section} field has no test value"
+        for name, value in SET_VALUES[table].items():
+            argv = ["simulate", kind, "--out", "x", "--set", f"{section}.{name}={json.dumps(value)}"]
+            cfg = simulation_config(build_parser().parse_args(argv))
+            got, before = getattr(getattr(cfg, section), name), getattr(getattr(base, section), name)
+            assert got == tuples(value) and got != before, (section, name)
+    cfg = simulation_config(build_parser().parse_args(["simulate", kind, "--out", "x", "--set", "seed=7"]))
+    assert cfg.seed == 7 and cfg.task == base.task
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("train.warmup=-1", "warmup must be an integer >= 0"),
+        ("model.widht=128", "model have no field 'widht'; fields: attention, depth"),
+        ("trian.steps=5", "section one of task, model, train, eval"),
+        ("train.steps", "--set takes section.field=value"),
+        ("eval.risk_tasks=999", "risk_tasks must be an integer in [2, tasks = 256]"),
+        ("model.positions=sinusoidal", "positions must be one of"),
+    ],
+)
+def test_bad_set_is_one_line_naming_the_field(assignment, message, capsys, tmp_path):
+    from iclverify.cli import main
+
+    assert main(["simulate", "classification", "--out", str(tmp_path), "--set", assignment]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_saved_config_reruns_by_config(tmp_path, capsys):
+    """A run's config.json (with its hash and versions) is a complete run: --config reproduces the same config
+    and therefore the same run directory name; flags and --set still apply on top."""
+    from iclverify.cli import build_parser, simulation_config
+
+    cfg = preset("tokens").override(["train.steps=40", "model.width=32"])
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps(cfg.to_dict() | {"config_hash": cfg.hash} | code_version()))
+    again = simulation_config(build_parser().parse_args(["simulate", "--config", str(saved), "--out", "y"]))
+    assert again == cfg and again.hash == cfg.hash
+    changed = simulation_config(
+        build_parser().parse_args(["simulate", "--config", str(saved), "--out", "y", "--set", "train.lr=1e-4"])
+    )
+    assert changed.train.lr == 1e-4 and changed.model.width == 32
+    for argv, message in [
+        (["simulate", "classification", "--config", str(saved)], "holds a tokens run"),
+        (["simulate", "--config", str(saved), "--preset", "full"], "exclude each other"),
+        (["simulate", "--config", str(tmp_path / "missing.json")], "missing.json"),
+        (["simulate"], "needs a task"),
+    ]:
+        from iclverify.cli import main
+
+        assert main([*argv, "--out", str(tmp_path / "z")]) == 2
+        assert message in capsys.readouterr().err

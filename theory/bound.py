@@ -20,16 +20,16 @@ from scipy.optimize import elementwise
 from sympy.codegen.cfunctions import log1p
 
 from theory.derivation import Derivation
-from theory.symbols import DOMAINS, SYMBOLS, Domain, V, eps, n
+from theory.symbols import DOMAINS, SYMBOLS, Domain, InputError, V, eps, n
 
 ArrayLike = float | int | np.ndarray
 
 
-class ValidityError(ValueError):
+class ValidityError(InputError):
     """The parameters are in their domains, but outside the conditions under which this bound holds."""
 
 
-class MissingConstant(ValueError):
+class MissingConstant(InputError):
     """A bound whose universal constant is not known was evaluated without passing that constant."""
 
 
@@ -160,14 +160,14 @@ class Bound:
         unknown = sorted(set(params) - set(SYMBOLS) - set(const_names))
         if unknown:
             allowed = ", ".join(list(self.parameters) + list(const_names))
-            raise ValueError(f"unknown parameter {unknown[0]!r} for {self.id}; it takes {allowed}")
+            raise InputError(f"unknown parameter {unknown[0]!r} for {self.id}; it takes {allowed}")
         values = {k: DOMAINS[k].validate(v) for k, v in params.items() if k in SYMBOLS}
         for k, v in params.items():
             if k in const_names:
                 values[k] = _positive_constant(k, v)
         missing = [p for p in self.parameters if p not in values and p not in skip]
         if missing:
-            raise ValueError(f"{self.id} needs parameter {missing[0]!r} ({DOMAINS[missing[0]].describe()})")
+            raise InputError(f"{self.id} needs parameter {missing[0]!r} ({DOMAINS[missing[0]].describe()})")
         required = [c for c in self.required_constants if c not in values]
         if required:
             raise MissingConstant(
@@ -252,9 +252,9 @@ class Bound:
         (scipy.optimize.elementwise.find_root). Raises ValueError where n is too small for any eps in the range.
         """
         if "eps" not in self.parameters:
-            raise ValueError(f"{self.id} does not depend on eps, so it has no inverse in eps")
+            raise InputError(f"{self.id} does not depend on eps, so it has no inverse in eps")
         if "eps" in params:
-            raise ValueError("eps_at solves for eps; do not pass eps")
+            raise InputError("eps_at solves for eps; do not pass eps")
         n_arr = DOMAINS["n"].validate(n)
         args = self._arguments(params, skip=("eps",))
         i = self.parameters.index("eps")
@@ -266,7 +266,7 @@ class Bound:
             n_floor = np.asarray(self._n_func(*ceiling), dtype=np.float64)
         if np.any(n_arr < n_floor):
             j = np.flatnonzero(n_arr < n_floor)[0]
-            raise ValueError(
+            raise InputError(
                 f"n must be at least {n_floor.flat[j]:.6g} for {self.id} to speak about any eps <= "
                 f"{self.eps_max:g} at these parameters; got {n_arr.flat[j]:.6g}"
             )
@@ -301,7 +301,7 @@ class Bound:
             res = elementwise.find_root(gap, (lo, hi), args=(n_arr, *others), tolerances={"xrtol": 1e-15})
             x = np.where(gap(hi, n_arr, *others) == 0, hi, res.x)
         if not np.all(res.success | (x == hi)):
-            raise ValueError(f"eps_at could not invert {self.id} at these parameters (root finding failed)")
+            raise InputError(f"eps_at could not invert {self.id} at these parameters (root finding failed)")
         return np.exp(x)
 
     # ---- presentation ----------------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def _positive_constant(name: str, value: object) -> np.ndarray:
         if isinstance(value, (str, bytes, bool)) or not np.all(np.isfinite(arr) & (arr > 0)):
             raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number in (0, inf); got {value!r}") from None
+        raise InputError(f"{name} must be a real number in (0, inf); got {value!r}") from None
     return arr
 
 

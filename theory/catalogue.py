@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from theory import concentration, distributions, pac, paper
 from theory.bound import Bound
+from theory.symbols import InputError
 
 _BOUNDS: dict[str, Bound] = {b.id: b for module in (paper, concentration, distributions, pac) for b in module.BOUNDS}
 
@@ -22,4 +23,4 @@ def get(bound_id: str) -> Bound:
     try:
         return _BOUNDS[bound_id]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown bound id {bound_id!r}; known ids: {', '.join(_BOUNDS)}") from None
+        raise InputError(f"unknown bound id {bound_id!r}; known ids: {', '.join(_BOUNDS)}") from None

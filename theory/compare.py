@@ -16,6 +16,7 @@ import numpy as np
 
 from theory.bound import Bound
 from theory.reference import ALPHA, count_failures, rate_test
+from theory.symbols import InputError
 
 
 @dataclass(frozen=True)
@@ -52,17 +53,17 @@ def compare(
     when n is below the bound's n (it promises nothing there; the figures are still reported).
     """
     if bound.kind != "upper":
-        raise ValueError(f"bound must be an upper bound (compare tests a sufficient n); {bound.id} is a lower bound")
+        raise InputError(f"bound must be an upper bound (compare tests a sufficient n); {bound.id} is a lower bound")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1; got {n!r}")
+        raise InputError(f"n must be an integer >= 1; got {n!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a real number in (0, 1); got {alpha!r}")
+        raise InputError(f"alpha must be a real number in (0, 1); got {alpha!r}")
     try:
         err = np.asarray(errors, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError("errors must be a 1-d array of real numbers >= 0") from None
+        raise InputError("errors must be a 1-d array of real numbers >= 0") from None
     if err.size == 0 or not np.all(np.isfinite(err)) or np.any(err < 0):
-        raise ValueError(f"errors must be a non-empty array of finite real numbers >= 0; got {err.size} values")
+        raise InputError(f"errors must be a non-empty array of finite real numbers >= 0; got {err.size} values")
     kwargs = {"eps": eps, "delta": delta, **params}
     n_bound = math.ceil(float(bound.n(**kwargs)))
     failures = count_failures(err, eps)

@@ -45,6 +45,8 @@ import mpmath
 import numpy as np
 from scipy import stats
 
+from theory.symbols import InputError
+
 ALPHA = 0.01
 MC_TRIALS = 4000  # Monte-Carlo trials per law
 TIE = 1e-12  # an error within TIE of eps counts as a failure: rounding must never hide one
@@ -202,7 +204,7 @@ class Reference:
         if out is None and self.monte_carlo is not None:
             out = self.monte_carlo(n, params)
         if out is None:
-            raise ValueError(f"no reference for {self.problem} at {dict(params)}")
+            raise InputError(f"no reference for {self.problem} at {dict(params)}")
         return out
 
     def smallest_n(self, params: Mapping[str, float], *, start: int = 1, limit: int = 10**7) -> int | None:

@@ -22,6 +22,12 @@ n = sp.Symbol("n", positive=True)  #: number of samples (examples)
 C = sp.Symbol("C", positive=True)  #: the unspecified constant hidden in a big-O
 
 
+class InputError(ValueError):
+    """An argument outside its valid range or set (a parameter, a config field, a file that is not a run): the
+    message names it and what is valid. The command line reports these in one line with exit status 2; any other
+    exception is a bug, exit status 1."""
+
+
 @dataclass(frozen=True)
 class Domain:
     """The valid range of one parameter: a real interval, open or closed at each end, or integers >= low."""
@@ -45,20 +51,20 @@ class Domain:
         """Return `value` as a float64 array, or raise ValueError naming the parameter and its valid range."""
         where = f"{self.name} must be {self.describe()}"
         if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
-            raise ValueError(f"{where}; got {value!r}")
+            raise InputError(f"{where}; got {value!r}")
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"{where}; got {value!r}") from None
+            raise InputError(f"{where}; got {value!r}") from None
         if arr.size == 0:
-            raise ValueError(f"{where}; got an empty array")
+            raise InputError(f"{where}; got an empty array")
         bad = ~np.isfinite(arr)
         bad |= (arr <= self.low) if self.low_open else (arr < self.low)
         bad |= (arr >= self.high) if self.high_open else (arr > self.high)
         if self.integer:
             bad |= arr != np.round(arr)
         if bad.any():
-            raise ValueError(f"{where}; got {arr[bad].flat[0].item()!r}")
+            raise InputError(f"{where}; got {arr[bad].flat[0].item()!r}")
         return arr
 
 

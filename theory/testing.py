@@ -32,7 +32,7 @@ from hypothesis.errors import HypothesisException
 from theory.bound import Bound, Condition, ValidityError, stable
 from theory.reference import ALPHA as REFERENCE_ALPHA
 from theory.reference import MC_TRIALS, power, reference_for
-from theory.symbols import SYMBOLS
+from theory.symbols import SYMBOLS, InputError
 
 # ---- profiles --------------------------------------------------------------------------------------------------
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
@@ -48,7 +48,7 @@ def load_profile(name: str | None = None) -> str:
     'iclverify-thorough'), else $ICLVERIFY_HYPOTHESIS_PROFILE, else 'ci'. Returns the short name."""
     name = name or os.environ.get(PROFILE_ENV, "ci")
     if name not in PROFILES:
-        raise ValueError(f"{PROFILE_ENV} must be 'ci' or 'thorough'; got {name!r}")
+        raise InputError(f"{PROFILE_ENV} must be 'ci' or 'thorough'; got {name!r}")
     settings.load_profile(PROFILES[name])
     return name
 
@@ -612,7 +612,7 @@ def check_bound(
     wanted = set(only) if only is not None else {p.name for p in PROPERTIES}
     unknown = wanted - {p.name for p in PROPERTIES}
     if unknown:
-        raise ValueError(f"unknown property {sorted(unknown)[0]!r}; known: {', '.join(p.name for p in PROPERTIES)}")
+        raise InputError(f"unknown property {sorted(unknown)[0]!r}; known: {', '.join(p.name for p in PROPERTIES)}")
     failures, ran = [], []
     ctx = _Ctx(tuple(pool), settings_ or settings())
     for prop in PROPERTIES:

@@ -21,6 +21,7 @@ from simulations.tasks.base import RatioCheck, Task, tuples
 from simulations.tasks.classification import Halfspaces
 from simulations.tasks.regression import LinearRegression
 from simulations.tasks.tokens import NextToken
+from theory.symbols import InputError
 
 ENTRY_POINTS = "iclverify.tasks"
 _REGISTRY: dict[str, type[Task]] = {}
@@ -60,7 +61,7 @@ def get_task(kind: str) -> type[Task]:
         _load_entry_points()
     if kind not in _REGISTRY:
         known = ", ".join(_REGISTRY)
-        raise ValueError(f"task must be one of {known} (or a kind passed to register_task); got {kind!r}")
+        raise InputError(f"task must be one of {known} (or a kind passed to register_task); got {kind!r}")
     return _REGISTRY[kind]
 
 
@@ -70,7 +71,7 @@ def make_task(kind: str, **fields: Any) -> Task:
     names = {f.name for f in cls.__dataclass_fields__.values() if f.init}
     unknown = sorted(set(fields) - names)
     if unknown:
-        raise ValueError(f"{kind} tasks have no field {', '.join(unknown)}; fields: {', '.join(sorted(names))}")
+        raise InputError(f"{kind} tasks have no field {', '.join(unknown)}; fields: {', '.join(sorted(names))}")
     return cls(**{k: tuples(v) for k, v in fields.items()})
 
 

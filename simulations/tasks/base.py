@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jax
 import numpy as np
 
+from theory.symbols import InputError
+
 if TYPE_CHECKING:
     from simulations.config import EvalConfig
 
@@ -196,22 +198,22 @@ def renamed(risks: dict[str, Any], learner: str) -> dict[str, Any]:
 
 
 def require_int(name: str, value: Any, low: int, high: int | None = None, text: str | None = None) -> None:
-    """ValueError naming the field unless value is an integer (not a bool) in [low, high]."""
+    """InputError naming the field unless value is an integer (not a bool) in [low, high]."""
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     if not ok or value < low or (high is not None and value > high):
         what = text or (f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}")
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+        raise InputError(f"{name} must be {what}; got {value!r}")
 
 
 def require_real(name: str, value: Any, low: float, high: float = float("inf"), *, open_low: bool = False) -> None:
-    """ValueError naming the field unless value is a finite real number in [low, high] ((low, high] if open_low)."""
+    """InputError naming the field unless value is a finite real number in [low, high] ((low, high] if open_low)."""
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
     if ok:
         ok = bool(np.isfinite(value)) and (value > low if open_low else value >= low) and value <= high
     if not ok:
         bracket = "(" if open_low else "["
         top = "inf)" if high == float("inf") else f"{high:g}]"
-        raise ValueError(f"{name} must be a real number in {bracket}{low:g}, {top}; got {value!r}")
+        raise InputError(f"{name} must be a real number in {bracket}{low:g}, {top}; got {value!r}")
 
 
 def tuples(value: Any) -> Any:

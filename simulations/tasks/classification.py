@@ -18,6 +18,7 @@ import numpy as np
 from simulations import baselines, prompts
 from simulations.tasks.base import renamed
 from simulations.tasks.gaussian import GaussianInputs
+from theory.symbols import InputError
 
 # compiled once per process and shared by every curve
 BASELINES = {
@@ -97,7 +98,7 @@ class Halfspaces(GaussianInputs):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0 <= self.label_noise < 0.5:
-            raise ValueError(f"label_noise must be in [0, 0.5); got {self.label_noise}")
+            raise InputError(f"label_noise must be in [0, 0.5); got {self.label_noise}")
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]

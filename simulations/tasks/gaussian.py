@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from simulations import prompts
 from simulations.tasks.base import Task
+from theory.symbols import InputError
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class GaussianInputs(Task):
         super().__post_init__()
         ints = all(isinstance(d, int) and not isinstance(d, bool) for d in self.dims)
         if not self.dims or not ints or min(self.dims) < 1:
-            raise ValueError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
+            raise InputError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
 
     @property
     def curves(self) -> list[dict]:

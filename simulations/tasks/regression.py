@@ -25,6 +25,7 @@ import numpy as np
 from simulations import baselines, prompts
 from simulations.tasks.base import RatioCheck
 from simulations.tasks.gaussian import GaussianInputs
+from theory.symbols import InputError
 
 _VMAPPED = {
     "least_squares": jax.jit(jax.vmap(baselines.least_squares)),
@@ -80,7 +81,7 @@ class LinearRegression(GaussianInputs):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.noise_var > 0:
-            raise ValueError(f"noise_var must be > 0 (the label-noise variance sigma^2); got {self.noise_var}")
+            raise InputError(f"noise_var must be > 0 (the label-noise variance sigma^2); got {self.noise_var}")
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]

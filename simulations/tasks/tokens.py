@@ -17,6 +17,7 @@ import numpy as np
 
 from simulations import baselines, prompts
 from simulations.tasks.base import RatioCheck, Task, renamed, require_real
+from theory.symbols import InputError
 
 
 def sample(
@@ -88,7 +89,7 @@ class NextToken(Task):
         )
         if not ok or any(m < 1 or v < 2 for m, v in pairs):
             what = "a non-empty list of (m >= 1, V >= 2) integer pairs"
-            raise ValueError(f"families must be {what}; got {self.families!r}")
+            raise InputError(f"families must be {what}; got {self.families!r}")
         # below 0.1, float32 Gamma(alpha) draws underflow to 0 often enough to make a whole law 0/0
         require_real("alpha", self.alpha, 0.1)
 
