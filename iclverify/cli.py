@@ -500,7 +500,7 @@ def _add_report_parsers(sub) -> None:
 
     p = sub.add_parser("report", help="everything in one directory: bounds, audit, coverage, simulations, verdicts")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 13 min on 2 cores)")
+    size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 10 min on 2 cores)")
     size.add_argument("--full", action="store_true", help="presets sized for one GPU")
     p.add_argument("--out", default="report", help="report directory (default report/; finished runs in it are reused)")
     p.add_argument("--fail-on", dest="fail_on", **fail_on)

@@ -149,7 +149,7 @@ SET_VALUES = {
         "finetune_tasks": 16,
         "finetune_steps": 20,
         "finetune_lrs": [1e-3],
-        "finetune_validation": 4,
+        "finetune_validation": 6,
         "bayes_chains": 11,
         "bayes_steps": 30,
         "risk_tasks": 128,
