@@ -83,7 +83,7 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
     for pos, c in length_configs(preset, seed).items():
         jobs[f"length generalization: {pos}"] = (c, out / f"length-{pos}")
     timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
-    runs = {kind: load_run(out / kind) for kind in configs}
+    runs = {name: load_run(out / name) for name in configs}
     lengths = {pos: load_run(out / f"length-{pos}") for pos in LENGTH[preset]}
     say("bounded context: retrieval windows and a fixed context")
     window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
