@@ -64,12 +64,12 @@ def steps_per_second(cfg: RunConfig, steps: int, repeat: int = 2, unroll_seeds: 
     """Training steps per second: the best of `repeat` calls of `steps` steps each, after one compiling call."""
     state, (_, train_keys, _) = init_state(cfg), keys(cfg)
     step_fn = make_step(cfg, unroll_seeds)
-    models, opts, losses = step_fn(state.models, state.opt_states, train_keys, jnp.asarray(0), steps)
+    models, opts, losses = step_fn(train_keys, state.models, state.opt_states, jnp.asarray(0), steps)
     losses.block_until_ready()
     best = float("inf")
     for r in range(1, repeat + 1):
         t0 = time.perf_counter()
-        models, opts, losses = step_fn(models, opts, train_keys, jnp.asarray(r * steps), steps)
+        models, opts, losses = step_fn(train_keys, models, opts, jnp.asarray(r * steps), steps)
         losses.block_until_ready()
         best = min(best, time.perf_counter() - t0)
     return steps / best

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ from simulations.config import RunConfig, code_version
 from simulations.evaluate import evaluate
 from simulations.train import init_state, load, train
 from theory.symbols import InputError
+
+# matplotlib is not thread-safe (mathtext parsing, the font cache): runs simulated in parallel threads (the report)
+# draw their figures one at a time
+_PLOT_LOCK = threading.Lock()
 
 
 def write_json(path: Path, data: object) -> None:
@@ -123,5 +128,6 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     write_json(metrics_path, metrics)  # last: its presence marks a finished run
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
-    plots.error_vs_n(metrics, out / "error_vs_n.png")
+    with _PLOT_LOCK:
+        plots.error_vs_n(metrics, out / "error_vs_n.png")
     return metrics

@@ -214,7 +214,7 @@ def test_seeds_unrolled_or_vmapped_train_the_same_models():
     out = {}
     for unroll in (True, False):
         state = init_state(cfg)  # a fresh copy: the step donates its inputs
-        models, _, losses = make_step(cfg, unroll)(state.models, state.opt_states, train_keys, jnp.asarray(3), 5)
+        models, _, losses = make_step(cfg, unroll)(train_keys, state.models, state.opt_states, jnp.asarray(3), 5)
         out[unroll] = (losses, eqx.filter(models, eqx.is_array))
     assert out[True][0].shape == (5, cfg.train.seeds)
     np.testing.assert_allclose(out[True][0], out[False][0], rtol=1e-5)
