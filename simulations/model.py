@@ -63,8 +63,7 @@ class Attention(eqx.Module):
         q, k, v = self._heads(x, positions)
         if read is not None:
             q, mask = q[:, read], mask[read]
-        scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1]), -jnp.inf)
-        return self._merge(jax.nn.softmax(scores, axis=-1) @ v)
+        return self._merge(_attend(q, k, v, mask))
 
     def extended(
         self, x: jax.Array, mask: jax.Array, positions: jax.Array, y: jax.Array, y_positions: jax.Array, limit
@@ -75,12 +74,17 @@ class Attention(eqx.Module):
         q, k, v = self._heads(x, positions)
         qy, ky, vy = self._heads(y, y_positions)
         scale = math.sqrt(q.shape[-1])
-        scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / scale, -jnp.inf)
         seen = jnp.arange(x.shape[0])[None, :] < jnp.asarray(limit)[:, None]  # [Q, T]
         cross = jnp.where(seen[None], (qy @ k.swapaxes(-1, -2)) / scale, -jnp.inf)  # [H, Q, T]
         attn = jax.nn.softmax(jnp.concatenate([cross, (qy * ky).sum(-1, keepdims=True) / scale], axis=-1), axis=-1)
         out_y = attn[..., :-1] @ v + attn[..., -1:] * vy
-        return self._merge(jax.nn.softmax(scores, axis=-1) @ v), self._merge(out_y)
+        return self._merge(_attend(q, k, v, mask)), self._merge(out_y)
+
+
+def _attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+    """Masked softmax attention of queries [H, Q, Dh] over keys and values [H, T, Dh]; mask [Q, T]."""
+    scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1]), -jnp.inf)
+    return jax.nn.softmax(scores, axis=-1) @ v
 
 
 class Block(eqx.Module):
