@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import theory
 from iclverify import __version__
@@ -336,6 +337,25 @@ def cmd_rates(args: argparse.Namespace) -> int:
     return _exit_status(rows, args.fail_on)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from simulations.sweep import Spec, run_sweep
+
+    spec = Spec.load(args.spec)
+    out = Path(args.out) if args.out else Path(args.spec).with_suffix("")
+    say = (lambda _: None) if args.quiet or args.json else (lambda line: print(line, file=sys.stderr))
+    summary = run_sweep(
+        spec, out, args.executor, address=args.address, max_concurrent=args.max_concurrent, say=say
+    )
+    failed = [r for r in summary["runs"] if r["status"].startswith("failed")]
+    if args.json:
+        print(json.dumps({"out": str(out), "files": ["sweep.json", "sweep.csv"]} | summary, indent=2))
+    else:
+        states = [r["status"].split(":")[0] for r in summary["runs"]]
+        counts = ", ".join(f"{states.count(s)} {s}" for s in ("done", "skipped", "failed"))
+        print(f"{len(states)} runs in {out} ({counts}): sweep.csv")
+    return 1 if failed else 0
+
+
 def _exit_status(rows: list[dict], fail_on: str | None) -> int:
     """1 when --fail-on inconsistent and a falsifiable verdict is inconsistent (sanity rows only describe and never
     fail a run); 0 otherwise."""
@@ -468,8 +488,29 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
     g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help="tasks whose per-task risk is measured")
     p.set_defaults(func=cmd_simulate)
+    _add_sweep_parser(sub)
     _add_report_parsers(sub)
     return parser
+
+
+def _add_sweep_parser(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of simulations (one directory each) here or on a Ray cluster; one CSV table",
+        description="Run every point of a sweep spec (TOML: task, preset, [set] and [axes] of section.field = "
+        "values, as --set names them) as one run directory named by its config hash; finished runs are skipped, "
+        "interrupted ones resume from their checkpoints. With Ray (pip install 'iclverify[cluster]') each run is "
+        "a task on a local Ray or on a cluster (--address); a run that fails is reported and the others go on. "
+        "Exit status 1 when a run failed.",
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
+    p.add_argument("--out", help="sweep directory (default: the spec's path without .toml)")
+    p.add_argument("--executor", choices=["ray", "serial"], default="ray", help="ray (default) or serial (here)")
+    p.add_argument("--address", help="a running Ray cluster: auto or HOST:PORT (default: start Ray on this machine)")
+    p.add_argument("--max-concurrent", dest="max_concurrent", type=_positive_int, help="runs at a time (Ray)")
+    p.add_argument("--json", action="store_true", help="print the points, their status and the files as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_sweep)
 
 
 def _add_report_parsers(sub) -> None:
@@ -479,7 +520,9 @@ def _add_report_parsers(sub) -> None:
     )
     p = sub.add_parser("rates", help="rate fits and verdicts for finished simulation directories")
     p.add_argument("--fail-on", dest="fail_on", **fail_on)
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories written by `iclverify simulate`")
+    p.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="run directories written by `iclverify simulate`, or sweep directories"
+    )
     p.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_rates)

@@ -26,6 +26,7 @@ from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, plots, rates
 from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
+from simulations.sweep import run_directories
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 from theory.symbols import InputError
@@ -142,9 +143,10 @@ def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[dict]:
 
 
 def verdicts_for(paths: list[Path | str], seed: int = 0) -> list[dict]:
-    """`iclverify rates`: verdict rows for finished run directories."""
+    """`iclverify rates`: verdict rows for finished run directories (a sweep directory stands for its finished
+    runs)."""
     rows = []
-    for p in paths:
+    for p in [run for path in paths for run in run_directories(path)]:
         rows += [r | {"run": str(p)} for r in V.run_verdicts(load_run(p), seed=seed)]
     return rows
 

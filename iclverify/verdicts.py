@@ -158,9 +158,10 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
                 upper_row(task.claim, f"exponent, {ref} reference", params, est, task.exponent, "sanity", in_n=True)
             )
         out += bound_checks(task.bounds, params, units(run, params, task.tail), ns, s, task.error_max)
-        out.append(finetune_equivalence(run, params, s + 1))
-        if task.finetune_reference is not None:
-            out.append(finetune_strength(run, params, s + 4))
+        if run.cfg.eval.finetune_tasks:  # 0: the run has no fine-tuned opponent
+            out.append(finetune_equivalence(run, params, s + 1))
+            if task.finetune_reference is not None:
+                out.append(finetune_strength(run, params, s + 4))
         out += [ratio_check(run, c, params, s + 3 + j) for j, c in enumerate(task.checks())]
     curves = task.curves
     starts = [task.asymptotic_start(p) for p in curves]

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -154,27 +154,36 @@ class RunConfig:
     def override(self, assignments: Sequence[str]) -> RunConfig:
         """This config with assignments `section.field=value` applied, e.g. `train.warmup=500`, `model.width=128`,
         `task.dims=[2,4]`, `eval.finetune_lrs=[1e-3]`, `seed=3` (sections: task, model, train, eval). Values are
-        JSON (a bare word is a string: `model.positions=rope`); each section is rebuilt and validated by its own
-        dataclass, so a value out of range is an InputError naming the field."""
-        data = self.to_dict()
+        JSON (a bare word is a string: `model.positions=rope`); see `assign`."""
+        values = {}
         for text in assignments:
             key, sep, raw = text.partition("=")
-            path = key.strip().split(".")
             if not sep or not raw.strip():
                 raise InputError(f"--set takes section.field=value (e.g. train.warmup=500); got {text!r}")
+            values[key.strip()] = _value(raw)
+        return self.assign(values)
+
+    def assign(self, values: Mapping[str, object], label: str = "--set") -> RunConfig:
+        """This config with `{'section.field': value}` (or `{'seed': value}`) applied: each section is rebuilt and
+        validated by its own dataclass, so a value out of range is an InputError naming the field; an unknown
+        name is one naming `label` (where the name came from: --set, a sweep spec's axis) and the valid fields."""
+        data = self.to_dict()
+        for key, value in values.items():
+            path = key.split(".")
             if path == ["seed"]:
-                data["seed"] = _value(raw)
+                data["seed"] = value
                 continue
             if len(path) != 2 or path[0] not in ("task", "model", "train", "eval"):
                 sections = "section one of task, model, train, eval"
-                raise InputError(f"--set {key}: the name must be seed or section.field, {sections}")
+                raise InputError(f"{label} {key}: the name must be seed or section.field, {sections}")
             section, name = path
             names = sorted(data[section].keys() - {"kind"})
             if name not in names:
                 what = f"{self.task.kind} tasks" if section == "task" else section
-                raise InputError(f"--set {key}: {what} have no field {name!r}; fields: {', '.join(names)}")
-            data[section][name] = _value(raw)
+                raise InputError(f"{label} {key}: {what} have no field {name!r}; fields: {', '.join(names)}")
+            data[section][name] = value
         return RunConfig.from_dict(data)
+
     @property
     def training(self) -> RunConfig:
         """The config training samples from: prompts of train_n_max examples when set (the model is still built

@@ -19,6 +19,7 @@ fresh inputs, or every context) in one pass (problem.predict_many), and their er
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import equinox as eqx
@@ -28,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from simulations import problem, rates
-from simulations.config import RunConfig, curve_key
+from simulations.config import RunConfig, TrainConfig, curve_key
 from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
 from simulations.train import keys
 
@@ -48,7 +49,14 @@ def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[f
 
 
 def _tasks(cfg: RunConfig, family: int, count: int, branch: int | None = None) -> dict[str, jax.Array]:
-    return _sampler(cfg, count)(_curve_key(cfg, family, branch), jnp.asarray(family))
+    return _sampler(programs(cfg), count)(_curve_key(cfg, family, branch), jnp.asarray(family))
+
+
+def programs(cfg: RunConfig) -> RunConfig:
+    """What the evaluation's compiled programs depend on -- the task, the model and the evaluation settings, not
+    the seed or the training settings (the seed enters through keys, the models as arguments): runs that differ
+    only there, such as a sweep's seeds, share the compiled programs cached below."""
+    return dataclasses.replace(cfg, seed=0, train=TrainConfig())
 
 
 @functools.lru_cache(maxsize=32)
@@ -92,9 +100,13 @@ PREDICTORS = {
 }
 
 
-@functools.lru_cache(maxsize=32)
 def cached_runner(cfg: RunConfig, what: str):
     """One compiled runner per (config, predictor), shared by every curve (their shapes agree: inputs are padded)."""
+    return _runner(programs(cfg), what)
+
+
+@functools.lru_cache(maxsize=32)
+def _runner(cfg: RunConfig, what: str):
     return runner(PREDICTORS[what](cfg))
 
 
@@ -135,7 +147,7 @@ def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lr
     """Fine-tuned predictions [S, J, C, G, K, ...] and their per-task risks {name: [S, J, C, G]}: job j is task j
     fine-tuned by seed s's model with the learning rates lrs[s, j] [G]. The last chunk is padded with copies of
     the last job (dropped) so that every call has one shape."""
-    task, run = cfg.task, _finetune_runner(cfg)
+    task, run = cfg.task, _finetune_runner(programs(cfg))
     jobs, total = tasks | {"queries": queries}, len(truth)
     pad = -total % FT_CHUNK
     jobs = {k: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]) for k, v in jobs.items()}

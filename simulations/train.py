@@ -2,7 +2,8 @@
 
 Batch s of seed i is drawn from fold_in(train_key_i, s), so a run's data depend only on (seed, step): a run that
 is killed and restarted replays exactly the batches it would have seen. One jitted step trains all seeds,
-stacked and vmapped; losses are checked for finiteness at every checkpoint.
+stacked (simulations.devices: seeds, and the batch when seeds are fewer than devices, spread over a device mesh);
+losses are checked for finiteness at every checkpoint.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from simulations import problem
+from simulations import devices, problem
 from simulations.config import RunConfig
 
 
@@ -81,7 +83,7 @@ def n_examples(cfg: RunConfig, step: jax.Array) -> jax.Array | None:
 CHUNK = 50  # training steps per compiled call (a lax.scan); progress and checkpoints fall between calls
 
 
-def make_step(cfg: RunConfig, unroll_seeds: bool | None = None):
+def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | None = None):
     """The compiled training loop for all seeds: (train_keys, models, opt_states, start, length) ->
     (models, opt_states, losses [length, seeds]) for steps start .. start + length - 1.
 
@@ -89,15 +91,18 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None):
     dispatch (pytree flattening and waiting on the runtime), which a scan of 50 steps removes. `length` is
     static (one compilation per distinct chunk length); `start` is traced.
 
-    Seeds are vmapped on accelerators (one batched kernel per operation) and unrolled on the CPU
-    (`unroll_seeds`, default: when the backend is the CPU): there a program holding each seed's own operations
-    ran 16-17% faster than the vmapped one at 2 and 4 seeds (XLA:CPU runs independent small operations
-    concurrently; batched ones are no larger per core). Each seed computes the same numbers either way.
+    Seeds are vmapped on accelerators (one batched kernel per operation) and unrolled on one CPU device
+    (`unroll_seeds`, default: when the backend is the CPU and the mesh one device): there a program holding each
+    seed's own operations ran 16-17% faster than the vmapped one at 2 and 4 seeds (XLA:CPU runs independent small
+    operations concurrently; batched ones are no larger per core). Each seed computes the same numbers either way.
+    On a mesh of several devices (`where`, default devices.mesh for the config) the vmapped seed axis is the
+    mesh's seed axis and each batch is split along its batch axis.
     """
     opt = optimizer(cfg)
     tcfg = cfg.training  # shorter prompts when training for length generalization
+    where = devices.mesh(cfg.train.seeds, cfg.train.batch) if where is None else where
     if unroll_seeds is None:
-        unroll_seeds = jax.default_backend() == "cpu"
+        unroll_seeds = jax.default_backend() == "cpu" and where.size == 1
 
     def run(train_keys, models, opt_states, start, length: int):
         params, static = eqx.partition(models, eqx.is_array)
@@ -106,6 +111,7 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None):
             key = jax.random.fold_in(train_key, step)
             k_batch, k_loss = jax.random.split(key)
             batch = problem.sample_batch(tcfg, k_batch, cfg.train.batch, n_families(cfg, step))
+            batch = devices.batch_sharded(batch, where)
             n_ex = n_examples(cfg, step)
 
             def loss(p):
@@ -126,7 +132,7 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None):
             carry, losses = jax.lax.scan(body, carry, start + jnp.arange(length))
             params, opt_states = _stack([p for p, _ in carry]), _stack([o for _, o in carry])
         else:
-            all_seeds = jax.vmap(one_seed, in_axes=(0, 0, 0, None))
+            all_seeds = jax.vmap(one_seed, in_axes=(0, 0, 0, None), spmd_axis_name=devices.SEEDS)
 
             def body(carry, step):
                 params, opt_states, value = all_seeds(*carry, train_keys, step)
@@ -167,6 +173,26 @@ def load(path: Path, template: TrainState) -> TrainState:
     return TrainState(models, opt_states, int(step), np.array(losses))  # a writable copy
 
 
+FAULT = "ICLVERIFY_FAULT"  # for tests of recovery: "STEP:MARKER" (see _fault_hook)
+
+
+def _fault_hook(step: int) -> None:
+    """Tests of recovery only: with ICLVERIFY_FAULT=STEP:MARKER set, the first process to save a checkpoint at or
+    after STEP creates the file MARKER and exits at once (status 17), as a killed worker would; a retry (MARKER
+    exists) runs on."""
+    spec = os.environ.get(FAULT)
+    if not spec:
+        return
+    at, _, marker = spec.partition(":")
+    if step < int(at):
+        return
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return
+    os._exit(17)
+
+
 def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = True) -> TrainState:
     """Train cfg.train.seeds models together; resume from `checkpoint` if it exists; save every checkpoint_every.
 
@@ -177,8 +203,11 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
         state = load(checkpoint, state)
         state.resumed_from = state.step
     _, train_keys, _ = keys(cfg)
+    where = devices.mesh(cfg.train.seeds, cfg.train.batch)
+    state.models, state.opt_states = devices.by_seed((state.models, state.opt_states), where)
+    train_keys = devices.by_seed(train_keys, where)
     total, every = cfg.train.steps, cfg.train.checkpoint_every
-    step_fn = make_step(cfg)
+    step_fn = make_step(cfg, where=where)
     bar = tqdm(total=total, initial=state.step, desc=f"train {cfg.task.kind}", disable=not progress, unit="step")
     models, opt_states = state.models, state.opt_states
     while state.step < total:
@@ -199,5 +228,6 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
         bar.set_postfix(loss=f"{losses[-1].mean():.4f}")
         if checkpoint is not None:
             save(checkpoint, state)
+            _fault_hook(state.step)
     bar.close()
     return state

@@ -1,0 +1,57 @@
+"""Device memory of a run, per stage, before running it: each stage's compiled program sized by XLA.
+
+`stages(cfg)` compiles (never runs) the programs a run executes one after another -- the training step, an
+evaluation chunk, a per-task-risk chunk, a fine-tuning chunk and the baselines -- for the current backend, and reads
+XLA's `memory_analysis()` of each: arguments + outputs + temporaries - donated (aliased) buffers, in bytes. Stages
+run in sequence, so a run's peak is the largest stage. On the CPU backend this sizes a GPU run too, up to the
+fused kernels a GPU compiler may choose instead (e.g. flash attention, which keeps less).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from simulations import evaluate as E
+from simulations.config import RunConfig
+from simulations.finetune import grid
+from simulations.train import init_state, keys, make_step
+
+
+def program_bytes(compiled) -> int:
+    """Arguments + outputs + temporaries - aliased (donated) bytes of a compiled program."""
+    m = compiled.memory_analysis()
+    return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes)
+
+
+def _lowered(fn, *args):
+    """The XLA program of a jitted function (jax.jit or eqx.filter_jit) at these arguments, compiled."""
+    lowered = fn.lower(*args)
+    return getattr(lowered, "lowered", lowered).compile()
+
+
+def stages(cfg: RunConfig) -> dict[str, int]:
+    """Bytes of each stage's compiled program for `cfg`, as run on an accelerator (seeds vmapped)."""
+    state = init_state(cfg)  # weights and optimizer states: tens of MB even for the full presets
+    models = state.models
+    _, train_keys, _ = keys(cfg)
+    out = {}
+    step = make_step(cfg, unroll_seeds=False)
+    out["train step"] = program_bytes(_lowered(step, train_keys, models, state.opt_states, jnp.asarray(0), 1))
+    tasks = E._tasks(cfg, 0, E.CHUNK)
+    out["evaluation chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "icl"), models, tasks))
+    ev = cfg.eval
+    risk = {k: v[: E.RISK_CHUNK] for k, v in tasks.items()}
+    queries, _ = cfg.task.risk_queries(risk, jax.random.PRNGKey(0), ev)
+    if cfg.model.attention == "causal":
+        out["risk chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "many"), models, risk | {"queries": queries}))
+    if ev.finetune_tasks:
+        jobs = {k: v[: E.FT_CHUNK] for k, v in risk.items()} | {"queries": queries[: E.FT_CHUNK]}
+        lrs = jnp.full((cfg.train.seeds, E.FT_CHUNK, len(grid(cfg.task.n_max))), ev.finetune_lrs[0])
+        out["fine-tuning chunk"] = program_bytes(_lowered(E._finetune_runner(E.programs(cfg)), models, jobs, lrs))
+    return out
+
+
+def fmt_gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB"
+

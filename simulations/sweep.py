@@ -1,0 +1,255 @@
+"""Sweeps: the runs of a spec's grid, one run directory each, executed one after another or as Ray tasks.
+
+A spec (TOML) names a task, the preset its runs start from, assignments shared by every run and the axes to sweep;
+keys are the `section.field` names of `--set` (RunConfig.assign), written dotted or quoted::
+
+    task = "classification"
+    preset = "quick"            # optional (default quick)
+
+    [set]                       # optional: every run
+    train.steps = 400
+
+    [axes]                      # the grid: every combination of these values
+    model.width = [32, 64]
+    seed = [0, 1]
+
+Each point is one run directory DIR/<config hash> (simulations.run.simulate), so a finished run is skipped and an
+interrupted one resumes from its checkpoint. The Ray executor (Moritz et al. 2018; `pip install iclverify[cluster]`)
+submits each unfinished run as one task holding a CPU share or one GPU; a worker that dies is retried and its run
+resumes from the checkpoint; a run that fails is reported and the others go on. DIR/sweep.csv aggregates every
+finished run: one row per run x curve x N x method (mean and its interval) with the axis values as columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulations.config import RunConfig, curve_key, preset
+from simulations.run import simulate, write_json
+from theory.symbols import InputError
+
+EXECUTORS = ("ray", "serial")
+RETRIES = 3  # times Ray reruns a run whose worker died
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A sweep: the runs of `preset(task, base_preset)` with `fixed` applied, at every combination of `axes`."""
+
+    task: str
+    base_preset: str = "quick"
+    fixed: dict[str, object] = field(default_factory=dict)
+    axes: dict[str, list] = field(default_factory=dict)
+    source: str = "spec"  # where it came from, for error messages
+
+    @classmethod
+    def load(cls, path: Path | str) -> Spec:
+        """Read and check a TOML spec; an unknown key, an empty or non-list axis is an InputError naming it."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise InputError(f"{path} is not valid TOML: {err}") from None
+        unknown = sorted(set(data) - {"task", "preset", "set", "axes"})
+        if unknown:
+            raise InputError(f"{path}: unknown key {unknown[0]!r}; a spec has task, preset, [set] and [axes]")
+        if not isinstance(data.get("task"), str):
+            raise InputError(f"{path}: task must be a task kind such as 'classification'; got {data.get('task')!r}")
+        fixed, axes = _flat(data.get("set", {})), _flat(data.get("axes", {}))
+        spec = cls(data["task"], data.get("preset", "quick"), fixed, axes, str(path))
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """Every axis non-empty and every point a valid config (each raises an InputError naming the field)."""
+        for key, values in self.axes.items():
+            if not isinstance(values, list) or not values:
+                raise InputError(f"{self.source}: axis {key} must be a non-empty list of values; got {values!r}")
+        self.points()
+
+    def points(self) -> list[tuple[dict[str, object], RunConfig]]:
+        """(axis values, config) of every point of the grid, in the spec's order."""
+        base = preset(self.task, self.base_preset).assign(self.fixed, label=f"{self.source}: set")
+        out = []
+        for combo in itertools.product(*self.axes.values()):
+            values = dict(zip(self.axes, combo, strict=True))
+            try:
+                out.append((values, base.assign(values, label=f"{self.source}: axis")))
+            except InputError as err:
+                shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+                raise InputError(f"{self.source}: the point {shown}: {err}") from None
+        return out
+
+
+def _flat(table: dict, prefix: str = "") -> dict[str, object]:
+    """{'model': {'width': [32]}} and {'model.width': [32]} -> {'model.width': [32]}."""
+    if not isinstance(table, dict):
+        raise InputError(f"[{prefix or 'set/axes'}] must be a table of section.field = value")
+    out = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        out |= _flat(value, f"{name}.") if isinstance(value, dict) else {name: value}
+    return out
+
+
+# ---- execution -----------------------------------------------------------------------------------------------
+def finished(cfg: RunConfig, path: Path) -> bool:
+    """Whether `path` holds this run, finished (its metrics.json, written last, names the config hash)."""
+    metrics = path / "metrics.json"
+    return metrics.is_file() and json.loads(metrics.read_text()).get("config_hash") == cfg.hash
+
+
+def _run(config: dict, path: str) -> float:
+    """One run from its config (as to_dict writes it): simulate, resuming from the checkpoint; its wall time."""
+    t0 = time.perf_counter()
+    simulate(RunConfig.from_dict(config), path, progress=False)
+    return time.perf_counter() - t0
+
+
+def execute(
+    jobs: dict[str, tuple[RunConfig, Path]],
+    executor: str = "serial",
+    *,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, str]:
+    """Run every job {name: (config, directory)} not yet finished; {name: 'skipped' | 'done' | 'failed: why'}.
+
+    'serial' runs them here one after another; 'ray' submits each as a Ray task to the cluster at `address`
+    (None: a local Ray started on this machine; 'auto': the running one), at most `max_concurrent` at a time.
+    A failing run is reported in its status and never stops the others.
+    """
+    if executor not in EXECUTORS:
+        raise InputError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if max_concurrent is not None and max_concurrent < 1:
+        raise InputError(f"max_concurrent must be an integer >= 1; got {max_concurrent}")
+    status = {name: "skipped" for name, (cfg, path) in jobs.items() if finished(cfg, path)}
+    todo = {name: job for name, job in jobs.items() if name not in status}
+    for name in status:
+        say(f"{name}: finished earlier, skipped")
+    if not todo:
+        return status
+    run = _ray if executor == "ray" else _serial
+    return status | run(todo, address=address, max_concurrent=max_concurrent, say=say)
+
+
+def _serial(jobs, *, address, max_concurrent, say) -> dict[str, str]:
+    if address is not None:
+        raise InputError("--address needs --executor ray (the serial executor runs here)")
+    status = {}
+    for name, (cfg, path) in jobs.items():
+        say(f"{name} (run {cfg.hash}): started")
+        try:
+            seconds = _run(cfg.to_dict(), str(path))
+        except Exception as err:  # one failing run must not stop the sweep
+            status[name] = f"failed: {type(err).__name__}: {err}"
+        else:
+            status[name] = "done"
+            say(f"{name}: done in {seconds:.0f} s")
+        if status[name] != "done":
+            say(f"{name}: {status[name]}")
+    return status
+
+
+def _ray(jobs, *, address, max_concurrent, say) -> dict[str, str]:
+    try:
+        import ray
+    except ImportError:
+        raise InputError(
+            "the ray executor needs Ray: pip install 'iclverify[cluster]' (or use --executor serial)"
+        ) from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, logging_level="warning")
+    gpus = ray.cluster_resources().get("GPU", 0)
+    task = ray.remote(_run).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0, max_retries=RETRIES)
+    pending, running, status = list(jobs), {}, {}
+    limit = max_concurrent or len(jobs) or 1
+    while pending or running:
+        while pending and len(running) < limit:
+            name = pending.pop(0)
+            cfg, path = jobs[name]
+            say(f"{name} (run {cfg.hash}): submitted")
+            running[task.remote(cfg.to_dict(), str(path))] = name
+        ready, _ = ray.wait(list(running), num_returns=1)
+        name = running.pop(ready[0])
+        try:
+            seconds = ray.get(ready[0])
+        except Exception as err:
+            status[name] = f"failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            say(f"{name}: {status[name]}")
+        else:
+            status[name] = "done"
+            say(f"{name}: done in {seconds:.0f} s")
+    return status
+
+
+# ---- a sweep directory ---------------------------------------------------------------------------------------
+def run_sweep(
+    spec: Spec,
+    out: Path | str,
+    executor: str = "serial",
+    *,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict:
+    """Execute the spec's runs in `out` (one directory per config hash) and write out/sweep.json (the points and
+    their status) and out/sweep.csv (every finished run's curves); return the sweep.json content."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    points = spec.points()
+    jobs = {cfg.hash: (cfg, out / cfg.hash) for _, cfg in points}
+    status = execute(jobs, executor, address=address, max_concurrent=max_concurrent, say=say)
+    summary = {
+        "spec": {"task": spec.task, "preset": spec.base_preset, "set": spec.fixed, "axes": spec.axes},
+        "runs": [{"run": cfg.hash, "axes": values, "status": status[cfg.hash]} for values, cfg in points],
+    }
+    write_json(out / "sweep.json", summary)
+    write_table(out / "sweep.csv", table(out, summary))
+    return summary
+
+
+def table(out: Path, summary: dict) -> list[dict]:
+    """One row per finished run x curve x method x N: the run, its axis values, the curve and the mean error with
+    its 95% interval."""
+    rows = []
+    for entry in summary["runs"]:
+        metrics_path = out / entry["run"] / "metrics.json"
+        if entry["status"].startswith("failed") or not metrics_path.is_file():
+            continue
+        metrics = json.loads(metrics_path.read_text())
+        columns = {"run": entry["run"]} | {k: json.dumps(v) for k, v in entry["axes"].items()}
+        for curve in metrics["curves"]:
+            for method, values in curve["methods"].items():
+                ns = values.get("n_examples", metrics["n_examples"])
+                for i, n in enumerate(ns):
+                    stats = {k: values[k][i] for k in ("mean", "ci_low", "ci_high")}
+                    rows.append(columns | {"curve": curve_key(curve["params"]), "method": method, "n": n} | stats)
+    return rows
+
+
+def write_table(path: Path, rows: list[dict]) -> None:
+    """The rows as CSV (columns in first-seen order)."""
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["run"]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_directories(path: Path | str) -> list[Path]:
+    """The finished run directories of a sweep directory (one holding sweep.json), in the spec's order; [path]
+    itself otherwise."""
+    path = Path(path)
+    if not (path / "sweep.json").is_file():
+        return [path]
+    runs = json.loads((path / "sweep.json").read_text())["runs"]
+    return [path / r["run"] for r in runs if (path / r["run"] / "metrics.json").is_file()]

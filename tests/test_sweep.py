@@ -1,0 +1,103 @@
+"""`iclverify sweep`: a tiny grid on local Ray (2 CPUs) and serially, a killed worker, reruns, bad specs."""
+
+import csv
+import json
+
+import pytest
+
+from iclverify.cli import main
+from simulations import sweep
+from simulations.train import FAULT
+
+SPEC = """
+task = "tokens"
+preset = "quick"
+
+[set]
+model = {{ depth = 1, width = 16, heads = 2 }}
+train = {{ steps = 20, batch = 8, seeds = 1, warmup = 5, checkpoint_every = 10 }}
+task = {{ n_max = 4, families = [[2, 3]] }}
+eval = {{ tasks = 8, bootstrap = 50, finetune_tasks = 0, risk_tasks = 8 }}
+
+[axes]
+seed = [0, 1]
+{axis}
+"""
+
+
+def _spec(tmp_path, axis="model.width = [16, 32]", name="grid.toml"):
+    path = tmp_path / name
+    path.write_text(SPEC.format(axis=axis))
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    spec = _spec(tmp)
+    assert main(["sweep", str(spec), "--executor", "serial", "--quiet"]) == 0
+    return spec, tmp / "grid"
+
+
+def test_serial_sweep_runs_every_point_and_tabulates(serial):
+    _, out = serial
+    summary = json.loads((out / "sweep.json").read_text())
+    assert [r["status"] for r in summary["runs"]] == ["done"] * 4
+    assert [r["axes"] for r in summary["runs"]] == [
+        {"seed": s, "model.width": w} for s in (0, 1) for w in (16, 32)
+    ]
+    with (out / "sweep.csv").open() as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert reader.fieldnames == ["run", "seed", "model.width", "curve", "method", "n", "mean", "ci_low", "ci_high"]
+    assert {r["run"] for r in rows} == {r["run"] for r in summary["runs"]}
+    assert {r["curve"] for r in rows} == {"m=2,V=3"} and {"icl", "icl_risk"} <= {r["method"] for r in rows}
+    one = [r for r in rows if r["run"] == summary["runs"][0]["run"] and r["method"] == "icl"]
+    metrics = json.loads((out / one[0]["run"] / "metrics.json").read_text())
+    assert [float(r["mean"]) for r in one] == metrics["curves"][0]["methods"]["icl"]["mean"]
+
+
+def test_rerun_does_no_work_and_rates_reads_a_sweep(serial, capsys):
+    spec, out = serial
+    assert main(["sweep", str(spec), "--executor", "serial", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in printed["runs"]] == ["skipped"] * 4
+    assert main(["rates", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["run"] for r in rows} == {str(out / r["run"]) for r in printed["runs"]}
+
+
+@pytest.mark.parametrize(
+    "axis, field",
+    [
+        ("model.colour = [1]", "model.colour"),  # unknown axis
+        ("model.width = []", "model.width"),  # empty axis
+        ("model.width = [-4]", "width"),  # invalid value
+        ("model.width = 16", "model.width"),  # not a list
+    ],
+)
+def test_bad_spec_is_one_line_naming_the_field_exit_2(tmp_path, capsys, axis, field):
+    spec = _spec(tmp_path, axis)
+    assert main(["sweep", str(spec), "--executor", "serial"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err and "Traceback" not in err
+    assert not (tmp_path / "grid").exists()  # nothing ran
+
+
+def test_ray_sweep_survives_a_killed_worker_and_matches_serial(serial, tmp_path, monkeypatch):
+    """On local Ray (2 CPUs) the first worker to checkpoint step 10 exits (the test-only fault hook): Ray retries
+    it, the run resumes from its checkpoint, and the table equals the serial one byte for byte."""
+    ray = pytest.importorskip("ray")
+    spec, serial_out = serial
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(FAULT, f"10:{marker}")  # inherited by the workers of the Ray started below
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    try:
+        summary = sweep.run_sweep(sweep.Spec.load(spec), tmp_path / "ray", "ray")
+        assert marker.exists()  # a worker was killed after its checkpoint
+        assert [r["status"] for r in summary["runs"]] == ["done"] * 4
+        assert (tmp_path / "ray" / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
+        again = sweep.run_sweep(sweep.Spec.load(spec), tmp_path / "ray", "ray")
+        assert [r["status"] for r in again["runs"]] == ["skipped"] * 4
+    finally:
+        ray.shutdown()
