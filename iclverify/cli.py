@@ -387,7 +387,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from iclverify.report import report
 
-    rows = report(args.out, "full" if args.full else "quick", seed=args.seed, progress=not args.quiet and not args.json)
+    size = "full" if args.full else "quick"
+    rows = report(args.out, size, seed=args.seed, progress=not args.quiet and not args.json, address=args.address)
     if args.json:
         from iclverify.verdicts import summary
 
@@ -546,6 +547,11 @@ def _add_report_parsers(sub) -> None:
     size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 10 min on 2 cores)")
     size.add_argument("--full", action="store_true", help="presets sized for one GPU")
     p.add_argument("--out", default="report", help="report directory (default report/; finished runs in it are reused)")
+    p.add_argument(
+        "--address",
+        help="run the simulations as tasks on a Ray cluster: auto or HOST:PORT (needs iclverify[cluster]; "
+        "the report directory must be on storage the cluster shares)",
+    )
     p.add_argument("--fail-on", dest="fail_on", **fail_on)
     p.add_argument("--json", action="store_true", help="print what was written and the verdict summary as JSON")
     p.add_argument("--seed", type=_nonnegative_int, default=0)

@@ -26,7 +26,7 @@ from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, plots, rates
 from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
-from simulations.sweep import run_directories
+from simulations.sweep import execute, run_directories
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 from theory.symbols import InputError
@@ -60,8 +60,11 @@ def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
     return {pos: dataclasses.replace(cfg, seed=seed) for pos, cfg in LENGTH[preset].items()}
 
 
-def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True) -> list[dict]:
-    """Run everything into `out` and write report.md and verdicts.json; return the verdict rows."""
+def report(
+    out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True, address: str | None = None
+) -> list[dict]:
+    """Run everything into `out` and write report.md and verdicts.json; return the verdict rows. With `address`
+    (a Ray cluster: 'auto' or HOST:PORT) the simulations run there as Ray tasks (simulations.sweep)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     configs = preset_configs(preset, seed)
@@ -83,7 +86,10 @@ def report(out: Path | str, preset: str = "quick", *, seed: int = 0, progress: b
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
     for pos, c in length_configs(preset, seed).items():
         jobs[f"length generalization: {pos}"] = (c, out / f"length-{pos}")
-    timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
+    if address is None:
+        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
+    else:
+        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
     runs = {name: load_run(out / name) for name in configs}
     lengths = {pos: load_run(out / f"length-{pos}") for pos in LENGTH[preset]}
     say("bounded context: retrieval windows and a fixed context")
@@ -119,6 +125,15 @@ def _simulate_all(jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         list(pool.map(one, jobs))  # list(): re-raises the first failure
+
+
+def _simulate_on_ray(jobs: dict[str, tuple[RunConfig, Path]], address: str, say: Callable) -> None:
+    """Every simulation as a Ray task on the cluster at `address`; a run that failed stops the report."""
+    status = execute(jobs, "ray", address=address, say=say)
+    failed = {name: why for name, why in status.items() if why.startswith("failed")}
+    if failed:
+        name, why = next(iter(failed.items()))
+        raise RuntimeError(f"{len(failed)} simulation(s) failed on Ray, first {name}: {why}")
 
 
 def _coverage(trials: int, seed: int, progress: bool) -> list[dict]:

@@ -169,7 +169,9 @@ def _ray(jobs, *, address, max_concurrent, say) -> dict[str, str]:
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level="warning")
     gpus = ray.cluster_resources().get("GPU", 0)
-    task = ray.remote(_run).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0, max_retries=RETRIES)
+    resources = {"num_cpus": 0, "num_gpus": 1} if gpus else {"num_cpus": 1}
+    # a dead worker is retried (the run resumes from its checkpoint); an exception of the run itself is not
+    task = ray.remote(_run).options(**resources, max_retries=RETRIES, retry_exceptions=False)
     pending, running, status = list(jobs), {}, {}
     limit = max_concurrent or len(jobs) or 1
     while pending or running:
@@ -182,8 +184,9 @@ def _ray(jobs, *, address, max_concurrent, say) -> dict[str, str]:
         name = running.pop(ready[0])
         try:
             seconds = ray.get(ready[0])
-        except Exception as err:
-            status[name] = f"failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        except Exception as err:  # a failed run (after Ray's retries of a dead worker) is reported, others go on
+            cause = getattr(err, "cause", None) or err  # the run's own exception inside Ray's RayTaskError
+            status[name] = f"failed: {type(cause).__name__}: {cause}"
             say(f"{name}: {status[name]}")
         else:
             status[name] = "done"

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from iclverify import report as R
 from iclverify.cli import main
 from simulations import sweep
 from simulations.train import FAULT
@@ -99,5 +100,10 @@ def test_ray_sweep_survives_a_killed_worker_and_matches_serial(serial, tmp_path,
         assert (tmp_path / "ray" / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
         again = sweep.run_sweep(sweep.Spec.load(spec), tmp_path / "ray", "ray")
         assert [r["status"] for r in again["runs"]] == ["skipped"] * 4
+        # the report's path to a cluster (report --address): a run that fails there stops it with its reason
+        (_, cfg), (_, other) = sweep.Spec.load(spec).points()[:2]
+        clash = {"clash": (other, tmp_path / "ray" / cfg.hash)}  # a directory holding another run
+        with pytest.raises(RuntimeError, match=r"1 simulation\(s\) failed on Ray, first clash: failed: InputError"):
+            R._simulate_on_ray(clash, "auto", lambda _: None)
     finally:
         ray.shutdown()
