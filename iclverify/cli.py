@@ -442,7 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="task family: classification, tokens, regression, or a registered one (iclverify.tasks); "
         "optional with --config",
     )
-    p.add_argument("--preset", choices=["quick", "full"], help="the task's preset to start from (default quick)")
+    p.add_argument(
+        "--preset",
+        choices=["quick", "full", "long"],
+        help="the task's preset to start from: quick (default), full (one GPU), long (tokens: 2048-token prompts)",
+    )
     p.add_argument("--config", metavar="FILE", help="rerun a saved run: its config.json (instead of a preset)")
     p.add_argument(
         "--set",

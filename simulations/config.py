@@ -54,7 +54,10 @@ class ModelConfig:
 class TrainConfig:
     """Meta-training: `steps` AdamW steps (learning rate `lr`, linear warm-up over `warmup` steps then cosine
     decay, weight decay, gradient clipping at global norm `clip`) on batches of `batch` fresh prompts, for
-    `seeds` independently initialised models trained together; a checkpoint every `checkpoint_every` steps."""
+    `seeds` independently initialised models trained together; a checkpoint every `checkpoint_every` steps.
+    Memory, not numbers: `micro_batches` equal parts of each batch are differentiated one after another and their
+    gradients averaged (the same step up to float rounding), and `remat` recomputes each block's activations in
+    the backward pass instead of storing them."""
 
     steps: int = 3000
     batch: int = 64
@@ -66,15 +69,19 @@ class TrainConfig:
     checkpoint_every: int = 500
     curriculum: bool = False  # grow the number of families (the active dimension, for dims) during training
     curriculum_examples: bool = False  # grow the number of in-context examples trained on (Garg et al. 2022)
+    micro_batches: int = 1  # gradient accumulation: parts of each batch differentiated one at a time
+    remat: bool = False  # recompute activations in the backward pass (jax.checkpoint per block)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch", "seeds", "checkpoint_every"):
+        for name in ("steps", "batch", "seeds", "checkpoint_every", "micro_batches"):
             require_int(name, getattr(self, name), 1)
+        if self.batch % self.micro_batches:
+            raise InputError(f"micro_batches must divide batch = {self.batch}; got {self.micro_batches}")
         require_int("warmup", self.warmup, 0)
         require_real("lr", self.lr, 0.0, open_low=True)
         require_real("weight_decay", self.weight_decay, 0.0)
         require_real("clip", self.clip, 0.0, open_low=True)
-        for name in ("curriculum", "curriculum_examples"):
+        for name in ("curriculum", "curriculum_examples", "remat"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be true or false; got {getattr(self, name)!r}")
 
@@ -85,7 +92,9 @@ class EvalConfig:
     the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` of those for fine-tuning
     (none when 0; Adam, learning rate from `finetune_lrs` and steps from the checkpoints of `finetune_steps`,
     both chosen per N on `finetune_validation` separate tasks); `bootstrap` resamples per interval; the
-    Bayes-optimal halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps."""
+    Bayes-optimal halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps.
+    `chunk`, `risk_chunk`, `finetune_chunk` and `prefix_batch` set how much one compiled call holds (the peak
+    device memory of evaluation, simulations.memory), not what it computes."""
 
     tasks: int = 512  # held-out tasks per curve
     bootstrap: int = 1000
@@ -97,6 +106,10 @@ class EvalConfig:
     bayes_steps: int = 60
     risk_tasks: int = 256  # tasks whose per-task risk (error over many queries, or over every context) is measured
     risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
+    chunk: int = 128  # tasks per compiled evaluation call: device memory, not results
+    risk_chunk: int = 16  # tasks per call of the per-task risk (many queries per prefix: long sequences)
+    finetune_chunk: int = 8  # fine-tuning jobs per call (each holds a model copy per N with its Adam state)
+    prefix_batch: int = 64  # bidirectional models: prefixes (one pass each) evaluated at a time
 
     def __post_init__(self) -> None:
         require_int("tasks", self.tasks, 2)
@@ -104,7 +117,8 @@ class EvalConfig:
         require_int("risk_tasks", self.risk_tasks, 2, self.tasks, f"an integer in [2, tasks = {self.tasks}]")
         top = f"an integer in [0, risk_tasks = {self.risk_tasks}]"  # fine-tuning is scored on ICL's risk tasks
         require_int("finetune_tasks", self.finetune_tasks, 0, self.risk_tasks, top)  # 0: no fine-tuning
-        for name in ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries"):
+        names = ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries", "chunk")
+        for name in (*names, "risk_chunk", "finetune_chunk", "prefix_batch"):
             require_int(name, getattr(self, name), 1)
         if self.bayes_chains % 2 == 0:
             raise InputError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
@@ -236,6 +250,22 @@ def code_version() -> dict[str, str | int]:
 # steps chosen on 4 validation tasks (x 64 queries, or every context) per curve.
 QUICK_EVAL = EvalConfig(tasks=256, finetune_tasks=32, finetune_steps=30, finetune_validation=4)
 
+FULL_EVAL = EvalConfig(
+    tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100, risk_chunk=4, finetune_chunk=2
+)
+FULL_TRAIN = TrainConfig(steps=20_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, micro_batches=8)
+
+# Long context (a BERT-style encoder with rotary positions and a 2048-token window, as nomic-bert-2048): next-token
+# prediction trained on prompts of 256 examples (513 tokens) and evaluated up to 1023 (2047 tokens) -- the length-
+# generalization experiment at four times the trained length. Sized for one 80 GB GPU by simulations.memory:
+# micro-batches of 16 prompts, one task and 8 prefixes (a 2047-token pass each) per evaluation call.
+LONG = RunConfig(
+    task=NextToken(n_max=1023, families=((2, 4),), train_n_max=256),
+    model=ModelConfig(depth=6, width=256, heads=8, positions="rope", attention="bidirectional"),
+    train=dataclasses.replace(FULL_TRAIN, micro_batches=16),
+    eval=EvalConfig(tasks=512, risk_tasks=256, finetune_tasks=0, chunk=1, prefix_batch=8),
+)
+
 PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {  # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU
         "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
@@ -254,18 +284,20 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             eval=QUICK_EVAL,
         ),
     },
+    # sized for one 80 GB GPU by simulations.memory (benchmarks/memory.py): batches of 256 in micro-batches,
+    # fine-tuning 2 jobs and the per-task risk 4 tasks per call
     "full": {
         "classification": RunConfig(  # fit ranges [2d, 128]: at least a factor of 8
             task=Halfspaces(n_max=128, dims=(2, 4, 8)),
             model=ModelConfig(depth=6, width=256, heads=8),
-            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
+            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, micro_batches=8),
+            eval=FULL_EVAL,
         ),
         "tokens": RunConfig(
             task=NextToken(n_max=256, families=((2, 4), (2, 8), (4, 8), (8, 4))),  # [m V, 256]: >= 8x
             model=ModelConfig(depth=6, width=256, heads=8),
-            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
+            train=TrainConfig(steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, micro_batches=16),
+            eval=FULL_EVAL,
         ),
         # curriculum over examples as in Garg et al. 2022 (who take d = 20 and 40 examples: a range too short for a
         # rate); fit ranges [2d, 128]: at least a factor of 8
@@ -273,11 +305,18 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             task=LinearRegression(n_max=128, dims=(2, 4, 8), noise_var=0.25),
             model=ModelConfig(depth=6, width=256, heads=8),
             train=TrainConfig(
-                steps=50_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000, curriculum_examples=True
+                steps=50_000,
+                batch=256,
+                seeds=4,
+                warmup=2000,
+                checkpoint_every=2000,
+                curriculum_examples=True,
+                micro_batches=8,
             ),
-            eval=EvalConfig(tasks=2048, risk_tasks=512, finetune_tasks=256, finetune_steps=100),
+            eval=FULL_EVAL,
         ),
     },
+    "long": {"tokens": LONG},
 }
 
 
@@ -288,6 +327,8 @@ def preset(kind: str, name: str = "quick") -> RunConfig:
         raise InputError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
     if kind in PRESETS[name]:
         return PRESETS[name][kind]
+    if "classification" not in PRESETS[name]:
+        raise InputError(f"preset {name!r} is for {', '.join(PRESETS[name])} tasks; got {kind!r}")
     return dataclasses.replace(PRESETS[name]["classification"], task=make_task(kind))
 
 
@@ -335,10 +376,10 @@ LENGTH: dict[str, dict[str, RunConfig]] = {
         EvalConfig(tasks=256, finetune_tasks=0, risk_tasks=128),  # the in-context risk alone is read
     ),
     "full": _length(
-        256,
-        64,
-        ModelConfig(depth=6, width=256, heads=8),
-        TrainConfig(steps=20_000, batch=256, seeds=4, warmup=2000, checkpoint_every=2000),
-        EvalConfig(tasks=1024, finetune_tasks=0),
+        256, 64, ModelConfig(depth=6, width=256, heads=8), FULL_TRAIN, EvalConfig(tasks=1024, finetune_tasks=0)
     ),
+    "long": {
+        pos: dataclasses.replace(LONG, model=dataclasses.replace(LONG.model, positions=pos))
+        for pos in ("rope", "learned")
+    },
 }

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -30,12 +32,9 @@ from tqdm.auto import tqdm
 
 from simulations import problem, rates
 from simulations.config import RunConfig, TrainConfig, curve_key
+from simulations.files import write_npz
 from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
 from simulations.train import keys
-
-CHUNK = 128  # tasks per jitted evaluation call
-RISK_CHUNK = 16  # tasks per call for the per-task risk (its sequences are long)
-FT_CHUNK = 8  # tasks per fine-tuning call (each holds a model copy per (learning rate, N))
 
 
 def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
@@ -110,7 +109,7 @@ def _runner(cfg: RunConfig, what: str):
     return runner(PREDICTORS[what](cfg))
 
 
-def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int = CHUNK) -> np.ndarray:
+def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int) -> np.ndarray:
     """run(models, chunk of tasks) over all tasks, concatenated: [S, E, ...]."""
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
@@ -119,7 +118,8 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, param
     """Per-task risk of the in-context predictor at every N on the risk tasks, {name: [S, E_risk, n+1]} (see the
     module docstring), and its predictions for the queries [S, E_risk, n+1, K, ...]."""
     task = cfg.task
-    out = task.prediction(_per_seed(models, tasks | {"queries": queries}, cached_runner(cfg, "many"), RISK_CHUNK))
+    run = cached_runner(cfg, "many")
+    out = task.prediction(_per_seed(models, tasks | {"queries": queries}, run, cfg.eval.risk_chunk))
     errors = np.asarray(task.error(out, truth[None, :, None]))  # [S, E, n+1, K]
     risks = task.risk_summary(errors, params)
     for suffix, other in task.secondary(out, truth[None, :, None]).items():
@@ -131,7 +131,7 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, param
 def _finetune_runner(cfg: RunConfig):
     """A jitted map of finetune_outputs over seeds' models and a chunk of jobs -- a task, and for each seed a
     learning rate per N [S, J, G] -- : [S, J, C, G, K, ...]. Validation (every task at every learning rate) and the
-    evaluated tasks (each at its chosen rates) are both chunks of FT_CHUNK jobs: one compiled program."""
+    evaluated tasks (each at its chosen rates) are both chunks of eval.finetune_chunk jobs: one compiled program."""
 
     def one(m, t, lrs):
         return finetune_outputs(cfg, m, t, t["queries"], lrs)
@@ -149,12 +149,13 @@ def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lr
     the last job (dropped) so that every call has one shape."""
     task, run = cfg.task, _finetune_runner(programs(cfg))
     jobs, total = tasks | {"queries": queries}, len(truth)
-    pad = -total % FT_CHUNK
+    size = cfg.eval.finetune_chunk
+    pad = -total % size
     jobs = {k: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]) for k, v in jobs.items()}
     lrs = np.concatenate([lrs, np.repeat(lrs[:, -1:], pad, axis=1)], axis=1)
     parts = [
-        np.asarray(run(models, part, jnp.asarray(lrs[:, i * FT_CHUNK : (i + 1) * FT_CHUNK])))
-        for i, part in enumerate(_chunks(jobs, FT_CHUNK))
+        np.asarray(run(models, part, jnp.asarray(lrs[:, i * size : (i + 1) * size])))
+        for i, part in enumerate(_chunks(jobs, size))
     ]
     pred = task.prediction(np.concatenate(parts, axis=1)[:, :total])
     S, J, C, G = pred.shape[:4]
@@ -212,7 +213,7 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
     """Errors of ICL, the baselines and the exact expected errors on one curve's tasks."""
     task = cfg.task
     truth = task.truth(tasks)
-    icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl")))  # [S, E, n+1, ...]
+    icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl"), cfg.eval.chunk))  # [S, E, n+1, ...]
     out = {"icl": np.asarray(task.error(icl, truth[None]))}
     out |= {f"icl_{suffix}": np.asarray(e) for suffix, e in task.secondary(icl, truth[None]).items()}
     for name, pred in task.baselines(tasks, _curve_key(cfg, family, 1), cfg.eval, _pool(cfg, family)).items():
@@ -222,35 +223,64 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
     return out | {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
 
 
-def evaluate(cfg: RunConfig, models: eqx.Module, *, progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
+def evaluate(
+    cfg: RunConfig, models: eqx.Module, *, progress: bool = True, store: Path | None = None
+) -> tuple[list[dict], dict[str, np.ndarray]]:
     """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, and the
     per-unit errors behind them, keyed 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
-    baselines (for fits that resample seeds and tasks)."""
+    baselines (for fits that resample seeds and tasks).
+
+    With `store` (a directory) each finished curve is written there (curve-<i>.npz, atomically) and a curve found
+    there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve
+    depends only on the config, the models and its own keys)."""
     curves, errors = [], {}
-    task, ev = cfg.task, cfg.eval
-    for family, params in enumerate(tqdm(task.curves, desc="evaluate", disable=not progress)):
-        tasks = _tasks(cfg, family, ev.tasks)
-        raw = _errors(cfg, models, tasks, family)
-        risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
-        queries, truth = task.risk_queries(risk_tasks, _curve_key(cfg, family, 2), ev)
-        raw |= task.reference_risks(risk_tasks, queries, truth, _curve_key(cfg, family, 5), ev, params)
-        icl_pred = None
-        if cfg.model.attention == "causal":
-            risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)
-            raw |= risks
-        tuned, chosen = {}, None
-        if ev.finetune_tasks:
-            tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
-        raw |= tuned
-        methods = {}
-        for i, (name, values) in enumerate(raw.items()):
-            summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=ev.bootstrap)
-            if name in tuned:  # evaluated on finetune.grid(n_max)
-                summary = {"n_examples": grid(task.n_max)} | summary
-            metric = next((k for k in task.secondary_metrics if name.endswith(f"_{k}")), None)
-            if metric is not None:
-                summary["metric"] = metric
-            methods[name] = summary
-            errors[f"{curve_key(params)}/{name}"] = np.asarray(values, dtype=np.float32)
-        curves.append({"params": params, "methods": methods} | ({"finetune_settings": chosen} if chosen else {}))
+    for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=not progress)):
+        path = None if store is None else store / f"curve-{family}.npz"
+        if path is not None and path.is_file():
+            curve, raw = _load_curve(path)
+        else:
+            curve, raw = _curve(cfg, models, family, params)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_npz(path, raw | {CURVE: np.asarray(json.dumps(curve))})
+        curves.append(curve)
+        errors |= {f"{curve_key(params)}/{name}": values for name, values in raw.items()}
     return curves, errors
+
+
+CURVE = "__curve__"  # the entry of a stored curve's npz that holds its summary (JSON)
+
+
+def _load_curve(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    with np.load(path) as npz:
+        raw = {k: npz[k] for k in npz.files if k != CURVE}
+        return json.loads(str(npz[CURVE])), raw
+
+
+def _curve(cfg: RunConfig, models: eqx.Module, family: int, params: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """One curve's summary and its per-unit errors {method: array}."""
+    task, ev = cfg.task, cfg.eval
+    tasks = _tasks(cfg, family, ev.tasks)
+    raw = _errors(cfg, models, tasks, family)
+    risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
+    queries, truth = task.risk_queries(risk_tasks, _curve_key(cfg, family, 2), ev)
+    raw |= task.reference_risks(risk_tasks, queries, truth, _curve_key(cfg, family, 5), ev, params)
+    icl_pred = None
+    if cfg.model.attention == "causal":
+        risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)
+        raw |= risks
+    tuned, chosen = {}, None
+    if ev.finetune_tasks:
+        tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
+    raw |= tuned
+    methods = {}
+    for i, (name, values) in enumerate(raw.items()):
+        summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=ev.bootstrap)
+        if name in tuned:  # evaluated on finetune.grid(n_max)
+            summary = {"n_examples": grid(task.n_max)} | summary
+        metric = next((k for k in task.secondary_metrics if name.endswith(f"_{k}")), None)
+        if metric is not None:
+            summary["metric"] = metric
+        methods[name] = summary
+    curve = {"params": params, "methods": methods} | ({"finetune_settings": chosen} if chosen else {})
+    return curve, {name: np.asarray(values, dtype=np.float32) for name, values in raw.items()}

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from simulations import evaluate as E
-from simulations.config import RunConfig
+from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig
 from simulations.finetune import grid
 from simulations.train import init_state, keys, make_step
 
@@ -38,18 +38,32 @@ def stages(cfg: RunConfig) -> dict[str, int]:
     out = {}
     step = make_step(cfg, unroll_seeds=False)
     out["train step"] = program_bytes(_lowered(step, train_keys, models, state.opt_states, jnp.asarray(0), 1))
-    tasks = E._tasks(cfg, 0, E.CHUNK)
-    out["evaluation chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "icl"), models, tasks))
+    tasks = E._tasks(cfg, 0, cfg.eval.chunk)
     ev = cfg.eval
-    risk = {k: v[: E.RISK_CHUNK] for k, v in tasks.items()}
+    out["evaluation chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "icl"), models, tasks))
+    risk = {k: v[: ev.risk_chunk] for k, v in tasks.items()}
     queries, _ = cfg.task.risk_queries(risk, jax.random.PRNGKey(0), ev)
     if cfg.model.attention == "causal":
         out["risk chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "many"), models, risk | {"queries": queries}))
     if ev.finetune_tasks:
-        jobs = {k: v[: E.FT_CHUNK] for k, v in risk.items()} | {"queries": queries[: E.FT_CHUNK]}
-        lrs = jnp.full((cfg.train.seeds, E.FT_CHUNK, len(grid(cfg.task.n_max))), ev.finetune_lrs[0])
+        jobs = {k: v[: ev.finetune_chunk] for k, v in risk.items()} | {"queries": queries[: ev.finetune_chunk]}
+        lrs = jnp.full((cfg.train.seeds, ev.finetune_chunk, len(grid(cfg.task.n_max))), ev.finetune_lrs[0])
         out["fine-tuning chunk"] = program_bytes(_lowered(E._finetune_runner(E.programs(cfg)), models, jobs, lrs))
     return out
+
+
+BUDGETS_GB = {"quick": 4.0, "full": 60.0, "long": 60.0}  # quick: a laptop; full and long: one 80 GB GPU, with room
+
+
+def preset_runs(name: str) -> dict[str, RunConfig]:
+    """Every distinct run of a preset: its simulations, its length-generalization runs and (full) one of the task-
+    diversity runs (they differ only in the pool size)."""
+    runs = dict(PRESETS.get(name, {}))
+    runs |= {f"length-{pos}": cfg for pos, cfg in LENGTH.get(name, {}).items() if cfg not in runs.values()}
+    if name in DIVERSITY:
+        label, cfg = next(iter(DIVERSITY[name].items()))
+        runs[f"diversity {label}"] = cfg
+    return runs
 
 
 def fmt_gb(n: int) -> str:

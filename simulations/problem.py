@@ -53,21 +53,26 @@ def sample_batch(cfg: RunConfig, key: jax.Array, batch: int, n_families: jax.Arr
     return jax.vmap(lambda k, f, lk: cfg.task.sample(k, f, lk))(keys, families, latent)
 
 
-def predict(cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array) -> jax.Array:
+def predict(
+    cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array, remat: bool = False
+) -> jax.Array:
     """The task's outputs (Task.readout: a logit, log-probabilities, a value) at q_0..q_n: [n+1, ...].
 
-    Causal models read every prefix from one pass; bidirectional ones run one masked pass per N.
+    Causal models read every prefix from one pass; bidirectional ones run one masked pass per N. `remat`: see
+    Transformer (training's memory, not its numbers).
     """
     length = features.shape[0]
     n = (length - 1) // 2
     if cfg.model.attention == "causal":
-        out = model(features, prompts.causal_mask(length), read=prompts.query_positions(n))
+        out = model(features, prompts.causal_mask(length), read=prompts.query_positions(n), remat=remat)
     else:
 
         def at(k):
-            return model(features, prompts.bidirectional_mask(length, k), read=2 * k[None])[0]
+            return model(features, prompts.bidirectional_mask(length, k), read=2 * k[None], remat=remat)[0]
 
-        out = jax.vmap(at)(jnp.arange(n + 1))
+        # eval.prefix_batch passes at a time: one pass per prefix of a 2048-token prompt would otherwise hold all
+        # n + 1 passes' attention scores at once
+        out = jax.lax.map(at, jnp.arange(n + 1), batch_size=min(n + 1, cfg.eval.prefix_batch))
     return cfg.task.readout(out, active)
 
 
@@ -94,31 +99,46 @@ def predict_many(
     return cfg.task.readout(out.reshape(limit.shape[0] // queries.shape[0], queries.shape[0], *out.shape[1:]), active)
 
 
+def trained_prefixes(
+    cfg: RunConfig, key: jax.Array, batch: int, n_examples: jax.Array | int | None = None
+) -> jax.Array | None:
+    """Bidirectional models: the prefix N trained on each prompt of a batch, uniform on 0..n_examples (default
+    n_max); None for causal models (trained at every prefix)."""
+    if cfg.model.attention == "causal":
+        return None
+    top = cfg.task.n_max if n_examples is None else n_examples
+    return jax.random.randint(key, (batch,), 0, top + 1)
+
+
 def loss(
     cfg: RunConfig,
     model: Transformer,
     batch: dict[str, jax.Array],
     key: jax.Array,
     n_examples: jax.Array | int | None = None,
+    remat: bool = False,
 ) -> jax.Array:
     """Mean of the task's loss (Task.loss) over the batch.
 
     Causal models are trained at every prefix N = 0..n_examples at once (default n_max; a curriculum over the
-    number of examples passes fewer); bidirectional ones at one random prefix per prompt.
+    number of examples passes fewer); bidirectional ones at one random prefix per prompt (batch["prefix"] when
+    given, else trained_prefixes from `key`). Every prompt carries the same total weight, so the mean over equal
+    micro-batches of their losses is the batch's loss.
     """
     n = cfg.task.n_max
-    top = n if n_examples is None else n_examples
     if cfg.model.attention == "causal":
-        out = jax.vmap(lambda f, a: predict(cfg, model, f, a))(batch["features"], batch["active"])
+        out = jax.vmap(lambda f, a: predict(cfg, model, f, a, remat))(batch["features"], batch["active"])
         weights = jnp.ones((out.shape[0], n + 1))
         if n_examples is not None:
             weights = weights * (jnp.arange(n + 1) <= n_examples)
     else:
-        ks = jax.random.randint(key, (batch["features"].shape[0],), 0, top + 1)
+        ks = batch.get("prefix")
+        if ks is None:
+            ks = trained_prefixes(cfg, key, batch["features"].shape[0], n_examples)
 
         def one(f, a, k):
             length = f.shape[0]
-            o = model(f, prompts.bidirectional_mask(length, k), read=2 * k[None])[0]
+            o = model(f, prompts.bidirectional_mask(length, k), read=2 * k[None], remat=remat)[0]
             raw = jnp.zeros((n + 1, *o.shape)).at[k].set(o)
             return cfg.task.readout(raw, a)
 

@@ -2,7 +2,9 @@
 
 DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/errors.npz
 (the per-(seed, task) errors behind every mean, keyed like 'd=4/icl'), DIR/timing.json
-(wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A finished run
+(wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A run killed in
+training resumes from its checkpoint; one killed in evaluation from its finished curves (DIR/evaluation/, removed
+once metrics.json is written). A finished run
 (metrics.json with the same config hash) is reused, not recomputed; a run written by another version of the code
 (config.json records the package version and the evaluation schema) is refused, never silently reused.
 """
@@ -10,8 +12,7 @@ DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -23,29 +24,13 @@ import numpy as np
 from simulations import plots
 from simulations.config import RunConfig, code_version
 from simulations.evaluate import evaluate
+from simulations.files import write_json, write_npz
 from simulations.train import init_state, load, train
 from theory.symbols import InputError
 
 # matplotlib is not thread-safe (mathtext parsing, the font cache): runs simulated in parallel threads (the report)
 # draw their figures one at a time
 _PLOT_LOCK = threading.Lock()
-
-
-def write_json(path: Path, data: object) -> None:
-    """Atomic JSON write (temporary file in the same directory, then os.replace)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Atomic compressed .npz write."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    with os.fdopen(fd, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -110,7 +95,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     t0 = time.perf_counter()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
     t1 = time.perf_counter()
-    curves, errors = evaluate(cfg, state.models, progress=progress)
+    curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation")
     t2 = time.perf_counter()
     every = max(1, cfg.train.steps // 100)
     metrics = {
@@ -126,6 +111,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     }
     write_npz(out / "errors.npz", errors)
     write_json(metrics_path, metrics)  # last: its presence marks a finished run
+    shutil.rmtree(out / "evaluation", ignore_errors=True)  # the finished curves, kept only until now
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     with _PLOT_LOCK:

@@ -110,14 +110,15 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
         def one_seed(params, opt_state, train_key, step):
             key = jax.random.fold_in(train_key, step)
             k_batch, k_loss = jax.random.split(key)
-            batch = problem.sample_batch(tcfg, k_batch, cfg.train.batch, n_families(cfg, step))
-            batch = devices.batch_sharded(batch, where)
             n_ex = n_examples(cfg, step)
+            batch = problem.sample_batch(tcfg, k_batch, cfg.train.batch, n_families(cfg, step))
+            prefix = problem.trained_prefixes(tcfg, k_loss, cfg.train.batch, n_ex)
+            batch = devices.batch_sharded(batch if prefix is None else batch | {"prefix": prefix}, where)
 
-            def loss(p):
-                return problem.loss(tcfg, eqx.combine(p, static), batch, k_loss, n_ex)
+            def loss(p, part):
+                return problem.loss(tcfg, eqx.combine(p, static), part, k_loss, n_ex, cfg.train.remat)
 
-            value, grads = jax.value_and_grad(loss)(params)
+            value, grads = _accumulated(jax.value_and_grad(loss), params, batch, cfg.train.micro_batches)
             updates, opt_state = opt.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, value
 
@@ -142,6 +143,22 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
         return eqx.combine(params, static), opt_states, losses
 
     return eqx.filter_jit(run, donate="all-except-first")  # models and optimizer states updated in place
+
+
+def _accumulated(value_and_grad, params, batch: dict, micro_batches: int):
+    """(loss, gradient) of the batch as the mean over `micro_batches` equal parts, computed one part at a time (a
+    lax.scan): the same numbers up to float rounding (every prompt weighs the same in the loss), the activations
+    of one part held at a time."""
+    if micro_batches == 1:
+        return value_and_grad(params, batch)
+    parts = jax.tree.map(lambda x: x.reshape(micro_batches, x.shape[0] // micro_batches, *x.shape[1:]), batch)
+
+    def add(total, part):
+        return jax.tree.map(jnp.add, total, value_and_grad(params, part)), None
+
+    zero = (jnp.zeros(()), jax.tree.map(jnp.zeros_like, params))
+    total, _ = jax.lax.scan(add, zero, parts)
+    return jax.tree.map(lambda x: x / micro_batches, total)
 
 
 def _index(tree, i: int):

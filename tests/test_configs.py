@@ -114,7 +114,16 @@ def test_a_run_written_by_other_code_is_refused(tmp_path, monkeypatch):
     from test_simulations import tiny
 
     cfg = tiny("regression")
-    simulate(cfg, tmp_path, progress=False)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # after simulate wrote config.json: what follows needs no trained run
+
+    with monkeypatch.context() as mp:
+        mp.setattr("simulations.run.train", stop)
+        with pytest.raises(KeyboardInterrupt):
+            simulate(cfg, tmp_path, progress=False)
+    (tmp_path / "metrics.json").write_text("{}")  # as a finished run
+    np.savez(tmp_path / "errors.npz")
     stored = json.loads((tmp_path / "config.json").read_text())
     assert stored["schema"] == SCHEMA and "iclverify_version" in stored
     assert load_run(tmp_path).cfg == cfg
@@ -142,6 +151,8 @@ SET_VALUES = {
         "checkpoint_every": 5,
         "curriculum": True,
         "curriculum_examples": True,
+        "micro_batches": 2,
+        "remat": True,
     },
     "eval": {
         "tasks": 300,
@@ -154,6 +165,10 @@ SET_VALUES = {
         "bayes_steps": 30,
         "risk_tasks": 128,
         "risk_queries": 32,
+        "chunk": 64,
+        "risk_chunk": 8,
+        "finetune_chunk": 4,
+        "prefix_batch": 16,
     },
     "classification": {"n_max": 16, "train_n_max": 8, "pool": 64, "dims": [2, 5], "label_noise": 0.1},
     "tokens": {"n_max": 16, "train_n_max": 8, "pool": 64, "families": [[3, 3]], "alpha": 0.5},

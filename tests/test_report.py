@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 
@@ -59,8 +60,12 @@ def tiny_report(tmp_path_factory):
 
 
 def test_same_seed_same_verdicts(tiny_report, tmp_path):
-    """A second report from scratch (new training, evaluation and fits) gives byte-identical verdicts."""
+    """A second report on the same runs (copied: that training and evaluation repeat to the byte is
+    test_simulate_is_deterministic_and_reused's) recomputes coverage, the bounded-context experiments and every fit,
+    and gives byte-identical verdicts."""
     out, _ = tiny_report
+    for run in ("classification", "tokens", "regression", "length-rope", "length-learned"):
+        shutil.copytree(out / run, tmp_path / run)
     _report(tmp_path)
     assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
 

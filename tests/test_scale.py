@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 from test_simulations import tiny
 
-from simulations.train import train
+from simulations.train import init_state, keys, make_step, train
 
 ROOT = Path(__file__).parents[1]
 
@@ -20,7 +24,7 @@ sys.path.insert(0, {tests!r})
 import jax
 from test_simulations import tiny
 from simulations import devices
-from simulations.train import train
+from simulations.train import init_state, keys, make_step, train
 out = {{}}
 for seeds in (2, 1):
     cfg = tiny("tokens")
@@ -56,3 +60,48 @@ def test_training_sharded_over_four_devices_matches_one_device():
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seeds=seeds, steps=6, checkpoint_every=6))
         here = train(cfg, progress=False).losses
         np.testing.assert_allclose(np.asarray(run["losses"]), here, rtol=1e-5)
+
+
+@pytest.mark.parametrize("attention", ["causal", "bidirectional"])
+def test_micro_batches_and_remat_take_the_same_steps(attention):
+    """Memory savers change no numbers: 4 micro-batches with recomputed activations give the losses and weights of
+    whole batches (float tolerance; the weights' tolerance as in the unrolled-vs-vmapped test)."""
+    base = tiny("tokens", attention=attention)
+    saver = dataclasses.replace(base, train=dataclasses.replace(base.train, micro_batches=4, remat=True))
+    out = []
+    for cfg in (base, saver):
+        state = init_state(cfg)
+        _, train_keys, _ = keys(cfg)
+        models, _, losses = make_step(cfg)(train_keys, state.models, state.opt_states, jnp.asarray(0), 4)
+        out.append((losses, jax.tree.leaves(eqx.filter(models, eqx.is_array))))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
+    for a, b in zip(out[0][1], out[1][1], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_fused_attention_path_is_the_plain_one():
+    """jax.nn.dot_product_attention (the accelerators' path) and the CPU's batched matmuls agree under a mask."""
+    from simulations.model import _attend
+
+    k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(0), 4)
+    q, k, v = (jax.random.normal(key, (4, n, 16)) for key, n in ((k1, 7), (k2, 9), (k3, 9)))
+    mask = jax.random.bernoulli(k4, 0.6, (7, 9)).at[:, 0].set(True)  # every query sees at least one key
+    np.testing.assert_allclose(_attend(q, k, v, mask, fused=True), _attend(q, k, v, mask, fused=False), atol=1e-6)
+
+
+def test_presets_fit_their_memory_budgets():
+    """XLA's compiled sizes (CPU backend, seeds vmapped as on a GPU): the largest quick run's stages fit 4 GB; the
+    largest full run's (tokens: 513-token prompts) and the long preset's fit one 80 GB GPU with room, 60 GB.
+    benchmarks/memory.py prints every run of every preset."""
+    from simulations.config import LONG, PRESETS
+    from simulations.memory import BUDGETS_GB, stages
+
+    quick = stages(PRESETS["quick"]["classification"])
+    full = stages(PRESETS["full"]["tokens"])
+    long = stages(LONG)  # 2047-token prompts, bidirectional: one pass per prefix, no per-task-risk pass
+    assert set(full) == {"train step", "evaluation chunk", "risk chunk", "fine-tuning chunk"}
+    assert set(long) == {"train step", "evaluation chunk"}
+    assert max(quick.values()) <= BUDGETS_GB["quick"] * 1e9, quick
+    assert max(full.values()) <= BUDGETS_GB["full"] * 1e9, full
+    assert max(long.values()) <= BUDGETS_GB["long"] * 1e9, long
+    assert min(full["train step"], long["evaluation chunk"]) > 2e9  # the programs hold the real activations

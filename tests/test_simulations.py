@@ -364,11 +364,11 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists() and not (tmp_path / "killed" / "metrics.json").exists()
-    subprocess.run([sys.executable, "-c", script], env=env, check=True)  # resumes from the checkpoint
-    fresh = SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "fresh"))
-    subprocess.run([sys.executable, "-c", fresh], env=env, check=True)
-    killed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
-    assert killed == json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+    train = dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20)  # as SCRIPT's
+    cfg = dataclasses.replace(tiny("classification"), train=train)
+    resumed = simulate(cfg, tmp_path / "killed", progress=False)  # here, from the checkpoint
+    assert json.loads((tmp_path / "killed" / "timing.json").read_text())["resumed_from_step"] > 0
+    assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
 
 
 @pytest.mark.parametrize("positions", ["learned", "rope"])
@@ -404,3 +404,30 @@ def test_extra_queries_see_only_their_prefix():
     before = problem.predict_many(cfg, model, t["features"], t["active"], queries)
     after = problem.predict_many(cfg, model, t["features"].at[4:].add(1.0), t["active"], queries)
     assert jnp.allclose(before[:3], after[:3], atol=1e-6) and not jnp.allclose(before[3:], after[3:], atol=1e-3)
+
+
+def test_killed_evaluation_resumes_from_its_finished_curves(tmp_path, monkeypatch):
+    """A run killed after its first curve recomputes only the second, and ends with the metrics and errors of a
+    run never interrupted."""
+    from simulations import evaluate as E
+
+    cfg = tiny("tokens")
+    computed = []
+    real = E._curve
+
+    def dies_at_the_second(cfg, models, family, params):
+        computed.append(family)
+        if family == 1 and len(computed) == 2:
+            raise KeyboardInterrupt  # as a kill would stop it
+        return real(cfg, models, family, params)
+
+    monkeypatch.setattr(E, "_curve", dies_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        simulate(cfg, tmp_path / "killed", progress=False)
+    assert (tmp_path / "killed" / "evaluation" / "curve-0.npz").is_file()
+    resumed = simulate(cfg, tmp_path / "killed", progress=False)
+    assert computed == [0, 1, 1] and not (tmp_path / "killed" / "evaluation").exists()
+    monkeypatch.setattr(E, "_curve", real)
+    assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
+    for name in ("metrics.json", "errors.npz"):
+        assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name

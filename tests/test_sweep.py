@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 
 import pytest
 
@@ -86,22 +87,27 @@ def test_bad_spec_is_one_line_naming_the_field_exit_2(tmp_path, capsys, axis, fi
 
 
 def test_ray_sweep_survives_a_killed_worker_and_matches_serial(serial, tmp_path, monkeypatch):
-    """On local Ray (2 CPUs) the first worker to checkpoint step 10 exits (the test-only fault hook): Ray retries
-    it, the run resumes from its checkpoint, and the table equals the serial one byte for byte."""
+    """On local Ray (2 CPUs) the 4-point grid completes: two points finished earlier (copied from the serial sweep)
+    are skipped, the other two run as Ray tasks, and the first worker to checkpoint step 10 exits (the test-only
+    fault hook): Ray retries it, the run resumes from its checkpoint, and the table equals the serial one byte for
+    byte."""
     ray = pytest.importorskip("ray")
     spec, serial_out = serial
+    points = sweep.Spec.load(spec).points()
+    for _, cfg in points[1::2]:  # the width-32 runs: done before
+        shutil.copytree(serial_out / cfg.hash, tmp_path / "ray" / cfg.hash)
     marker = tmp_path / "killed"
     monkeypatch.setenv(FAULT, f"10:{marker}")  # inherited by the workers of the Ray started below
     ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
     try:
         summary = sweep.run_sweep(sweep.Spec.load(spec), tmp_path / "ray", "ray")
         assert marker.exists()  # a worker was killed after its checkpoint
-        assert [r["status"] for r in summary["runs"]] == ["done"] * 4
+        assert [r["status"] for r in summary["runs"]] == ["done", "skipped"] * 2
         assert (tmp_path / "ray" / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
         again = sweep.run_sweep(sweep.Spec.load(spec), tmp_path / "ray", "ray")
         assert [r["status"] for r in again["runs"]] == ["skipped"] * 4
         # the report's path to a cluster (report --address): a run that fails there stops it with its reason
-        (_, cfg), (_, other) = sweep.Spec.load(spec).points()[:2]
+        (_, cfg), (_, other) = points[:2]
         clash = {"clash": (other, tmp_path / "ray" / cfg.hash)}  # a directory holding another run
         with pytest.raises(RuntimeError, match=r"1 simulation\(s\) failed on Ray, first clash: failed: InputError"):
             R._simulate_on_ray(clash, "auto", lambda _: None)
