@@ -38,6 +38,7 @@ class ModelConfig:
     mlp_ratio: int = 4
     positions: Literal["learned", "rope"] = "learned"
     attention: Literal["causal", "bidirectional"] = "causal"
+    dtype: Literal["float32", "bfloat16"] = "float32"  # compute dtype (weights stay float32): bfloat16 for GPUs
 
     def __post_init__(self) -> None:
         for name in ("depth", "width", "heads", "mlp_ratio"):
@@ -48,6 +49,7 @@ class ModelConfig:
             raise InputError(f"width / heads must be even with positions = 'rope'; got {self.width} / {self.heads}")
         _choice("positions", self.positions, ("learned", "rope"))
         _choice("attention", self.attention, ("causal", "bidirectional"))
+        _choice("dtype", self.dtype, ("float32", "bfloat16"))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def rope(x: jax.Array, positions: jax.Array, base: float = 10_000.0) -> jax.Arra
     angles = positions[:, None] * freqs[None, :]  # [T, Dh/2]
     cos, sin = jnp.cos(angles), jnp.sin(angles)
     x1, x2 = x[..., 0::2], x[..., 1::2]
-    return jnp.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).reshape(x.shape)
+    return jnp.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).reshape(x.shape).astype(x.dtype)
 
 
 class Attention(eqx.Module):
@@ -75,8 +75,10 @@ class Attention(eqx.Module):
         qy, ky, vy = self._heads(y, y_positions)
         scale = math.sqrt(q.shape[-1])
         seen = jnp.arange(x.shape[0])[None, :] < jnp.asarray(limit)[:, None]  # [Q, T]
-        cross = jnp.where(seen[None], (qy @ k.swapaxes(-1, -2)) / scale, -jnp.inf)  # [H, Q, T]
-        attn = jax.nn.softmax(jnp.concatenate([cross, (qy * ky).sum(-1, keepdims=True) / scale], axis=-1), axis=-1)
+        f32 = jnp.float32  # softmax in float32 whatever the compute dtype
+        cross = jnp.where(seen[None], (qy @ k.swapaxes(-1, -2)).astype(f32) / scale, -jnp.inf)  # [H, Q, T]
+        own = (qy * ky).sum(-1, keepdims=True).astype(f32) / scale
+        attn = jax.nn.softmax(jnp.concatenate([cross, own], axis=-1), axis=-1).astype(v.dtype)
         out_y = attn[..., :-1] @ v + attn[..., -1:] * vy
         return self._merge(_attend(q, k, v, mask)), self._merge(out_y)
 
@@ -93,8 +95,8 @@ def _attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array, fused: bo
     if fused:
         out = jax.nn.dot_product_attention(q.swapaxes(0, 1), k.swapaxes(0, 1), v.swapaxes(0, 1), mask=mask[None])
         return out.swapaxes(0, 1)
-    scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1]), -jnp.inf)
-    return jax.nn.softmax(scores, axis=-1) @ v
+    scores = jnp.where(mask[None], (q @ k.swapaxes(-1, -2)).astype(jnp.float32) / math.sqrt(q.shape[-1]), -jnp.inf)
+    return jax.nn.softmax(scores, axis=-1).astype(v.dtype) @ v
 
 
 class Block(eqx.Module):
@@ -147,8 +149,10 @@ class Transformer(eqx.Module):
     blocks: list[Block]
     ln_f: eqx.nn.LayerNorm
     head: eqx.nn.Linear
+    dtype: str = eqx.field(static=True)
 
     def __init__(self, cfg: ModelConfig, in_dim: int, out_dim: int, max_len: int, key: jax.Array):
+        self.dtype = cfg.dtype
         keys = jax.random.split(key, cfg.depth + 3)
         self.embed = eqx.nn.Linear(in_dim, cfg.width, key=keys[0])
         self.pos = 0.02 * jax.random.normal(keys[1], (max_len, cfg.width)) if cfg.positions == "learned" else None
@@ -166,22 +170,35 @@ class Transformer(eqx.Module):
     ) -> jax.Array:
         if positions is None:
             positions = self._positions(features.shape[0])
+        self, features = self._compute(features)
         x = self._embed(features, positions)
         for i, block in enumerate(self.blocks):
             last = i == len(self.blocks) - 1
             run = eqx.filter_checkpoint(Block.__call__) if remat else Block.__call__
             x = run(block, x, mask, positions, read if last else None)
-        return jax.vmap(self.head)(jax.vmap(self.ln_f)(x))
+        return jax.vmap(self.head)(jax.vmap(self.ln_f)(x)).astype(jnp.float32)
 
     def extended(self, features: jax.Array, mask: jax.Array, extra: jax.Array, limit: jax.Array) -> jax.Array:
         """Outputs [Q, out_dim] for extra tokens extra [Q, F] after a prompt features [T, F] (attending by `mask`):
         the i-th sees the first limit[i] prompt tokens and itself, at position id limit[i] -- what a token placed
         right after those limit[i] tokens would see. The prompt's keys and values are shared by all extra tokens."""
         positions = self._positions(features.shape[0])
+        self, features = self._compute(features)
+        _, extra = self._compute(extra)
         x, y = self._embed(features, positions), self._embed(extra, limit)
         for block in self.blocks:
             x, y = block.extended(x, mask, positions, y, limit, limit)
-        return jax.vmap(self.head)(jax.vmap(self.ln_f)(y))
+        return jax.vmap(self.head)(jax.vmap(self.ln_f)(y)).astype(jnp.float32)
+
+    def _compute(self, features: jax.Array) -> tuple[Transformer, jax.Array]:
+        """The model and its input in the compute dtype: float32 weights (what the optimizer updates) cast to
+        bfloat16 when dtype = 'bfloat16' (mixed precision, Micikevicius et al. 2018: matmuls in half precision;
+        layer norms and softmax computed in float32, outputs returned in float32)."""
+        if self.dtype == "float32":
+            return self, features
+        dt = jnp.dtype(self.dtype)
+        cast = jax.tree.map(lambda a: a.astype(dt) if eqx.is_inexact_array(a) else a, self)
+        return cast, features.astype(dt)
 
     def _positions(self, T: int) -> jax.Array:
         if self.pos is not None and T > self.pos.shape[0]:

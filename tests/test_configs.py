@@ -139,7 +139,15 @@ def test_a_run_written_by_other_code_is_refused(tmp_path, monkeypatch):
 
 # A valid value, unlike the quick preset's, for every field of every section (task fields per family).
 SET_VALUES = {
-    "model": {"depth": 2, "width": 32, "heads": 2, "mlp_ratio": 2, "positions": "rope", "attention": "bidirectional"},
+    "model": {
+        "depth": 2,
+        "width": 32,
+        "heads": 2,
+        "mlp_ratio": 2,
+        "positions": "rope",
+        "attention": "bidirectional",
+        "dtype": "bfloat16",
+    },
     "train": {
         "steps": 10,
         "batch": 8,
