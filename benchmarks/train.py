@@ -5,7 +5,8 @@ token), batch 64, one seed, models of 3 layers x width 64 and 6 layers x width 1
 setting at two sizes. For each, prints steps/s, tokens/s and achieved FLOP/s as a fraction of a float32 matmul
 peak measured in this run (a 2048^3 jnp.dot). FLOPs are counted analytically: 2 * in * out per token for every
 Linear layer and 4 * T^2 * width per sequence for attention (QK^T and AV), times 3 for forward + backward.
-Then the quick preset of a task, and the speed-up of training 4 seeds in one program over 4 runs (the seeds are
+Each line ends with the compile time (the first call's time beyond a timed call's). Then the quick preset of a
+task, and the speed-up of training 4 seeds in one program over 4 runs (the seeds are
 vmapped on accelerators and unrolled on the CPU, see simulations.train.make_step; both are timed).
 
 With --compare-torch PY (a Python with torch and transformers, not a project dependency), runs
@@ -60,18 +61,27 @@ def flops_per_sequence(cfg: RunConfig) -> float:
     return 3 * (2 * linear * T + cfg.model.depth * 4 * T * T * w)
 
 
-def steps_per_second(cfg: RunConfig, steps: int, repeat: int = 2, unroll_seeds: bool | None = None) -> float:
-    """Training steps per second: the best of `repeat` calls of `steps` steps each, after one compiling call."""
+COMPILE_S: dict[str, float] = {}  # the compile time of each timed configuration, by its label
+
+
+def steps_per_second(
+    cfg: RunConfig, steps: int, repeat: int = 2, unroll_seeds: bool | None = None, label: str = ""
+) -> float:
+    """Training steps per second: the best of `repeat` calls of `steps` steps each, after one compiling call
+    (whose time beyond one timed call's is recorded in COMPILE_S[label])."""
     state, (_, train_keys, _) = init_state(cfg), keys(cfg)
     step_fn = make_step(cfg, unroll_seeds)
+    t0 = time.perf_counter()
     models, opts, losses = step_fn(train_keys, state.models, state.opt_states, jnp.asarray(0), steps)
     losses.block_until_ready()
+    first = time.perf_counter() - t0
     best = float("inf")
     for r in range(1, repeat + 1):
         t0 = time.perf_counter()
         models, opts, losses = step_fn(train_keys, models, opts, jnp.asarray(r * steps), steps)
         losses.block_until_ready()
         best = min(best, time.perf_counter() - t0)
+    COMPILE_S[label] = first - best
     return steps / best
 
 
@@ -90,7 +100,7 @@ def _line(label: str, cfg: RunConfig, rate: float, seeds: int, peak: float) -> s
     achieved = rate * seeds * flops_per_sequence(cfg) * cfg.train.batch
     return (
         f"  {label:<24}: {rate:6.2f} steps/s  {rate * seeds * cfg.train.batch * T:9,.0f} tokens/s  "
-        f"{achieved / 1e9:6.1f} GFLOP/s = {achieved / peak:5.1%} of peak"
+        f"{achieved / 1e9:6.1f} GFLOP/s = {achieved / peak:5.1%} of peak; compile {COMPILE_S.get(label, 0):4.1f} s"
     )
 
 
@@ -106,7 +116,7 @@ def main() -> None:
     ratios = {}
     for name, model in ANCHORS.items():
         cfg = RunConfig(ANCHOR_TASK, model, TrainConfig(batch=64, seeds=1))
-        rate = steps_per_second(cfg, args.steps)
+        rate = steps_per_second(cfg, args.steps, label=f"anchor {name}")
         print(_line(f"anchor {name}", cfg, rate, 1, peak))
         if args.compare_torch:
             ref = torch_steps_per_second(args.compare_torch, args.torch_script, model)
@@ -117,8 +127,9 @@ def main() -> None:
     def with_seeds(k: int) -> RunConfig:
         return dataclasses.replace(base, train=dataclasses.replace(base.train, seeds=k))
 
-    one, four = steps_per_second(with_seeds(1), args.steps), steps_per_second(with_seeds(4), args.steps)
-    vmapped = steps_per_second(with_seeds(4), args.steps, unroll_seeds=False)
+    one = steps_per_second(with_seeds(1), args.steps, label=f"{args.task} quick, 1 seed")
+    four = steps_per_second(with_seeds(4), args.steps, label=f"{args.task} quick, 4 seeds")
+    vmapped = steps_per_second(with_seeds(4), args.steps, unroll_seeds=False, label=f"{args.task} quick, 4 vmapped")
     print(_line(f"{args.task} quick, 1 seed", base, one, 1, peak))
     print(_line(f"{args.task} quick, 4 seeds", base, four, 4, peak))
     print(_line(f"{args.task} quick, 4 vmapped", base, vmapped, 4, peak))

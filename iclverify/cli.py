@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -19,7 +20,7 @@ import theory
 from iclverify import __version__
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from theory.audit import audit
-from theory.symbols import DOMAINS, InputError
+from theory.symbols import DOMAINS, MEANING, InputError
 
 # CLI flag -> (keyword in theory, default); defaults from tables.DEFAULTS (V = 50000, d = 768).
 FLAGS = {"eps": "eps", "delta": "delta", "m": "m", "vocab": "V", "length": "l", "dim": "d"}
@@ -48,7 +49,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_params(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("parameters")
     for flag, (key, default) in PARAMS.items():
-        group.add_argument(f"--{flag}", default=default, metavar=key, help=f"{key} (default {default})")
+        meaning = f"{MEANING[key]}, {DOMAINS[key].describe()}"
+        group.add_argument(f"--{flag}", default=default, metavar=key, help=f"{key}: {meaning} (default {default})")
 
 
 def _params(args: argparse.Namespace) -> dict[str, float]:
@@ -401,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="iclverify", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log what runs do (-vv: and the libraries' debug output)"
+    )
+    parser.add_argument("-q", "--quiet-log", dest="quiet_log", action="store_true", help="log errors only")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("bounds", help="table of every catalogue bound at given parameters")
@@ -583,10 +589,20 @@ def _nonnegative_int(text: str) -> int:
 INPUT_ERRORS = (UsageError, InputError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
+def _logging(args: argparse.Namespace) -> None:
+    """Standard logging to stderr: warnings by default, -v the package's INFO lines (a run's steps, as in its
+    run.log), -vv everything at DEBUG, -q errors only."""
+    level = logging.ERROR if args.quiet_log else {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=logging.WARNING if args.verbose < 2 else logging.DEBUG, format="%(message)s")
+    for name in ("simulations", "iclverify", "theory"):
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
+        _logging(args)
         return args.func(args)
     except INPUT_ERRORS as err:
         print(f"iclverify: error: {err}", file=sys.stderr)

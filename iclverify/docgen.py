@@ -227,7 +227,7 @@ def pages() -> dict[str, str]:
 
 
 def stale(root: Path = DOCS) -> list[str]:
-    """Generated files that are missing or differ on disk, and stale bound pages no bound produces."""
+    """Generated files that are missing or differ on disk under `root`, and stale bound pages no bound produces."""
     want = pages()
     bad = [p for p, text in want.items() if not (root / p).is_file() or (root / p).read_text() != text]
     extra = [f"bounds/{f.name}" for f in (root / "bounds").glob("*.md") if f"bounds/{f.name}" not in want]
@@ -235,6 +235,7 @@ def stale(root: Path = DOCS) -> list[str]:
 
 
 def write(root: Path = DOCS) -> None:
+    """Write every generated page under `root` (created if needed) and remove bound pages no bound produces."""
     for path, text in pages().items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
@@ -246,13 +247,19 @@ def write(root: Path = DOCS) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m iclverify.docgen", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on differences")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the docs directory to write or check (default: the source checkout's docs/, else ./docs)",
+    )
     args = parser.parse_args(argv)
+    root = args.out if args.out is not None else (DOCS if DOCS.is_dir() else Path("docs"))
     if args.check:
-        bad = stale()
+        bad = stale(root)
         for p in bad:
-            print(f"docs/{p} differs from the code; run `python -m iclverify.docgen`", file=sys.stderr)
+            print(f"{root / p} differs from the code; run `python -m iclverify.docgen`", file=sys.stderr)
         return 1 if bad else 0
-    write()
+    write(root)
     return 0
 
 

@@ -139,7 +139,7 @@ def _simulate_on_ray(jobs: dict[str, tuple[RunConfig, Path]], address: str, say:
 def _coverage(trials: int, seed: int, progress: bool) -> list[dict]:
     return [
         coverage(e, trials=trials, seed=seed)
-        for e in tqdm(EXPERIMENTS, desc="coverage", disable=not progress, leave=False)
+        for e in tqdm(EXPERIMENTS, desc="coverage", disable=None if progress else True, leave=False)
     ]
 
 

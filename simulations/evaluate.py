@@ -234,7 +234,7 @@ def evaluate(
     there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve
     depends only on the config, the models and its own keys)."""
     curves, errors = [], {}
-    for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=not progress)):
+    for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=None if progress else True)):
         path = None if store is None else store / f"curve-{family}.npz"
         if path is not None and path.is_file():
             curve, raw = _load_curve(path)

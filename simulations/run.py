@@ -1,6 +1,7 @@
 """`simulate`: train (or resume), evaluate and write a run directory.
 
-DIR/config.json, DIR/metrics.json (deterministic: same config and seed give the same bytes), DIR/errors.npz
+DIR/run.log (what was done, when, on which device; appended by every call), DIR/config.json, DIR/metrics.json
+(deterministic: same config and seed give the same bytes), DIR/errors.npz
 (the per-(seed, task) errors behind every mean, keyed like 'd=4/icl'), DIR/timing.json
 (wall times, kept apart so metrics stay identical), DIR/checkpoint.eqx and DIR/error_vs_n.png. A run killed in
 training resumes from its checkpoint; one killed in evaluation from its finished curves (DIR/evaluation/, removed
@@ -12,10 +13,12 @@ once metrics.json is written). A finished run
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import jax
@@ -31,6 +34,7 @@ from theory.symbols import InputError
 # matplotlib is not thread-safe (mathtext parsing, the font cache): runs simulated in parallel threads (the report)
 # draw their figures one at a time
 _PLOT_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,13 +94,21 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
                 f"--out {out} holds another run (config {existing.hash}, this one {cfg.hash}); choose another directory"
             )
         if metrics_path.exists():
+            note(out, f"run {cfg.hash} already finished: metrics.json reused")
             return json.loads(metrics_path.read_text())
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
+    devices = ", ".join(str(d) for d in jax.devices())
+    note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {devices}")
     t0 = time.perf_counter()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
     t1 = time.perf_counter()
+    start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
+    note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
+    stored = len(list((out / "evaluation").glob("curve-*.npz"))) if (out / "evaluation").is_dir() else 0
     curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation")
     t2 = time.perf_counter()
+    read = f", {stored} read back from an interrupted evaluation" if stored else ""
+    note(out, f"evaluated {len(curves)} curve(s){read} in {t2 - t1:.1f} s")
     every = max(1, cfg.train.steps // 100)
     metrics = {
         "task": cfg.task.kind,
@@ -116,4 +128,13 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     with _PLOT_LOCK:
         plots.error_vs_n(metrics, out / "error_vs_n.png")
+    note(out, "finished: metrics.json, errors.npz, timing.json, error_vs_n.png")
     return metrics
+
+
+def note(out: Path, message: str) -> None:
+    """Append a timestamped line to DIR/run.log -- the plain-text account of what was done to a run, kept across
+    restarts -- and log it (logger 'simulations.run', level INFO: `iclverify -v` shows it)."""
+    log.info("%s: %s", out, message)
+    with (out / "run.log").open("a") as f:
+        f.write(f"{datetime.now().isoformat(timespec='seconds')} {message}\n")

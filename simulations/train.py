@@ -225,7 +225,9 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
     train_keys = devices.by_seed(train_keys, where)
     total, every = cfg.train.steps, cfg.train.checkpoint_every
     step_fn = make_step(cfg, where=where)
-    bar = tqdm(total=total, initial=state.step, desc=f"train {cfg.task.kind}", disable=not progress, unit="step")
+    # disable=None: a bar only where a terminal is attached (tqdm's rule), so logs and pipes stay clean
+    hide = None if progress else True
+    bar = tqdm(total=total, initial=state.step, desc=f"train {cfg.task.kind}", disable=hide, unit="step")
     models, opt_states = state.models, state.opt_states
     while state.step < total:
         stop = min(total, (state.step // every + 1) * every)  # run to the next checkpoint, then check the losses

@@ -169,3 +169,12 @@ def test_version_has_one_source(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"iclverify {pyproject}"
+
+
+def test_verbosity_sets_the_package_loggers(capsys):
+    import logging
+
+    for argv, level in ((["-v"], logging.INFO), (["-q"], logging.ERROR), ([], logging.WARNING)):
+        assert main([*argv, "bounds", "--json"]) == 0
+        assert logging.getLogger("simulations").level == level
+    capsys.readouterr()

@@ -246,6 +246,10 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
     a = simulate(cfg, tmp_path / "a", progress=False)
     simulate(cfg, tmp_path / "b", progress=False)
     assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+    simulate(cfg, tmp_path / "a", progress=False)  # reused
+    log = (tmp_path / "a" / "run.log").read_text().splitlines()
+    assert cfg.hash in log[0] and str(jax.devices()[0]) in log[0] and "from step 0" in log[1]
+    assert "evaluated 2 curve(s)" in log[2] and "finished" in log[3] and "reused" in log[4]
     assert_same_as_before_the_registry("tokens", cfg, a)
     assert a["curves"][0]["params"] == {"m": 2, "V": 3}
     methods = a["curves"][0]["methods"]
@@ -367,7 +371,8 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path):
     train = dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20)  # as SCRIPT's
     cfg = dataclasses.replace(tiny("classification"), train=train)
     resumed = simulate(cfg, tmp_path / "killed", progress=False)  # here, from the checkpoint
-    assert json.loads((tmp_path / "killed" / "timing.json").read_text())["resumed_from_step"] > 0
+    step = json.loads((tmp_path / "killed" / "timing.json").read_text())["resumed_from_step"]
+    assert step > 0 and f"resumed from the checkpoint at step {step}" in (tmp_path / "killed" / "run.log").read_text()
     assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
 
 
@@ -427,6 +432,7 @@ def test_killed_evaluation_resumes_from_its_finished_curves(tmp_path, monkeypatc
     assert (tmp_path / "killed" / "evaluation" / "curve-0.npz").is_file()
     resumed = simulate(cfg, tmp_path / "killed", progress=False)
     assert computed == [0, 1, 1] and not (tmp_path / "killed" / "evaluation").exists()
+    assert "1 read back from an interrupted evaluation" in (tmp_path / "killed" / "run.log").read_text()
     monkeypatch.setattr(E, "_curve", real)
     assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
     for name in ("metrics.json", "errors.npz"):
