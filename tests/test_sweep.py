@@ -113,3 +113,14 @@ def test_ray_sweep_survives_a_killed_worker_and_matches_serial(serial, tmp_path,
             R._simulate_on_ray(clash, "auto", lambda _: None)
     finally:
         ray.shutdown()
+
+
+def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path, capsys):
+    """One point diverges (a huge learning rate): its status says why, the other run finishes, exit status 1."""
+    spec = _spec(tmp_path, "train.lr = [1e30, 1e-3]\ntrain.clip = [1e30]").read_text()
+    path = tmp_path / "grid.toml"
+    path.write_text(spec.replace("seed = [0, 1]\n", ""))
+    assert main(["sweep", str(path), "--executor", "serial", "--json"]) == 1
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert runs[0]["status"].startswith("failed: TrainingDiverged: non-finite loss") and runs[1]["status"] == "done"
+    assert (tmp_path / "grid" / runs[1]["run"] / "metrics.json").is_file()
