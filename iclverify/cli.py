@@ -101,6 +101,16 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return 0 if derivation.passed else 1
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    bound = theory.get(args.id)
+    against = None if args.against is None else [theory.get(i) for i in args.against]
+    fig = theory.plot(bound, against=against, params=_params(args), scaling=args.scaling)
+    out = Path(args.out or f"{bound.id}.png")
+    fig.savefig(out, dpi=120)
+    print(out)
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     params = _params(args)
     entries = audit(**params)
@@ -418,6 +428,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="bound id (see `iclverify bounds`)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser(
+        "plot",
+        help="draw a bound: n against eps and against d, V, m or l, beside the bounds it is read against",
+        description="n against eps (log-log) and against the bound's scaling parameter, with the bounds the audit "
+        "reads it against (or --against), the region where a lower bound rises above it shaded.",
+    )
+    p.add_argument("id", help="bound id (see `iclverify bounds`)")
+    p.add_argument("--out", metavar="FILE", help="image to write (default ID.png; the suffix picks the format)")
+    p.add_argument("--against", action="append", metavar="ID", help="draw beside this bound (repeatable)")
+    p.add_argument("--scaling", choices=["d", "V", "m", "l"], help="the second panel's parameter")
+    _add_params(p)
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("audit", help="the paper's bounds against tight and explicit textbook bounds")
     _add_params(p)

@@ -61,6 +61,15 @@ def bound_page(bound: theory.Bound) -> str:
         + ".",
         "",
     ]
+    md += [
+        f"![n against eps and against its scaling parameter: {bound.id}]({bound.id}.png)",
+        "",
+        "*n against eps (log-log) and against the bound's scaling parameter, the others held at "
+        + ", ".join(f"{k} = {v:g}" for k, v in DEFAULTS.items() if k in bound.parameters)
+        + ", with the bounds the audit reads it against; red: where a lower bound rises above it. "
+        "`iclverify plot ID` draws it, `theory.plot(bound)` from Python.*",
+        "",
+    ]
     defaulted = {c: v for c, v in bound.constants.items() if v is not None}
     if defaulted:
         consts = ", ".join(f"${sp.latex(c)}$ = {v:g}" for c, v in defaulted.items())
@@ -226,11 +235,25 @@ def pages() -> dict[str, str]:
     return out
 
 
+def figure_paths() -> list[str]:
+    """Relative paths under docs/ of the bound pages' figures (bounds/<id>.png)."""
+    return [f"bounds/{b.id}.png" for b in theory.catalogue()]
+
+
+def save_figure(bound: theory.Bound, path: Path) -> None:
+    """theory.plot(bound) at the docs' parameters, as PNG without a timestamp (the same bytes for the same code
+    and matplotlib version)."""
+    theory.plot(bound, params=DEFAULTS).savefig(path, dpi=90, metadata={"Software": None})
+
+
 def stale(root: Path = DOCS) -> list[str]:
-    """Generated files that are missing or differ on disk under `root`, and stale bound pages no bound produces."""
+    """Generated files that are missing or differ on disk under `root`, and stale bound pages no bound produces.
+    Figures are checked for presence only: their pixels depend on the matplotlib version."""
     want = pages()
     bad = [p for p, text in want.items() if not (root / p).is_file() or (root / p).read_text() != text]
+    bad += [p for p in figure_paths() if not (root / p).is_file()]
     extra = [f"bounds/{f.name}" for f in (root / "bounds").glob("*.md") if f"bounds/{f.name}" not in want]
+    extra += [f"bounds/{f.name}" for f in (root / "bounds").glob("*.png") if f"bounds/{f.name}" not in figure_paths()]
     return bad + extra
 
 
@@ -239,8 +262,11 @@ def write(root: Path = DOCS) -> None:
     for path, text in pages().items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
-    for f in (root / "bounds").glob("*.md"):
-        if f"bounds/{f.name}" not in pages():
+    for bound in theory.catalogue():
+        save_figure(bound, root / "bounds" / f"{bound.id}.png")
+    keep = {*pages(), *figure_paths()}
+    for f in [*(root / "bounds").glob("*.md"), *(root / "bounds").glob("*.png")]:
+        if f"bounds/{f.name}" not in keep:
             f.unlink()
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import theory
+from theory.symbols import TYPICAL
 
 # The parameters tables are shown at (`iclverify bounds`, the report, the generated docs): a GPT-2-sized setting.
-DEFAULTS: dict[str, float] = {"eps": 0.05, "delta": 0.05, "m": 100, "V": 50000, "l": 100, "d": 768}
+DEFAULTS: dict[str, float] = TYPICAL
 
 
 def bound_row(bound: theory.Bound, params: dict[str, float]) -> dict:

@@ -174,3 +174,23 @@ def test_no_cancellation_near_the_edge_of_a_lower_bound():
     delta = 0.24999999999999997
     exact = float(mpmath.log(1 / (4 * mpmath.mpf(delta))) / (4 * mpmath.mpf(0.25) * mpmath.atanh(0.5)))
     assert theory.get("mean.lecam-lower").n(eps=0.25, delta=delta) == pytest.approx(exact, rel=1e-9)
+
+
+def test_plot_draws_the_claim_its_references_and_the_region_below_a_lower_bound():
+    """Two panels (eps, then d); with C = 1 and ln(1/delta) > d the claim falls under the EHKV lower bound
+    (the audit's flag), which the figure shades; a user's bound is drawn against any bounds given."""
+    from matplotlib.collections import PolyCollection
+
+    fig = theory.plot(theory.get("paper.linear-classification"), params={"eps": 0.05, "delta": 1e-3, "d": 2})
+    eps_panel, d_panel = fig.axes
+    assert eps_panel.get_xscale() == "log" and d_panel.get_xlabel().startswith("d")
+    labels = [line.get_label() for line in eps_panel.get_lines()]
+    assert labels[0] == "paper.linear-classification* (claim)" and "vc.ehkv-lower (lower)" in labels
+    assert any(isinstance(c, PolyCollection) for c in eps_panel.collections)  # the shaded region
+    mine = theory.get("hoeffding")  # any Bound object, e.g. a user's
+    alone = theory.plot(mine, against=[theory.get("mean.lecam-lower")])
+    assert len(alone.axes) == 1  # no scaling parameter: n against eps only
+    assert [line.get_label() for line in alone.axes[0].get_lines()] == [
+        "hoeffding (claim)",
+        "mean.lecam-lower (lower)",
+    ]

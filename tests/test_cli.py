@@ -178,3 +178,11 @@ def test_verbosity_sets_the_package_loggers(capsys):
         assert main([*argv, "bounds", "--json"]) == 0
         assert logging.getLogger("simulations").level == level
     capsys.readouterr()
+
+
+def test_plot_writes_the_figure_and_rejects_unknown_ids(tmp_path, capsys):
+    out = tmp_path / "claim.png"
+    assert main(["plot", "paper.linear-classification", "--delta", "0.001", "--dim", "2", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and capsys.readouterr().out.strip() == str(out)
+    assert main(["plot", "no.such-bound"]) == 2
+    assert "unknown bound id 'no.such-bound'" in capsys.readouterr().err

@@ -94,3 +94,22 @@ def test_readme_reaches_an_equation_in_two_clicks():
     index = (DOCS / "bounds" / "index.md").read_text()
     page, anchor = re.search(r"\]\((paper\.text-generation\.md)(#eq-bound)\)", index).groups()
     assert '<a id="eq-bound"></a>' in (DOCS / "bounds" / page).read_text() and anchor == "#eq-bound"
+
+
+def test_every_bound_page_shows_its_figure_and_a_missing_one_fails_the_build(tmp_path):
+    import importlib.util
+    import types
+
+    from mkdocs.exceptions import PluginError
+
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", ROOT / "mkdocs_hooks.py")
+    mkdocs_hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mkdocs_hooks)
+
+    for b in theory.catalogue():
+        assert f"]({b.id}.png)" in (DOCS / "bounds" / f"{b.id}.md").read_text()
+        assert (DOCS / "bounds" / f"{b.id}.png").is_file()
+    page = types.SimpleNamespace(file=types.SimpleNamespace(abs_src_path=str(tmp_path / "p.md"), src_path="p.md"))
+    assert mkdocs_hooks.on_page_markdown("![a](https://x/y.png)", page, None, None)
+    with pytest.raises(PluginError, match=r"figure gone\.png does not exist"):
+        mkdocs_hooks.on_page_markdown("text ![a figure](gone.png)", page, None, None)

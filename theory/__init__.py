@@ -23,4 +23,14 @@ __all__ = [
     "compare",
     "get",
     "ids",
+    "plot",
 ]
+
+
+def __getattr__(name: str):
+    """theory.plot (theory.figures.plot), imported on first use: matplotlib loads only when a figure is drawn."""
+    if name == "plot":
+        from theory.figures import plot
+
+        return plot
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")

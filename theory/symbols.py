@@ -81,6 +81,9 @@ DOMAINS: dict[str, Domain] = {
     "n": Domain("n", 0.0),
 }
 
+#: The parameters tables and figures are shown at by default: a GPT-2-sized setting (V = 50000, d = 768).
+TYPICAL: dict[str, float] = {"eps": 0.05, "delta": 0.05, "m": 100, "V": 50000, "l": 100, "d": 768}
+
 #: What each parameter means, for tables and docs.
 MEANING: dict[str, str] = {
     "eps": "accuracy (distance or excess error allowed)",
