@@ -358,11 +358,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     summary = run_sweep(
         spec, out, args.executor, address=args.address, max_concurrent=args.max_concurrent, say=say
     )
-    failed = [r for r in summary["runs"] if r["status"].startswith("failed")]
+    failed = [r for r in summary["runs"] if r["status"] == "failed"]
     if args.json:
         print(json.dumps({"out": str(out), "files": ["sweep.json", "sweep.csv"]} | summary, indent=2))
     else:
-        states = [r["status"].split(":")[0] for r in summary["runs"]]
+        states = [r["status"] for r in summary["runs"]]
         counts = ", ".join(f"{states.count(s)} {s}" for s in ("done", "skipped", "failed"))
         print(f"{len(states)} runs in {out} ({counts}): sweep.csv")
     return 1 if failed else 0

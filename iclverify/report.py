@@ -129,8 +129,7 @@ def _simulate_all(jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float
 
 def _simulate_on_ray(jobs: dict[str, tuple[RunConfig, Path]], address: str, say: Callable) -> None:
     """Every simulation as a Ray task on the cluster at `address`; a run that failed stops the report."""
-    status = execute(jobs, "ray", address=address, say=say)
-    failed = {name: why for name, why in status.items() if why.startswith("failed")}
+    failed = {name: o.error for name, o in execute(jobs, "ray", address=address, say=say).items() if o.error}
     if failed:
         name, why = next(iter(failed.items()))
         raise RuntimeError(f"{len(failed)} simulation(s) failed on Ray, first {name}: {why}")
@@ -199,7 +198,7 @@ def _plots(
         plots.n_star_vs_size(scaling, task.size_name, title, out / files["scaling"])
         extra[kind] = task.figures(run.metrics, out, f"{kind}_")
     plots.icl_vs_finetune([r.metrics for r in runs.values()], out / PLOT_FILES["finetune"])
-    scalings = {r["check"].split(", ")[1]: r for r in rows if r["check"].startswith("window scaling")}
+    scalings = {r["params"]["policy"]: r for r in rows if r["check"].startswith("window scaling")}
     plots.window(window, wc.ms, scalings, out / PLOT_FILES["window"])
     plots.length(
         {pos: (run.metrics, run.cfg.task.train_n_max) for pos, run in lengths.items()}, out / PLOT_FILES["length"]

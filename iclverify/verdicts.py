@@ -306,7 +306,13 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
         role = "falsifiable" if retrieval else "sanity"
         rows.append(
             upper_row(
-                BOUNDED, f"window scaling in m, {policy}", {"V": V}, est, 0.0 if retrieval else 1.0, role, in_n=False
+                BOUNDED,
+                f"window scaling in m, {policy}",
+                {"V": V, "policy": policy},
+                est,
+                0.0 if retrieval else 1.0,
+                role,
+                in_n=False,
             )
         )
     if any(k.endswith("/retrieval") for k in errors):

@@ -30,12 +30,28 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from simulations.config import RunConfig, curve_key, preset
 from simulations.run import simulate, write_json
 from theory.symbols import InputError
 
 EXECUTORS = ("ray", "serial")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one run: 'done', 'skipped' (finished earlier) or 'failed', with the error (type: message)."""
+
+    status: Literal["done", "skipped", "failed"]
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"status": self.status} | ({"error": self.error} if self.error else {})
+
+
+def _failed(err: BaseException) -> Outcome:
+    return Outcome("failed", f"{type(err).__name__}: {err}")
 RETRIES = 3  # times Ray reruns a run whose worker died
 
 
@@ -120,8 +136,8 @@ def execute(
     address: str | None = None,
     max_concurrent: int | None = None,
     say: Callable[[str], None] = lambda _: None,
-) -> dict[str, str]:
-    """Run every job {name: (config, directory)} not yet finished; {name: 'skipped' | 'done' | 'failed: why'}.
+) -> dict[str, Outcome]:
+    """Run every job {name: (config, directory)} not yet finished; each one's Outcome.
 
     'serial' runs them here one after another; 'ray' submits each as a Ray task to the cluster at `address`
     (None: a local Ray started on this machine; 'auto': the running one), at most `max_concurrent` at a time.
@@ -131,7 +147,7 @@ def execute(
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if max_concurrent is not None and max_concurrent < 1:
         raise InputError(f"max_concurrent must be an integer >= 1; got {max_concurrent}")
-    status = {name: "skipped" for name, (cfg, path) in jobs.items() if finished(cfg, path)}
+    status = {name: Outcome("skipped") for name, (cfg, path) in jobs.items() if finished(cfg, path)}
     todo = {name: job for name, job in jobs.items() if name not in status}
     for name in status:
         say(f"{name}: finished earlier, skipped")
@@ -141,7 +157,7 @@ def execute(
     return status | run(todo, address=address, max_concurrent=max_concurrent, say=say)
 
 
-def _serial(jobs, *, address, max_concurrent, say) -> dict[str, str]:
+def _serial(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
     if address is not None:
         raise InputError("--address needs --executor ray (the serial executor runs here)")
     status = {}
@@ -150,16 +166,15 @@ def _serial(jobs, *, address, max_concurrent, say) -> dict[str, str]:
         try:
             seconds = _run(cfg.to_dict(), str(path))
         except Exception as err:  # one failing run must not stop the sweep
-            status[name] = f"failed: {type(err).__name__}: {err}"
+            status[name] = _failed(err)
+            say(f"{name}: failed: {status[name].error}")
         else:
-            status[name] = "done"
+            status[name] = Outcome("done")
             say(f"{name}: done in {seconds:.0f} s")
-        if status[name] != "done":
-            say(f"{name}: {status[name]}")
     return status
 
 
-def _ray(jobs, *, address, max_concurrent, say) -> dict[str, str]:
+def _ray(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
     try:
         import ray
     except ImportError:
@@ -185,11 +200,10 @@ def _ray(jobs, *, address, max_concurrent, say) -> dict[str, str]:
         try:
             seconds = ray.get(ready[0])
         except Exception as err:  # a failed run (after Ray's retries of a dead worker) is reported, others go on
-            cause = getattr(err, "cause", None) or err  # the run's own exception inside Ray's RayTaskError
-            status[name] = f"failed: {type(cause).__name__}: {cause}"
-            say(f"{name}: {status[name]}")
+            status[name] = _failed(getattr(err, "cause", None) or err)  # the run's own error, not Ray's wrapper
+            say(f"{name}: failed: {status[name].error}")
         else:
-            status[name] = "done"
+            status[name] = Outcome("done")
             say(f"{name}: done in {seconds:.0f} s")
     return status
 
@@ -213,7 +227,7 @@ def run_sweep(
     status = execute(jobs, executor, address=address, max_concurrent=max_concurrent, say=say)
     summary = {
         "spec": {"task": spec.task, "preset": spec.base_preset, "set": spec.fixed, "axes": spec.axes},
-        "runs": [{"run": cfg.hash, "axes": values, "status": status[cfg.hash]} for values, cfg in points],
+        "runs": [{"run": cfg.hash, "axes": values} | status[cfg.hash].to_dict() for values, cfg in points],
     }
     write_json(out / "sweep.json", summary)
     write_table(out / "sweep.csv", table(out, summary))
@@ -226,7 +240,7 @@ def table(out: Path, summary: dict) -> list[dict]:
     rows = []
     for entry in summary["runs"]:
         metrics_path = out / entry["run"] / "metrics.json"
-        if entry["status"].startswith("failed") or not metrics_path.is_file():
+        if entry["status"] == "failed" or not metrics_path.is_file():
             continue
         metrics = json.loads(metrics_path.read_text())
         columns = {"run": entry["run"]} | {k: json.dumps(v) for k, v in entry["axes"].items()}

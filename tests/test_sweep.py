@@ -109,7 +109,7 @@ def test_ray_sweep_survives_a_killed_worker_and_matches_serial(serial, tmp_path,
         # the report's path to a cluster (report --address): a run that fails there stops it with its reason
         (_, cfg), (_, other) = points[:2]
         clash = {"clash": (other, tmp_path / "ray" / cfg.hash)}  # a directory holding another run
-        with pytest.raises(RuntimeError, match=r"1 simulation\(s\) failed on Ray, first clash: failed: InputError"):
+        with pytest.raises(RuntimeError, match=r"1 simulation\(s\) failed on Ray, first clash: InputError"):
             R._simulate_on_ray(clash, "auto", lambda _: None)
     finally:
         ray.shutdown()
@@ -122,5 +122,6 @@ def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path, capsys):
     path.write_text(spec.replace("seed = [0, 1]\n", ""))
     assert main(["sweep", str(path), "--executor", "serial", "--json"]) == 1
     runs = json.loads(capsys.readouterr().out)["runs"]
-    assert runs[0]["status"].startswith("failed: TrainingDiverged: non-finite loss") and runs[1]["status"] == "done"
+    assert runs[0]["status"] == "failed" and runs[0]["error"].startswith("TrainingDiverged: non-finite loss")
+    assert runs[1]["status"] == "done" and "error" not in runs[1]
     assert (tmp_path / "grid" / runs[1]["run"] / "metrics.json").is_file()
