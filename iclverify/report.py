@@ -14,6 +14,7 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -101,7 +102,8 @@ def report(
     write_json(out / "verdicts.json", rows)
     wc, fc = WINDOW[preset], FIXED[preset]
     wall["total"] = time.perf_counter() - start
-    md = _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc, figures)
+    data = ReportData(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc, figures)
+    md = _markdown(data)
     (out / "report.md").write_text(md)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
@@ -294,27 +296,57 @@ def section(row: dict) -> str:
     return "bounds" if row["check"] in BOUND_CHECKS else "rates"
 
 
-def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, lengths, wc, fc, figures) -> str:
-    total = wall["total"]
-    cls = configs["classification"]
-    md = [
+@dataclass(frozen=True)
+class ReportData:
+    """Everything report.md is written from: the settings of the call and what it computed."""
+
+    preset: str
+    seed: int
+    configs: dict[str, RunConfig]
+    runs: dict[str, Run]
+    rows: list[dict]
+    bounds: list[dict]
+    audited: list[dict]
+    coverage: list[dict]
+    wall: dict[str, float]
+    lengths: dict[str, Run]
+    window: bounded.WindowConfig
+    fixed: bounded.FixedConfig
+    figures: dict[str, list[tuple[str, str]]]
+
+
+def _markdown(r: ReportData) -> str:
+    """report.md: one function per section, in order."""
+    sections = (_head, _verdict_sections, _run_sections, _finetune_and_context, _sanity, _coverage_section)
+    sections += (_bounds_and_audit, _parameters, _closing)
+    return "\n".join(line for write in sections for line in write(r))
+
+
+def _head(r: ReportData) -> list[str]:
+    return [
         "# iclverify report",
         "",
-        f"Preset `{preset}`, seed {seed}. Device: {jax.devices()[0].device_kind} ({jax.default_backend()}). "
-        f"Wall time of this call: {total / 60:.1f} min (finished simulations are reused, so a rerun is faster).",
+        f"Preset `{r.preset}`, seed {r.seed}. Device: {jax.devices()[0].device_kind} ({jax.default_backend()}). "
+        f"Wall time of this call: {r.wall['total'] / 60:.1f} min (finished simulations are reused, so a rerun is "
+        "faster).",
         "",
         "Claims are the abstract's bounds in the catalogue (`iclverify bounds`); every verdict is "
         "`consistent`, `inconsistent` or `inconclusive` by the rule in the last section, fixed before the data. "
-        f"Summary: {_summary_text(rows)}.",
+        f"Summary: {_summary_text(r.rows)}.",
         "",
+    ]
+
+
+def _verdict_sections(r: ReportData) -> list[str]:
+    return [
         "## Verdicts: the paper's rates",
         "",
         "Falsifiable checks only (sanity rows are listed apart, below). Bounds are upper bounds, so exponents and "
         "scalings are tested one-sidedly: `claimed` is the worst rate consistent with the claim. How often these "
-        f"rules come out right at this preset's sizes: `iclverify calibrate --preset {preset}` (synthetic learners "
+        f"rules come out right at this preset's sizes: `iclverify calibrate --preset {r.preset}` (synthetic learners "
         "of known rate; the table is in docs/verdicts.md).",
         "",
-        *verdict_table([r for r in rows if section(r) == "rates"]),
+        *verdict_table([row for row in r.rows if section(row) == "rates"]),
         "",
         "## Verdicts: each upper bound at its own N",
         "",
@@ -324,10 +356,14 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "verdicts.json) or vacuous at n_max are sanity rows, listed at the end: an O(.) claim makes no quantitative "
         "promise at C = 1.",
         "",
-        *verdict_table([r for r in rows if section(r) == "bounds"]),
+        *verdict_table([row for row in r.rows if section(row) == "bounds"]),
         "",
     ]
-    for kind, run in runs.items():
+
+
+def _run_sections(r: ReportData) -> list[str]:
+    md = []
+    for kind, run in r.runs.items():
         task, files = run.cfg.task, task_plot_files(kind)
         md += [
             f"## {kind.capitalize()}: the rate of `{task.claim}`",
@@ -341,18 +377,23 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
             "",
             f"![N* vs {task.size_name}]({files['scaling']})",
             "",
-            *[line for caption, name in figures.get(kind, []) for line in (f"![{caption}]({name})", "")],
+            *[line for caption, name in r.figures.get(kind, []) for line in (f"![{caption}]({name})", "")],
             f"N*(eps): the smallest N whose mean (or {1 - V.DELTA:g}-quantile) per-task risk is <= eps.",
             "",
             *_n_star_table(run),
             "",
         ]
-    md += [
+    return md
+
+
+def _finetune_and_context(r: ReportData) -> list[str]:
+    wc, fc, cls = r.window, r.fixed, r.configs["classification"]
+    return [
         "## In-context vs fine-tuned",
         "",
         "The base model fine-tuned on the same N examples (Adam on query-only prompts) against the in-context "
         "prediction, in each task's distance (disagreement rate, TV, squared difference), on the first "
-        f"{next(iter(runs.values())).cfg.eval.finetune_tasks} evaluation tasks. The `icl-vs-finetune` rows above "
+        f"{next(iter(r.runs.values())).cfg.eval.finetune_tasks} evaluation tasks. The `icl-vs-finetune` rows above "
         "test equivalence: ICL's mean error minus the fine-tuned model's at n_max, on the same tasks and queries, "
         "within each task's margin (two one-sided tests, 90% interval).",
         "",
@@ -379,51 +420,68 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "",
         f"![length generalization]({PLOT_FILES['length']})",
         "",
-        *verdict_table([r for r in rows if section(r) == "context"]),
+        *verdict_table([row for row in r.rows if section(row) == "context"]),
         "",
+    ]
+
+
+def _sanity(r: ReportData) -> list[str]:
+    return [
         "## Sanity and descriptive rows (not counted)",
         "",
         "Fits of the reference learners (whether the N range reached the asymptotic regime), bounds with "
         "unspecified constants, how conservative each bound is, theorems re-checked on the model, and the model's "
         "length generalization. They describe the experiment; none is evidence for or against a claim.",
         "",
-        *verdict_table([r for r in rows if section(r) == "sanity"]),
+        *verdict_table([row for row in r.rows if section(row) == "sanity"]),
         "",
+    ]
+
+
+def _coverage_section(r: ReportData) -> list[str]:
+    md = [
         "## Monte-Carlo coverage of the concentration bounds",
         "",
-        f"{TRIALS[preset]} trials per experiment at the bound's n; failure rate must be compatible with <= delta "
+        f"{TRIALS[r.preset]} trials per experiment at the bound's n; failure rate must be compatible with <= delta "
         "(exact one-sided binomial test, alpha 0.01); n_emp/n is how conservative the bound is.",
         "",
         "| bound | experiment | n | failure rate [95% CI] | delta | n_emp / n | verdict |",
         "|---|---|---|---|---|---|---|",
     ]
-    cov_rows = [r for r in rows if r["check"].startswith("coverage")]
-    for c, r in zip(cov, cov_rows, strict=True):
+    cov_rows = [row for row in r.rows if row["check"].startswith("coverage")]
+    for c, row in zip(r.coverage, cov_rows, strict=True):
         ratio = c["n_empirical_over_bound"]
         md.append(
-            f"| `{c['bound']}` | {c['experiment']} | {c['n']} | {fmt_estimate(r)} | {c['params']['delta']:g} | "
-            f"{'-' if ratio is None else f'{ratio:.3f}'} | **{r['verdict']}** |"
+            f"| `{c['bound']}` | {c['experiment']} | {c['n']} | {fmt_estimate(row)} | {c['params']['delta']:g} | "
+            f"{'-' if ratio is None else f'{ratio:.3f}'} | **{row['verdict']}** |"
         )
-    md += [
-        "",
+    return [*md, ""]
+
+
+def _bounds_and_audit(r: ReportData) -> list[str]:
+    md = [
         "## Bounds at " + _params_text(DEFAULTS),
         "",
         "| id | kind | n | order | source |",
         "|---|---|---|---|---|",
     ]
-    for b in bounds:
+    for b in r.bounds:
         star = "*" if b["n"] is not None and "note" in b else ""
         md.append(f"| `{b['id']}` | {b['kind']} | {fmt_n(b['n'])}{star} | {b['order']} | {b['citation']} |")
     md += ["", "\\* unspecified constant set to 1 (order of magnitude only).", "", "## Audit of the paper's bounds", ""]
-    for e in audited:
+    for e in r.audited:
         refs = "; ".join(
-            f"vs `{r['id']}` ({r['role']}): " + ("n/a" if r["ratio"] is None else f"{r['ratio']:.4g}")
-            for r in e["references"]
+            f"vs `{ref['id']}` ({ref['role']}): " + ("n/a" if ref["ratio"] is None else f"{ref['ratio']:.4g}")
+            for ref in e["references"]
         )
         md.append(f"- `{e['id']}` (n = {fmt_n(e['n'])}, C = 1): paper / reference n = {refs}.")
         md += [f"  - {flag}" for flag in e["flags"]]
-    md += ["", "## Parameters", ""]
-    for kind, run in {**runs, **{f"length-{p}": r for p, r in lengths.items()}}.items():
+    return md
+
+
+def _parameters(r: ReportData) -> list[str]:
+    md = ["", "## Parameters", ""]
+    for kind, run in {**r.runs, **{f"length-{p}": run for p, run in r.lengths.items()}}.items():
         cfg, timing = run.cfg, run.timing
         md += [
             f"- {kind}: run `{cfg.hash}`, training {timing.get('train_s', float('nan')):.0f} s, evaluation "
@@ -433,7 +491,11 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
             "  " + json.dumps(cfg.to_dict(), sort_keys=True),
             "  ```",
         ]
-    md += [
+    return md
+
+
+def _closing(r: ReportData) -> list[str]:
+    return [
         "",
         f"Verdict constants: delta = {V.DELTA:g}; exponent fits on N log-spaced ({rates.PER_OCTAVE} per octave) from "
         "2d (classification, regression) or m V (tokens) to n_max, every point resolved at "
@@ -444,7 +506,7 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "",
         "Each simulation's own time; they ran two at a time, so these overlap (the total is the whole call's).",
         "",
-        *[f"- {k}: {v:.1f} s" for k, v in wall.items()],
+        *[f"- {k}: {v:.1f} s" for k, v in r.wall.items()],
         "",
         "## Versions",
         "",
@@ -457,4 +519,3 @@ def _markdown(preset, seed, configs, runs, rows, bounds, audited, cov, wall, len
         "```",
         "",
     ]
-    return "\n".join(md)
