@@ -378,7 +378,9 @@ def coverage_verdicts(results: Iterable[dict]) -> list[dict]:
         est = rates.Estimate(c["rate"], tuple(c["ci95"]), {})
         rule = "exact binomial test at alpha = 0.01"
         check = f"coverage: {c['experiment']}"
-        rows.append(_row(c["bound"], check, c["params"], verdict, est, f"<= {delta:g}", "falsifiable", rule))
+        ratio = c["n_empirical_over_bound"]
+        extra = {"experiment": c["experiment"], "n": c["n"], "n_empirical_over_bound": ratio}
+        rows.append(_row(c["bound"], check, c["params"], verdict, est, f"<= {delta:g}", "falsifiable", rule, **extra))
     return rows
 
 
