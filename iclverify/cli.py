@@ -276,7 +276,6 @@ def simulation_config(args: argparse.Namespace):
     """The run to simulate: a saved config.json (--config) or the task's preset, then the shortcut flags, then
     every --set section.field=value (RunConfig.override), then --seed."""
     import dataclasses
-    from pathlib import Path
 
     from simulations.config import RunConfig, preset
 

@@ -234,9 +234,10 @@ def evaluate(
     there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve
     depends only on the config, the models and its own keys)."""
     curves, errors = [], {}
+    stored = {} if store is None else stored_curves(store)
     for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=None if progress else True)):
         path = None if store is None else store / f"curve-{family}.npz"
-        if path is not None and path.is_file():
+        if family in stored:
             curve, raw = _load_curve(path)
         else:
             curve, raw = _curve(cfg, models, family, params)
@@ -249,6 +250,11 @@ def evaluate(
 
 
 CURVE = "__curve__"  # the entry of a stored curve's npz that holds its summary (JSON)
+
+
+def stored_curves(store: Path) -> dict[int, Path]:
+    """The curves a previous, interrupted evaluation finished in `store`: {curve index: its file}."""
+    return {int(p.stem.removeprefix("curve-")): p for p in sorted(store.glob("curve-*.npz"))}
 
 
 def _load_curve(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

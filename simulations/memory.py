@@ -1,10 +1,11 @@
 """Device memory of a run, per stage, before running it: each stage's compiled program sized by XLA.
 
 `stages(cfg)` compiles (never runs) the programs a run executes one after another -- the training step, an
-evaluation chunk, a per-task-risk chunk, a fine-tuning chunk and the baselines -- for the current backend, and reads
+evaluation chunk, a per-task-risk chunk and a fine-tuning chunk -- for the current backend, and reads
 XLA's `memory_analysis()` of each: arguments + outputs + temporaries - donated (aliased) buffers, in bytes. Stages
 run in sequence, so a run's peak is the largest stage. On the CPU backend this sizes a GPU run too, up to the
-fused kernels a GPU compiler may choose instead (e.g. flash attention, which keeps less).
+fused kernels a GPU compiler may choose instead (e.g. flash attention, which keeps less). Not included: the
+baselines (each family's own jitted solvers and samplers, run over all of a curve's tasks at once).
 """
 
 from __future__ import annotations

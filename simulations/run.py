@@ -24,9 +24,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from simulations import plots
+from simulations import devices, plots
 from simulations.config import RunConfig, code_version
-from simulations.evaluate import evaluate
+from simulations.evaluate import evaluate, stored_curves
 from simulations.files import write_json, write_npz
 from simulations.train import init_state, load, train
 from theory.symbols import InputError
@@ -81,7 +81,9 @@ def load_models(run: Run):
 
 
 def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
-    """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics."""
+    """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics. On several hosts
+    (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize)."""
+    devices.initialize()  # before any computation: a no-op on one host
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config_path, metrics_path = out / "config.json", out / "metrics.json"
@@ -97,14 +99,14 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
             note(out, f"run {cfg.hash} already finished: metrics.json reused")
             return json.loads(metrics_path.read_text())
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
-    devices = ", ".join(str(d) for d in jax.devices())
-    note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {devices}")
+    on = ", ".join(str(d) for d in jax.devices())
+    note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
     t0 = time.perf_counter()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
     t1 = time.perf_counter()
     start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
     note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
-    stored = len(list((out / "evaluation").glob("curve-*.npz"))) if (out / "evaluation").is_dir() else 0
+    stored = len(stored_curves(out / "evaluation"))
     curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation")
     t2 = time.perf_counter()
     read = f", {stored} read back from an interrupted evaluation" if stored else ""
