@@ -122,7 +122,7 @@ def units(run: Run, params: dict, name: str) -> np.ndarray:
 
 def reference(run: Run, curves: Sequence[dict]) -> str | None:
     """The task's first reference present for every one of `curves`, by its per-task risk when measured (e.g.
-    bayes_risk, Task.reference_risks) or else by its error on one query per task (None if there is none)."""
+    bayes_risk, Task.reference_predictions) or else by its error on one query per task (None if there is none)."""
     task = run.cfg.task
     for name in task.references:
         for candidate in (name + task.risk.removeprefix("icl"), name):

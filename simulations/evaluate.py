@@ -78,9 +78,25 @@ def _curve_key(cfg: RunConfig, family: int, branch: int | None = None) -> jax.Ar
 
 
 def _chunks(tree: dict, size: int):
-    total = next(iter(tree.values())).shape[0]
-    for start in range(0, total, size):
-        yield {k: v[start : start + size] for k, v in tree.items()}
+    total = jax.tree.leaves(tree)[0].shape[0]
+    for rows in (slice(start, start + size) for start in range(0, total, size)):
+        yield jax.tree.map(lambda v, rows=rows: v[rows], tree)
+
+
+def _padded(tree: dict, size: int) -> dict:
+    """tree (arrays with a leading task axis) with its last row repeated up to a multiple of `size` rows, so
+    that every chunk has one shape: one compiled program."""
+    pad = -jax.tree.leaves(tree)[0].shape[0] % size
+    return jax.tree.map(lambda v: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]), tree)
+
+
+def map_tasks(fn, tree: dict, size: int):
+    """fn(chunk) over chunks of `size` tasks of tree (at most all of them; the last chunk padded, its padding
+    dropped), outputs (pytrees of [chunk, ...]) concatenated on the host: one compiled call holds `size` tasks."""
+    total = jax.tree.leaves(tree)[0].shape[0]
+    size = min(size, total)
+    parts = [jax.tree.map(np.asarray, fn(part)) for part in _chunks(_padded(tree, size), size)]
+    return jax.tree.map(lambda *p: np.concatenate(p)[:total], *parts)
 
 
 def runner(predict):
@@ -114,17 +130,52 @@ def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int) -> np.ndarray:
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
 
+def scored_risks(task, pred: np.ndarray, truth, params: dict) -> dict[str, np.ndarray]:
+    """Per-task risks of predictions [S, E, n+1, K, ...] for the risk queries (truths [E, K, ...]), {name:
+    [S, E, n+1]} named for ICL (icl_risk, icl_risk_max, and per secondary metric icl_risk_kl, ...)."""
+    risks = task.risk_summary(np.asarray(task.error(pred, truth[None, :, None])), params)  # errors [S, E, n+1, K]
+    for suffix, other in task.secondary(pred, truth[None, :, None]).items():
+        risks |= {f"{k}_{suffix}": v for k, v in task.risk_summary(np.asarray(other), params).items()}
+    return risks
+
+
 def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, params: dict):
     """Per-task risk of the in-context predictor at every N on the risk tasks, {name: [S, E_risk, n+1]} (see the
     module docstring), and its predictions for the queries [S, E_risk, n+1, K, ...]."""
     task = cfg.task
     run = cached_runner(cfg, "many")
     out = task.prediction(_per_seed(models, tasks | {"queries": queries}, run, cfg.eval.risk_chunk))
-    errors = np.asarray(task.error(out, truth[None, :, None]))  # [S, E, n+1, K]
-    risks = task.risk_summary(errors, params)
-    for suffix, other in task.secondary(out, truth[None, :, None]).items():
-        risks |= {f"{k}_{suffix}": v for k, v in task.risk_summary(np.asarray(other), params).items()}
-    return risks, out
+    return scored_risks(task, out, truth, params), out
+
+
+def _references(cfg: RunConfig, tasks: dict, queries, truth, params: dict, family: int) -> dict[str, np.ndarray]:
+    """The task's reference learners' per-task risks {<learner>_risk...: [E_risk, n+1]}, scored as ICL's on the
+    same tasks and queries (Task.reference_predictions)."""
+    keys = jax.random.split(_curve_key(cfg, family, 5), len(truth))
+    run = task_program(cfg, "references")
+    inputs = {"tasks": tasks, "queries": queries, "keys": keys}
+    preds = map_tasks(lambda p: run(p["tasks"], p["queries"], p["keys"]), inputs, cfg.eval.chunk)
+    out = {}
+    for learner, pred in preds.items():  # named after ICL's: icl_risk -> bayes_risk, icl_risk_max -> ...
+        risks = scored_risks(cfg.task, pred[None], truth, params)
+        out |= {learner + k.removeprefix("icl"): v[0] for k, v in risks.items()}
+    return out
+
+
+TASK_PROGRAMS = {  # the task's own evaluation methods, traced once per config
+    "baselines": lambda task, ev: lambda tasks, keys, pool: task.baselines(tasks, keys, ev, pool),
+    "references": lambda task, ev: lambda tasks, queries, keys: task.reference_predictions(tasks, queries, keys, ev),
+}
+
+
+def task_program(cfg: RunConfig, what: str):
+    """The task's baselines or reference predictions as one jitted program, shared by every curve and chunk."""
+    return _task_program(programs(cfg), what)
+
+
+@functools.lru_cache(maxsize=32)
+def _task_program(cfg: RunConfig, what: str):
+    return jax.jit(TASK_PROGRAMS[what](cfg.task, cfg.eval))
 
 
 @functools.lru_cache(maxsize=32)
@@ -150,9 +201,8 @@ def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lr
     task, run = cfg.task, _finetune_runner(programs(cfg))
     jobs, total = tasks | {"queries": queries}, len(truth)
     size = cfg.eval.finetune_chunk
-    pad = -total % size
-    jobs = {k: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]) for k, v in jobs.items()}
-    lrs = np.concatenate([lrs, np.repeat(lrs[:, -1:], pad, axis=1)], axis=1)
+    jobs = _padded(jobs, size)
+    lrs = np.concatenate([lrs, np.repeat(lrs[:, -1:], -total % size, axis=1)], axis=1)
     parts = [
         np.asarray(run(models, part, jnp.asarray(lrs[:, i * size : (i + 1) * size])))
         for i, part in enumerate(_chunks(jobs, size))
@@ -216,7 +266,10 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
     icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl"), cfg.eval.chunk))  # [S, E, n+1, ...]
     out = {"icl": np.asarray(task.error(icl, truth[None]))}
     out |= {f"icl_{suffix}": np.asarray(e) for suffix, e in task.secondary(icl, truth[None]).items()}
-    for name, pred in task.baselines(tasks, _curve_key(cfg, family, 1), cfg.eval, _pool(cfg, family)).items():
+    keys, pool = jax.random.split(_curve_key(cfg, family, 1), len(truth)), _pool(cfg, family)
+    run = task_program(cfg, "baselines")
+    baselines = map_tasks(lambda p: run(p["tasks"], p["keys"], pool), {"tasks": tasks, "keys": keys}, cfg.eval.chunk)
+    for name, pred in baselines.items():
         out[name] = np.asarray(task.error(pred, truth))
         if name in task.references:
             out |= {f"{name}_{suffix}": np.asarray(e) for suffix, e in task.secondary(pred, truth).items()}
@@ -270,7 +323,7 @@ def _curve(cfg: RunConfig, models: eqx.Module, family: int, params: dict) -> tup
     raw = _errors(cfg, models, tasks, family)
     risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
     queries, truth = task.risk_queries(risk_tasks, _curve_key(cfg, family, 2), ev)
-    raw |= task.reference_risks(risk_tasks, queries, truth, _curve_key(cfg, family, 5), ev, params)
+    raw |= _references(cfg, risk_tasks, queries, truth, params, family)
     icl_pred = None
     if cfg.model.attention == "causal":
         risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)

@@ -1,11 +1,11 @@
 """Device memory of a run, per stage, before running it: each stage's compiled program sized by XLA.
 
 `stages(cfg)` compiles (never runs) the programs a run executes one after another -- the training step, an
-evaluation chunk, a per-task-risk chunk and a fine-tuning chunk -- for the current backend, and reads
+evaluation chunk, a per-task-risk chunk, a chunk of the task's baselines and of its reference learners, and a
+fine-tuning chunk -- for the current backend, and reads
 XLA's `memory_analysis()` of each: arguments + outputs + temporaries - donated (aliased) buffers, in bytes. Stages
 run in sequence, so a run's peak is the largest stage. On the CPU backend this sizes a GPU run too, up to the
-fused kernels a GPU compiler may choose instead (e.g. flash attention, which keeps less). Not included: the
-baselines (each family's own jitted solvers and samplers, run over all of a curve's tasks at once).
+fused kernels a GPU compiler may choose instead (e.g. flash attention, which keeps less).
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def stages(cfg: RunConfig) -> dict[str, int]:
     queries, _ = cfg.task.risk_queries(risk, jax.random.PRNGKey(0), ev)
     if cfg.model.attention == "causal":
         out["risk chunk"] = program_bytes(_lowered(E.cached_runner(cfg, "many"), models, risk | {"queries": queries}))
+    n = min(ev.chunk, ev.tasks)  # evaluation calls the task's own programs on chunks of this many tasks
+    part, task_keys = {k: v[:n] for k, v in tasks.items()}, jax.random.split(jax.random.PRNGKey(0), n)
+    baselines = E.task_program(cfg, "baselines")
+    out["baselines chunk"] = program_bytes(_lowered(baselines, part, task_keys, E._pool(cfg, 0)))
+    n = min(ev.chunk, ev.risk_tasks)
+    part, task_keys = {k: v[:n] for k, v in tasks.items()}, task_keys[:n]
+    queries_n, _ = cfg.task.risk_queries(part, jax.random.PRNGKey(0), ev)
+    references = E.task_program(cfg, "references")
+    out["references chunk"] = program_bytes(_lowered(references, part, queries_n, task_keys))
     if ev.finetune_tasks:
         jobs = {k: v[: ev.finetune_chunk] for k, v in risk.items()} | {"queries": queries[: ev.finetune_chunk]}
         lrs = jnp.full((cfg.train.seeds, ev.finetune_chunk, len(grid(cfg.task.n_max))), ev.finetune_lrs[0])

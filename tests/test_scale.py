@@ -99,8 +99,9 @@ def test_presets_fit_their_memory_budgets():
     quick = stages(PRESETS["quick"]["classification"])
     full = stages(PRESETS["full"]["tokens"])
     long = stages(LONG)  # 2047-token prompts, bidirectional: one pass per prefix, no per-task-risk pass
-    assert set(full) == {"train step", "evaluation chunk", "risk chunk", "fine-tuning chunk"}
-    assert set(long) == {"train step", "evaluation chunk"}
+    task_stages = {"baselines chunk", "references chunk"}
+    assert set(full) == {"train step", "evaluation chunk", "risk chunk", "fine-tuning chunk"} | task_stages
+    assert set(long) == {"train step", "evaluation chunk"} | task_stages
     assert max(quick.values()) <= BUDGETS_GB["quick"] * 1e9, quick
     assert max(full.values()) <= BUDGETS_GB["full"] * 1e9, full
     assert max(long.values()) <= BUDGETS_GB["long"] * 1e9, long
@@ -121,3 +122,26 @@ def test_bfloat16_compute_trains_like_float32():
         losses.append(np.asarray(out))
     assert np.all(np.isfinite(losses[1]))
     np.testing.assert_allclose(losses[1], losses[0], rtol=0.02)
+
+
+@pytest.mark.parametrize("family", [0, 1])  # d = 2: the exact arc; d = 3: hit-and-run chains, one key per task
+def test_baselines_and_references_do_not_depend_on_the_chunk(family):
+    """Evaluation calls a task's baselines and reference learners on chunks of eval.chunk tasks (memory), each task
+    with its own key: halfspaces' max-margin, logistic and Bayes predictions in chunks of 3 (the last padded) equal
+    those of all 7 tasks at once."""
+    from simulations import evaluate as E
+
+    cfg = tiny("classification")
+    tasks = E._tasks(cfg, family, 7)
+    queries, _ = cfg.task.risk_queries(tasks, jax.random.PRNGKey(1), cfg.eval)
+    inputs = {"tasks": tasks, "queries": queries, "keys": jax.random.split(jax.random.PRNGKey(2), 7)}
+    base, refs = E.task_program(cfg, "baselines"), E.task_program(cfg, "references")
+
+    def both(p):
+        return base(p["tasks"], p["keys"], None) | refs(p["tasks"], p["queries"], p["keys"])
+
+    whole, out = (E.map_tasks(both, inputs, size) for size in (7, 3))
+    assert set(out) == {"averaging", "logistic", "max_margin", "bayes"}
+    for name in out:
+        np.testing.assert_array_equal(out[name], whole[name], err_msg=name)
+    assert np.all(np.isin(out["bayes"], (-1.0, 0.0, 1.0))) and out["bayes"].shape == (7, 5, cfg.eval.risk_queries)

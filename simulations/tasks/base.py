@@ -141,11 +141,13 @@ class Task:
         return self.error(a, b)
 
     # ---- evaluation -------------------------------------------------------------------------------------------
-    def baselines(self, tasks: dict, key: jax.Array, ev: EvalConfig, pool: dict | None = None) -> dict[str, Any]:
+    def baselines(self, tasks: dict, keys: jax.Array, ev: EvalConfig, pool: dict | None = None) -> dict[str, Any]:
         """Classical predictors on the same prompts: {name: predictions [E, n+1, ...]}, scored by `error`.
 
-        key: this curve's baseline key (for randomized estimators); pool: the pretraining pool of this curve
-        (sample() outputs stacked, [pool, ...]) when the run has one."""
+        keys: one PRNG key per task [E, 2] (for randomized estimators: a task keeps its key however evaluation
+        chunks the tasks); pool: the pretraining pool of this curve (sample() outputs stacked, [pool, ...]) when
+        the run has one. Traced: evaluation jits it once per config and calls it on chunks of `ev.chunk` tasks
+        (so its device memory is set by that field and sized by simulations.memory)."""
         return {}
 
     def expected_errors(self, tasks: dict) -> dict[str, Any]:
@@ -157,12 +159,12 @@ class Task:
         their truths [E, K, ...])."""
         raise NotImplementedError
 
-    def reference_risks(
-        self, tasks: dict, queries: Any, truth: Any, key: jax.Array, ev: EvalConfig, params: dict
-    ) -> dict[str, np.ndarray]:
-        """Per-task risks of reference learners on the same extra queries as ICL's (risk_queries), measured like
-        ICL's: {name: [E, n+1]}, named after ICL's with the learner for 'icl' (bayes_risk, ...; see `renamed`).
-        A reference measured this way is far less noisy than on one query per task."""
+    def reference_predictions(self, tasks: dict, queries: Any, keys: jax.Array, ev: EvalConfig) -> dict[str, Any]:
+        """Reference learners' predictions for the per-task risk's extra queries (risk_queries) after every prefix:
+        {learner: [E, n+1, K, ...]}. Evaluation scores them exactly as ICL's (error, risk_summary, secondary) and
+        names them after ICL's with the learner for 'icl' (bayes_risk, posterior_mean_risk_max, ...): a reference
+        measured on many queries per task is far less noisy than on one. keys: one PRNG key per task [E, 2].
+        Traced and chunked like `baselines`."""
         return {}
 
     def risk_summary(self, errors: np.ndarray, params: dict) -> dict[str, np.ndarray]:
@@ -190,11 +192,6 @@ class Task:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind} | dataclasses.asdict(self)
-
-
-def renamed(risks: dict[str, Any], learner: str) -> dict[str, Any]:
-    """ICL's per-task risk names for another learner: icl_risk -> bayes_risk, icl_risk_max -> bayes_risk_max."""
-    return {learner + k.removeprefix("icl"): v for k, v in risks.items()}
 
 
 def require_int(name: str, value: Any, low: int, high: int | None = None, text: str | None = None) -> None:

@@ -16,41 +16,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import renamed
 from simulations.tasks.gaussian import GaussianInputs
 from theory.symbols import InputError
 
-# compiled once per process and shared by every curve
-BASELINES = {
-    name: jax.jit(jax.vmap(fn))
-    for name, fn in (
-        ("averaging", baselines.averaging),
-        ("logistic", baselines.logistic),
-    )
-}
-MAX_MARGIN = jax.jit(jax.vmap(baselines.max_margin_path))
-_last_max_margin: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # one (x, y, w), replaced whole
-
-
-def max_margin_paths(x: jax.Array, y: jax.Array) -> np.ndarray:
-    """MAX_MARGIN(x, y) [E, n+1, d], reusing the previous call's solutions when x, y are its first rows: an
-    evaluation asks for a curve's tasks (the baseline) and then for their first risk_tasks (the references' sampler
-    centre), and the solver is a large part of both. The entry is one tuple, swapped atomically, so runs
-    evaluated in parallel threads at worst recompute."""
-    x, y = np.asarray(x), np.asarray(y)
-    if _last_max_margin:
-        lx, ly, lw = _last_max_margin[-1]
-        if len(x) <= len(lx) and np.array_equal(lx[: len(x)], x) and np.array_equal(ly[: len(y)], y):
-            return lw[: len(x)]
-    w = np.asarray(MAX_MARGIN(x, y))
-    _last_max_margin[:] = [(x, y, w)]
-    return w
-
-
-# the references on many queries per prefix (the per-task risk): [E, n+1, K]
-LOGISTIC_MANY = jax.jit(jax.vmap(lambda x, y, q: baselines.logistic(x, y, queries=q)))
-BAYES_MANY = jax.jit(jax.vmap(baselines.bayes, in_axes=(0, 0, 0, 0, 0, None, None, 0)), static_argnums=(5, 6))
-BAYES_2D_MANY = jax.jit(jax.vmap(baselines.bayes_2d))
+BASELINES = {"averaging": baselines.averaging, "logistic": baselines.logistic}  # per task; vmapped over tasks
 
 
 def sample(
@@ -124,32 +93,34 @@ class Halfspaces(GaussianInputs):
     def disagreement(self, a, b):
         return (a != b).astype(np.float32)
 
-    def baselines(self, tasks, key, ev, pool=None):
+    def baselines(self, tasks, keys, ev, pool=None):
         x, y = tasks["x"], tasks["y"]
-        out = {name: fn(x, y) for name, fn in BASELINES.items()}
-        out["max_margin"] = jnp.sign(jnp.einsum("end,end->en", max_margin_paths(x, y), x))
+        out = {name: jax.vmap(fn)(x, y) for name, fn in BASELINES.items()}
+        w_mm = jax.vmap(baselines.max_margin_path)(x, y)  # [E, n+1, d]
+        out["max_margin"] = jnp.sign(jnp.einsum("end,end->en", w_mm, x))
         return out
 
-    def reference_risks(self, tasks, queries, truth, key, ev, params):
-        """Per-task risk of logistic regression and, for noise-free labels, of the Bayes-optimal classifier
-        (exact for d = 2, the version space being an arc; hit-and-run otherwise, one set of chains per prefix
-        serving every query), on the risk queries."""
+    def reference_predictions(self, tasks, queries, keys, ev):
+        """Logistic regression and, for noise-free labels, the Bayes-optimal classifier (exact for d = 2, the
+        version space being an arc; hit-and-run otherwise, one set of chains per prefix serving every query)."""
         x, y = tasks["x"], tasks["y"]
         xq = queries[..., : x.shape[-1]]  # a query token holds its input first (prompts.vector_queries)
-        preds = {"logistic": LOGISTIC_MANY(x, y, xq)}
+        preds = {"logistic": jax.vmap(lambda a, b, q: baselines.logistic(a, b, queries=q))(x, y, xq)}
         if self.label_noise == 0:  # the version-space posterior needs noise-free labels
-            w_mm = max_margin_paths(x, y)  # [E, n+1, d]: the sampler's centre, and a point inside the arc
-            if np.all(np.asarray(tasks["active"]) == 2):
-                preds["bayes"] = BAYES_2D_MANY(x, y, w_mm, xq)
-            else:
-                keys = jax.random.split(key, x.shape[0])
-                active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
-                preds["bayes"] = BAYES_MANY(keys, x, y, active, w_mm, ev.bayes_chains, ev.bayes_steps, xq)
-        out = {}
-        for name, pred in preds.items():
-            errors = np.asarray(zero_one(pred, truth[:, None, :]))[None]  # [1, E, n+1, K]
-            out |= renamed({k: v[0] for k, v in self.risk_summary(errors, params).items()}, name)
-        return out
+            w_mm = jax.vmap(baselines.max_margin_path)(x, y)  # the sampler's centre, and a point inside the arc
+            active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
+            chains, steps = ev.bayes_chains, ev.bayes_steps
+
+            def exact(_):
+                return jax.vmap(baselines.bayes_2d)(x, y, w_mm, xq)
+
+            def sampled(_):
+                vote = jax.vmap(lambda k, a, b, c, w, q: baselines.bayes(k, a, b, c, w, chains, steps, q))
+                return vote(keys, x, y, active, w_mm, xq)
+
+            # a curve has one d: the whole chunk takes one branch, and only that branch runs
+            preds["bayes"] = jax.lax.cond(jnp.all(tasks["active"] == 2), exact, sampled, None)
+        return preds
 
     def risk_queries(self, tasks, key, ev):
         """`risk_queries` fresh inputs per task; their error estimates the task's true error without bias

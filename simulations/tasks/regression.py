@@ -97,7 +97,7 @@ class LinearRegression(GaussianInputs):
     def error(self, pred, truth):
         return (pred - truth) ** 2
 
-    def baselines(self, tasks, key, ev, pool=None):
+    def baselines(self, tasks, keys, ev, pool=None):
         x, y = tasks["x"], tasks["y"]
         out = {name: fn(x, y) for name, fn in _VMAPPED.items()}
         out["ridge"] = _RIDGE(x, y, self.noise_var)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import RatioCheck, Task, renamed, require_real
+from simulations.tasks.base import RatioCheck, Task, require_real
 from theory.symbols import InputError
 
 
@@ -168,7 +168,7 @@ class NextToken(Task):
             ),
         )
 
-    def baselines(self, tasks, key, ev, pool=None):
+    def baselines(self, tasks, keys, ev, pool=None):
         m_max, v_max = self.m_max, self.V_max
         counts = jax.vmap(lambda c, t: baselines.context_counts(c, t, m_max, v_max))(tasks["c"], tasks["t"])
         return jax.vmap(lambda k, v: baselines.token_estimates(k, v, self.alpha))(counts, tasks["active"])
@@ -179,22 +179,16 @@ class NextToken(Task):
         queries = prompts.tokens_queries(jnp.arange(self.m_max), self.m_max, self.V_max)
         return jnp.broadcast_to(queries, (e, *queries.shape)), tasks["probs"]
 
-    def reference_risks(self, tasks, queries, truth, key, ev, params):
-        """The posterior mean's per-task risk at every context, in TV and in KL (where it is the Bayes floor)."""
+    def reference_predictions(self, tasks, queries, keys, ev):
+        """The posterior mean of every context after every prefix (the Bayes floor in KL): [E, n+1, m_max, V_max]."""
         m_max, v_max = self.m_max, self.V_max
 
-        def laws(c, t, v):  # the posterior mean of every context after every prefix: [n+1, m_max, V_max]
+        def laws(c, t, v):
             joint = jax.nn.one_hot(c, m_max)[:, :, None] * jax.nn.one_hot(t, v_max)[:, None, :]
             counts = jnp.cumsum(joint, axis=0) - joint
             return baselines.token_estimates(counts, v, self.alpha)["posterior_mean"]
 
-        pred = jax.vmap(laws)(tasks["c"], tasks["t"], tasks["active"])  # [E, n+1, m_max, V_max]
-        errors = {"": tv(pred, truth[:, None]), "_kl": kl(truth[:, None], pred)}
-        out = {}
-        for suffix, e in errors.items():
-            risks = self.risk_summary(np.asarray(e)[None], params)
-            out |= renamed({k + suffix: v[0] for k, v in risks.items()}, "posterior_mean")
-        return out
+        return {"posterior_mean": jax.vmap(laws)(tasks["c"], tasks["t"], tasks["active"])}
 
     def risk_summary(self, errors, params):
         dist = errors[..., : params["m"]]  # active contexts only
