@@ -272,6 +272,25 @@ SIM_FLAGS = {
 }
 
 
+FIELD = "="  # a shortcut flag's help: its config field's documentation and the presets' values (_PresetHelp)
+
+
+class _PresetHelp(argparse.HelpFormatter):
+    """Help of `simulate`: each shortcut flag ends with the presets' values, read only when help is shown (the
+    presets import JAX, which no other command's parser should pay for)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.dest not in SIM_FLAGS:
+            return action.help or ""
+        from simulations.config import field_doc, preset_values
+
+        section, name = SIM_FLAGS[action.dest]
+        values = preset_values(section, name)
+        example = (action.help or "").removeprefix(FIELD)  # e.g. " e.g. 2,4,8"
+        text = f"{section}.{name}: {field_doc(section, name)}{example}" + (f" (presets: {values})" if values else "")
+        return text.replace("%", "%%")  # argparse expands %(default)s and the like
+
+
 def simulation_config(args: argparse.Namespace):
     """The run to simulate: a saved config.json (--config) or the task's preset, then the shortcut flags, then
     every --set section.field=value (RunConfig.override), then --seed."""
@@ -463,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("simulate", help="meta-train small transformers and measure in-context error vs N")
+    p = sub.add_parser(
+        "simulate", help="meta-train small transformers and measure in-context error vs N", formatter_class=_PresetHelp
+    )
     p.add_argument(
         "task",
         nargs="?",
@@ -489,37 +510,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_nonnegative_int)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     g = p.add_argument_group("task")
-    g.add_argument("--n-max", dest="n_max", type=_positive_int, help="largest number of in-context examples")
-    g.add_argument("--dims", type=_int_list, help="classification, regression: dimensions d, e.g. 2,4,8")
-    g.add_argument("--label-noise", dest="label_noise", type=_unit_interval, help="classification: flip rate")
-    g.add_argument("--families", type=_families, help="tokens: (m, V) pairs, e.g. 2x4,4x8")
-    g.add_argument("--alpha", type=_positive_float, help="tokens: Dirichlet concentration")
-    g.add_argument("--noise-var", dest="noise_var", type=_positive_float, help="regression: label-noise variance")
-    g.add_argument("--pool", type=_positive_int, help="pretrain on a finite pool of this many tasks per family")
+    g.add_argument("--n-max", dest="n_max", type=_positive_int, help=FIELD)
+    g.add_argument("--dims", type=_int_list, help=FIELD + " e.g. 2,4,8")
+    g.add_argument("--label-noise", dest="label_noise", type=_unit_interval, help=FIELD)
+    g.add_argument("--families", type=_families, help=FIELD + " e.g. 2x4,4x8")
+    g.add_argument("--alpha", type=_positive_float, help=FIELD)
+    g.add_argument("--noise-var", dest="noise_var", type=_positive_float, help=FIELD)
+    g.add_argument("--pool", type=_positive_int, help=FIELD)
     g = p.add_argument_group("model")
-    g.add_argument("--depth", type=_positive_int)
-    g.add_argument("--width", type=_positive_int)
-    g.add_argument("--heads", type=_positive_int)
-    g.add_argument("--positions", choices=["learned", "rope"])
-    g.add_argument("--attention", choices=["causal", "bidirectional"])
+    g.add_argument("--depth", type=_positive_int, help=FIELD)
+    g.add_argument("--width", type=_positive_int, help=FIELD)
+    g.add_argument("--heads", type=_positive_int, help=FIELD)
+    g.add_argument("--positions", choices=["learned", "rope"], help=FIELD)
+    g.add_argument("--attention", choices=["causal", "bidirectional"], help=FIELD)
     g = p.add_argument_group("training and evaluation")
-    g.add_argument("--steps", type=_positive_int)
-    g.add_argument("--batch", type=_positive_int)
-    g.add_argument("--lr", type=_positive_float)
-    g.add_argument("--seeds", type=_positive_int, help="models trained together (vmap)")
-    g.add_argument(
-        "--curriculum", action=argparse.BooleanOptionalAction, default=None, help="grow the families (dims) trained on"
-    )
-    g.add_argument(
-        "--curriculum-examples",
-        dest="curriculum_examples",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="grow the number of in-context examples trained on (Garg et al. 2022)",
-    )
-    g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int)
-    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int)
-    g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help="tasks whose per-task risk is measured")
+    g.add_argument("--steps", type=_positive_int, help=FIELD)
+    g.add_argument("--batch", type=_positive_int, help=FIELD)
+    g.add_argument("--lr", type=_positive_float, help=FIELD)
+    g.add_argument("--seeds", type=_positive_int, help=FIELD)
+    g.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None, help=FIELD)
+    boolean = argparse.BooleanOptionalAction
+    g.add_argument("--curriculum-examples", dest="curriculum_examples", action=boolean, default=None, help=FIELD)
+    g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int, help=FIELD)
+    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int, help=FIELD)
+    g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help=FIELD)
     p.set_defaults(func=cmd_simulate)
     _add_sweep_parser(sub)
     _add_report_parsers(sub)

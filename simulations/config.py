@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
-from simulations.tasks.base import require_int, require_real, tuples
+from simulations.tasks.base import documented, require_int, require_real, tuples
 from theory.symbols import InputError
 
 # Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
@@ -32,13 +32,19 @@ class ModelConfig:
     (a table over the prompt) or rotary (Su et al. 2021); attention causal (decoder, every prefix at once) or
     bidirectional (encoder, one prefix per pass)."""
 
-    depth: int = 3
-    width: int = 64
-    heads: int = 4
-    mlp_ratio: int = 4
-    positions: Literal["learned", "rope"] = "learned"
-    attention: Literal["causal", "bidirectional"] = "causal"
-    dtype: Literal["float32", "bfloat16"] = "float32"  # compute dtype (weights stay float32): bfloat16 for GPUs
+    depth: int = documented(3, "pre-norm transformer blocks")
+    width: int = documented(64, "model width (residual stream), a multiple of heads")
+    heads: int = documented(4, "attention heads per block (head width = width / heads; even with rope)")
+    mlp_ratio: int = documented(4, "MLP hidden width as a multiple of width")
+    positions: Literal["learned", "rope"] = documented(
+        "learned", "position encoding: learned (a table over the longest prompt) or rope (rotary, Su et al. 2021)"
+    )
+    attention: Literal["causal", "bidirectional"] = documented(
+        "causal", "causal (a decoder: every prefix in one pass) or bidirectional (an encoder: one pass per prefix)"
+    )
+    dtype: Literal["float32", "bfloat16"] = documented(
+        "float32", "compute dtype of the matmuls (weights, softmax and outputs stay float32): bfloat16 for GPUs"
+    )
 
     def __post_init__(self) -> None:
         for name in ("depth", "width", "heads", "mlp_ratio"):
@@ -61,18 +67,24 @@ class TrainConfig:
     gradients averaged (the same step up to float rounding), and `remat` recomputes each block's activations in
     the backward pass instead of storing them."""
 
-    steps: int = 3000
-    batch: int = 64
-    lr: float = 1e-3
-    warmup: int = 200
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    seeds: int = 2
-    checkpoint_every: int = 500
-    curriculum: bool = False  # grow the number of families (the active dimension, for dims) during training
-    curriculum_examples: bool = False  # grow the number of in-context examples trained on (Garg et al. 2022)
-    micro_batches: int = 1  # gradient accumulation: parts of each batch differentiated one at a time
-    remat: bool = False  # recompute activations in the backward pass (jax.checkpoint per block)
+    steps: int = documented(3000, "optimizer steps (AdamW)")
+    batch: int = documented(64, "fresh prompts per step, per seed")
+    lr: float = documented(1e-3, "peak learning rate, after warmup; cosine decay to lr / 100 at the last step")
+    warmup: int = documented(200, "steps of linear learning-rate warm-up from 0")
+    weight_decay: float = documented(0.01, "AdamW's decoupled weight decay, per unit learning rate")
+    clip: float = documented(1.0, "gradients clipped to this global L2 norm")
+    seeds: int = documented(2, "independently initialised models trained together (vmapped; sharded on devices)")
+    checkpoint_every: int = documented(500, "steps between atomic checkpoints (a killed run resumes from the last)")
+    curriculum: bool = documented(False, "grow the number of families trained on (the active dimension, for dims)")
+    curriculum_examples: bool = documented(
+        False, "grow the number of in-context examples trained on (Garg et al. 2022)"
+    )
+    micro_batches: int = documented(
+        1, "gradient accumulation: equal parts of each batch differentiated one at a time (memory, not results)"
+    )
+    remat: bool = documented(
+        False, "recompute each block's activations in the backward pass (jax.checkpoint; memory, not results)"
+    )
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "seeds", "checkpoint_every", "micro_batches"):
@@ -98,20 +110,32 @@ class EvalConfig:
     `chunk`, `risk_chunk`, `finetune_chunk` and `prefix_batch` set how much one compiled call holds (the peak
     device memory of evaluation, simulations.memory), not what it computes."""
 
-    tasks: int = 512  # held-out tasks per curve
-    bootstrap: int = 1000
-    finetune_tasks: int = 128
-    finetune_steps: int = 50  # the longest fine-tuning run; read at a quarter, half and all of it
-    finetune_lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
-    finetune_validation: int = 8  # validation tasks per curve on which each N's learning rate and steps are chosen
-    bayes_chains: int = 33  # hit-and-run chains per (task, prefix) for the Bayes-optimal classifier (odd: no ties)
-    bayes_steps: int = 60
-    risk_tasks: int = 256  # tasks whose per-task risk (error over many queries, or over every context) is measured
-    risk_queries: int = 64  # classification: fresh queries per (task, N) for the per-task risk
-    chunk: int = 128  # tasks per compiled evaluation call: device memory, not results
-    risk_chunk: int = 16  # tasks per call of the per-task risk (many queries per prefix: long sequences)
-    finetune_chunk: int = 8  # fine-tuning jobs per call (each holds a model copy per N with its Adam state)
-    prefix_batch: int = 64  # bidirectional models: prefixes (one pass each) evaluated at a time
+    tasks: int = documented(512, "held-out tasks per curve, fresh from the prior")
+    bootstrap: int = documented(1000, "bootstrap resamples per 95% interval (seeds and tasks resampled)")
+    finetune_tasks: int = documented(128, "risk tasks on which the fine-tuned model is scored (0: no fine-tuning)")
+    finetune_steps: int = documented(
+        50, "Adam steps of the longest fine-tuning run (read at a quarter, half and all of it)"
+    )
+    finetune_lrs: tuple[float, ...] = documented((3e-4, 1e-3, 3e-3), "fine-tuning learning rates tried per N")
+    finetune_validation: int = documented(
+        8, "validation tasks per curve on which each N's fine-tuning learning rate and steps are chosen"
+    )
+    bayes_chains: int = documented(
+        33, "hit-and-run chains per (task, prefix) of the sampled Bayes-optimal classifier (odd: no tied votes)"
+    )
+    bayes_steps: int = documented(60, "hit-and-run steps per chain")
+    risk_tasks: int = documented(
+        256, "first tasks whose per-task risk (error over many queries, or over every context) is measured"
+    )
+    risk_queries: int = documented(64, "fresh queries per (task, N) for the per-task risk (vector inputs)")
+    chunk: int = documented(
+        128, "tasks per compiled evaluation call, and per call of the baselines and references (memory, not results)"
+    )
+    risk_chunk: int = documented(16, "tasks per call of the per-task risk (many queries per prefix; memory)")
+    finetune_chunk: int = documented(
+        8, "fine-tuning jobs per call, each a model copy per N with its Adam state (memory, not results)"
+    )
+    prefix_batch: int = documented(64, "bidirectional models: prefixes, one pass each, evaluated at a time (memory)")
 
     def __post_init__(self) -> None:
         require_int("tasks", self.tasks, 2)
@@ -141,7 +165,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    seed: int = 0
+    seed: int = documented(0, "the run's seed: every key (initialisation, training data, evaluation) derives from it")
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -385,3 +409,46 @@ LENGTH: dict[str, dict[str, RunConfig]] = {
         for pos in ("rope", "learned")
     },
 }
+
+
+def _shown(value: object) -> str:
+    """A field's value as the command line writes it: 2,4,8 for a tuple, 2x4,4x8 for pairs, on/off, none."""
+    if isinstance(value, tuple):
+        return ",".join("x".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "none" if value is None else str(value)
+
+
+SECTIONS = {"model": ModelConfig, "train": TrainConfig, "eval": EvalConfig}
+
+
+BUILT_IN = {cls.kind: cls for cls in (Halfspaces, NextToken, LinearRegression)}
+
+
+def field_doc(section: str, name: str) -> str:
+    """What a config field does (its dataclass metadata): a model, train or eval field, or a built-in family's task
+    field, prefixed with the families that have it unless all do ('classification, regression: input ...')."""
+    if section in SECTIONS:
+        return SECTIONS[section].__dataclass_fields__[name].metadata.get("doc", "")
+    fields = {kind: cls.__dataclass_fields__ for kind, cls in BUILT_IN.items()}
+    owners = {kind: own[name] for kind, own in fields.items() if name in own}
+    text = next(iter(owners.values())).metadata.get("doc", "") if owners else ""
+    return text if len(owners) == len(BUILT_IN) else f"{', '.join(owners)}: {text}"
+
+
+def preset_values(section: str, name: str) -> str:
+    """What each preset sets a config field to, e.g. 'quick 32 (classification, tokens), 24 (regression); full 128
+    (classification, regression), 256 (tokens); long 1023' ('' when no preset has the field)."""
+    parts = []
+    for preset_name, runs in PRESETS.items():
+        values: dict[str, list[str]] = {}
+        for kind, cfg in runs.items():
+            part = getattr(cfg, section)
+            if name in part.__dataclass_fields__:
+                values.setdefault(_shown(getattr(part, name)), []).append(kind)
+        if len(values) == 1 and len(next(iter(values.values()))) == len(runs):
+            parts.append(f"{preset_name} {next(iter(values))}")
+        elif values:
+            parts.append(f"{preset_name} " + ", ".join(f"{v} ({', '.join(kinds)})" for v, kinds in values.items()))
+    return "; ".join(parts)

@@ -1,5 +1,6 @@
 """Config dataclasses validate themselves, and a run written by other code is never silently reused."""
 
+import argparse
 import dataclasses
 import json
 
@@ -202,6 +203,30 @@ def test_every_config_field_is_reachable_by_set(kind):
             assert got == tuples(value) and got != before, (section, name)
     cfg = simulation_config(build_parser().parse_args(["simulate", kind, "--out", "x", "--set", "seed=7"]))
     assert cfg.seed == 7 and cfg.task == base.task
+
+
+def test_every_config_field_is_documented_with_its_presets():
+    """Each field of the config sections, the built-in task families and the seed says what it does (dataclass
+    metadata, read by docs/config.md and the simulate flags' help), and the presets' values are listed."""
+    from iclverify.cli import SIM_FLAGS, build_parser
+    from simulations.config import BUILT_IN, SECTIONS, RunConfig, field_doc, preset_values
+
+    classes = [*SECTIONS.values(), *BUILT_IN.values()]
+    missing = [
+        (c.__name__, f.name) for c in classes for f in dataclasses.fields(c) if len(f.metadata.get("doc", "")) < 10
+    ]
+    assert not missing and RunConfig.__dataclass_fields__["seed"].metadata["doc"]
+    assert (
+        field_doc("task", "dims")
+        == "classification, regression: " + BUILT_IN["regression"].__dataclass_fields__["dims"].metadata["doc"]
+    )
+    assert preset_values("model", "width") == "quick 64; full 256; long 256"
+    assert preset_values("task", "noise_var") == "quick 0.25 (regression); full 0.25 (regression)"
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = " ".join(sub.choices["simulate"].format_help().split())
+    for flag, (section, name) in SIM_FLAGS.items():
+        assert f"{section}.{name}: " in text, flag
+    assert "model.depth: pre-norm transformer blocks (presets: quick 3; full 6; long 6)" in text
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from simulations.config import EvalConfig
 
 
+def documented(default: Any, text: str) -> Any:
+    """A dataclass field with its documentation (what it does, in which unit): the config reference page
+    (docs/config.md) and the command line's help read it from `dataclasses.fields(cls)[i].metadata["doc"]`."""
+    return dataclasses.field(default=default, metadata={"doc": text})
+
+
 @dataclass(frozen=True)
 class RatioCheck:
     """A task-specific verdict: mean(numerator + offset) / mean(denominator + offset) at N = at(params) compared
@@ -76,9 +82,13 @@ class Task:
     finetune_reference: ClassVar[str | None] = None  # a classical learner the fine-tuned model should match
     secondary_metrics: ClassVar[dict[str, str]] = {}  # suffix -> name of each metric `secondary` returns
 
-    n_max: int = 32
-    train_n_max: int | None = None
-    pool: int | None = None
+    n_max: int = documented(32, "largest number of in-context examples N evaluated (prompts of 2 N + 1 tokens)")
+    train_n_max: int | None = documented(
+        None, "examples per training prompt when shorter than n_max (length generalization); none: n_max"
+    )
+    pool: int | None = documented(
+        None, "pretrain on a finite pool of this many tasks per curve (task diversity); none: a fresh task per prompt"
+    )
 
     # ---- shapes and curves ----------------------------------------------------------------------------------
     @property

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
+from simulations.tasks.base import documented
 from simulations.tasks.gaussian import GaussianInputs
 from theory.symbols import InputError
 
@@ -65,7 +66,7 @@ class Halfspaces(GaussianInputs):
     references: ClassVar[tuple[str, ...]] = ("bayes", "logistic")
     finetune_reference: ClassVar[str | None] = "logistic"
 
-    label_noise: float = 0.0
+    label_noise: float = documented(0.0, "probability that a label is flipped, in [0, 0.5)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

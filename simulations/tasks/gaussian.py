@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from simulations import prompts
-from simulations.tasks.base import Task
+from simulations.tasks.base import Task, documented
 from theory.symbols import InputError
 
 
@@ -21,7 +21,7 @@ class GaussianInputs(Task):
 
     size_name: ClassVar[str] = "d"
 
-    dims: tuple[int, ...] = (2, 4)
+    dims: tuple[int, ...] = documented((2, 4), "input dimensions d, one curve each (inputs zero-padded to the largest)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import RatioCheck
+from simulations.tasks.base import RatioCheck, documented
 from simulations.tasks.gaussian import GaussianInputs
 from theory.symbols import InputError
 
@@ -76,7 +76,7 @@ class LinearRegression(GaussianInputs):
     error_max: ClassVar[float] = float("inf")
     margin: ClassVar[float] = 0.05  # a fifth of the default noise variance sigma^2 = 0.25
 
-    noise_var: float = 0.25
+    noise_var: float = documented(0.25, "variance of the Gaussian label noise sigma^2")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines, prompts
-from simulations.tasks.base import RatioCheck, Task, require_real
+from simulations.tasks.base import RatioCheck, Task, documented, require_real
 from theory.symbols import InputError
 
 
@@ -78,8 +78,10 @@ class NextToken(Task):
     references: ClassVar[tuple[str, ...]] = ("posterior_mean",)
     secondary_metrics: ClassVar[dict[str, str]] = {"kl": "KL(true law || prediction)"}
 
-    families: tuple[tuple[int, int], ...] = ((2, 4), (4, 4))
-    alpha: float = 1.0
+    families: tuple[tuple[int, int], ...] = documented(
+        ((2, 4), (4, 4)), "(m, V) pairs, one curve each: m contexts, vocabulary V (padded to the largest)"
+    )
+    alpha: float = documented(1.0, "Dirichlet concentration of each context's next-token law")
 
     def __post_init__(self) -> None:
         super().__post_init__()
