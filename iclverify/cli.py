@@ -356,13 +356,12 @@ def cmd_rates(args: argparse.Namespace) -> int:
 
     rows = verdicts_for(args.dirs, seed=args.seed)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
         return _exit_status(rows, args.fail_on)
     for r in rows:
-        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.params.items())
         print(
-            f"{r['verdict']:<13} {r['kind']:<12} {r['claim']} {r['check']} [{params}]: {fmt_estimate(r)} "
-            f"(claimed {r['expected']})"
+            f"{r.verdict:<13} {r.kind:<12} {r.claim} {r.check} [{params}]: {fmt_estimate(r)} (claimed {r.expected})"
         )
     return _exit_status(rows, args.fail_on)
 
@@ -386,12 +385,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _exit_status(rows: list[dict], fail_on: str | None) -> int:
+def _exit_status(rows: list, fail_on: str | None) -> int:
     """1 when --fail-on inconsistent and a falsifiable verdict is inconsistent (sanity rows only describe and never
     fail a run); 0 otherwise."""
     if fail_on != "inconsistent":
         return 0
-    bad = [r for r in rows if r["verdict"] == "inconsistent" and r.get("kind") == "falsifiable"]
+    bad = [r for r in rows if r.verdict == "inconsistent" and r.kind == "falsifiable"]
     if bad:
         print(f"iclverify: {len(bad)} inconsistent verdict(s) (--fail-on inconsistent)", file=sys.stderr)
     return 1 if bad else 0

@@ -63,7 +63,7 @@ def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
 
 def report(
     out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True, address: str | None = None
-) -> list[dict]:
+) -> list[V.Verdict]:
     """Run everything into `out` and write report.md and verdicts.json; return the verdict rows. With `address`
     (a Ray cluster: 'auto' or HOST:PORT) the simulations run there as Ray tasks (simulations.sweep)."""
     out = Path(out)
@@ -99,7 +99,7 @@ def report(
     say("rates and verdicts")
     rows = timed("rates and verdicts", lambda: _verdicts(runs, window, WINDOW[preset], fixed, lengths, cov, seed))
     figures = timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
-    write_json(out / "verdicts.json", rows)
+    write_json(out / "verdicts.json", [r.to_dict() for r in rows])
     wc, fc = WINDOW[preset], FIXED[preset]
     wall["total"] = time.perf_counter() - start
     data = ReportData(preset, seed, configs, runs, rows, bounds, audited, wall, lengths, wc, fc, figures)
@@ -150,7 +150,7 @@ def _bounded(runs: dict[str, Run], wc: bounded.WindowConfig, fc: bounded.FixedCo
     return window, bounded.fixed_context(cls.cfg, load_models(cls), fc)
 
 
-def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[dict]:
+def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[V.Verdict]:
     """Every verdict row, in report order: rates and bounds per run, bounded context, Monte-Carlo coverage."""
     rows = [r for run in runs.values() for r in V.run_verdicts(run, seed=seed)]
     rows += V.window_verdicts(window, wc.ms, wc.V, seed=seed)
@@ -158,12 +158,12 @@ def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[dict]:
     return rows + V.coverage_verdicts(cov)
 
 
-def verdicts_for(paths: list[Path | str], seed: int = 0) -> list[dict]:
+def verdicts_for(paths: list[Path | str], seed: int = 0) -> list[V.Verdict]:
     """`iclverify rates`: verdict rows for finished run directories (a sweep directory stands for its finished
     runs)."""
     rows = []
     for p in [run for path in paths for run in run_directories(path)]:
-        rows += [r | {"run": str(p)} for r in V.run_verdicts(load_run(p), seed=seed)]
+        rows += [r.with_detail(run=str(p)) for r in V.run_verdicts(load_run(p), seed=seed)]
     return rows
 
 
@@ -178,16 +178,21 @@ def _bound_curve(bound_id: str, params: dict, n_max: int) -> tuple[str, np.ndarr
 
 
 def _plots(
-    runs: dict[str, Run], rows: list[dict], out: Path, window: dict, wc: bounded.WindowConfig, lengths: dict[str, Run]
+    runs: dict[str, Run],
+    rows: list[V.Verdict],
+    out: Path,
+    window: dict,
+    wc: bounded.WindowConfig,
+    lengths: dict[str, Run],
 ) -> dict[str, list[tuple[str, str]]]:
     """Every figure; returns each run's own figures (caption, file name), drawn by its task family."""
     extra = {}
     for kind, run in runs.items():
         task, files = run.cfg.task, task_plot_files(kind)
         fits = {
-            curve_key(r["params"]): r
+            curve_key(r.params): r.to_dict()
             for r in rows
-            if r["check"] == "exponent" and r["claim"] == task.claim and r.get("n_range")
+            if r.check == "exponent" and r.claim == task.claim and r.detail.get("n_range")
         }
         curves = (
             {curve_key(p): _bound_curve(task.claim, p, task.n_max) for p in task.curves}
@@ -195,12 +200,12 @@ def _plots(
             else {}
         )
         plots.rates_panel(run.metrics, task.risk, fits, curves, out / files["error"])
-        scaling = next(r for r in rows if r["claim"] == task.claim and r["check"] == f"scaling in {task.size_name}")
+        scaling = next(r for r in rows if r.claim == task.claim and r.check == f"scaling in {task.size_name}")
         title = f"{kind}: N*(eps) vs {task.size_name}"
-        plots.n_star_vs_size(scaling, task.size_name, title, out / files["scaling"])
+        plots.n_star_vs_size(scaling.to_dict(), task.size_name, title, out / files["scaling"])
         extra[kind] = task.figures(run.metrics, out, f"{kind}_")
     plots.icl_vs_finetune([r.metrics for r in runs.values()], out / PLOT_FILES["finetune"])
-    scalings = {r["params"]["policy"]: r for r in rows if r["check"].startswith("window scaling")}
+    scalings = {r.params["policy"]: r.to_dict() for r in rows if r.check.startswith("window scaling")}
     plots.window(window, wc.ms, scalings, out / PLOT_FILES["window"])
     plots.length(
         {pos: (run.metrics, run.cfg.task.train_n_max) for pos, run in lengths.items()}, out / PLOT_FILES["length"]
@@ -218,36 +223,37 @@ def fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
-def fmt_estimate(row: dict) -> str:
-    if row["estimate"] is None:
+def fmt_estimate(row: V.Verdict) -> str:
+    if row.estimate is None:
         return "n/a"
-    lo, hi = row["ci"]
-    level = f" ({row['level']:.0%} CI)" if row.get("level") else ""
-    seeds = f"; per seed {', '.join(fmt(b) for b in row['per_seed'])}" if row.get("per_seed") else ""
-    return f"{fmt(row['estimate'])} [{fmt(lo)}, {fmt(hi)}]{level}{seeds}"
+    lo, hi = row.interval
+    level = f" ({row.detail['level']:.0%} CI)" if row.detail.get("level") else ""
+    per_seed = row.detail.get("per_seed")
+    seeds = f"; per seed {', '.join(fmt(b) for b in per_seed)}" if per_seed else ""
+    return f"{fmt(row.estimate)} [{fmt(lo)}, {fmt(hi)}]{level}{seeds}"
 
 
 def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
-def _expected(row: dict) -> str:
-    e = row["expected"]
+def _expected(row: V.Verdict) -> str:
+    e = row.expected
     return "-" if e is None else (f"{e:g}" if isinstance(e, float) else str(e))
 
 
-def verdict_table(rows: list[dict]) -> list[str]:
+def verdict_table(rows: list[V.Verdict]) -> list[str]:
     lines = ["| claim | check | parameters | estimate [95% CI] | claimed | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
-        note = f" ({r['reason']})" if r.get("reason") else ""
+        note = f" ({r.detail['reason']})" if r.detail.get("reason") else ""
         lines.append(
-            f"| `{r['claim']}` | {r['check']} | {_params_text(r['params'])} | {fmt_estimate(r)}{note} | "
-            f"{_expected(r)} | **{r['verdict']}** |"
+            f"| `{r.claim}` | {r.check} | {_params_text(r.params)} | {fmt_estimate(r)}{note} | "
+            f"{_expected(r)} | **{r.verdict}** |"
         )
     return lines
 
 
-def _summary_text(rows: list[dict]) -> str:
+def _summary_text(rows: list[V.Verdict]) -> str:
     falsifiable = ", ".join(f"{k} {v}" for k, v in V.summary(rows).items())
     sanity = ", ".join(f"{k} {v}" for k, v in V.summary(rows, "sanity").items())
     return f"falsifiable checks: {falsifiable} (sanity rows, not counted: {sanity})"
@@ -284,16 +290,16 @@ def _versions() -> list[str]:
     return out
 
 
-def section(row: dict) -> str:
+def section(row: V.Verdict) -> str:
     """Which table of the report a verdict row belongs to: rates, bounds, context, coverage, or sanity (every
     descriptive row, shown apart and never counted)."""
-    if row["check"].startswith("coverage"):
+    if row.check.startswith("coverage"):
         return "coverage"
-    if row.get("kind") == "sanity":
+    if row.kind == "sanity":
         return "sanity"
-    if row["claim"] == V.BOUNDED or row["check"].startswith("fixed-context"):
+    if row.claim == V.BOUNDED or row.check.startswith("fixed-context"):
         return "context"
-    return "bounds" if row["check"] in BOUND_CHECKS else "rates"
+    return "bounds" if row.check in BOUND_CHECKS else "rates"
 
 
 @dataclass(frozen=True)
@@ -304,7 +310,7 @@ class ReportData:
     seed: int
     configs: dict[str, RunConfig]
     runs: dict[str, Run]
-    rows: list[dict]
+    rows: list[V.Verdict]
     bounds: list[dict]
     audited: list[dict]
     wall: dict[str, float]
@@ -448,12 +454,12 @@ def _coverage_section(r: ReportData) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for row in r.rows:
-        if "n_empirical_over_bound" not in row:  # a coverage row carries its experiment's n and n_emp / n
+        if "n_empirical_over_bound" not in row.detail:  # a coverage row carries its experiment's n and n_emp / n
             continue
-        ratio = row["n_empirical_over_bound"]
+        ratio, d = row.detail["n_empirical_over_bound"], row.detail
         md.append(
-            f"| `{row['claim']}` | {row['experiment']} | {row['n']} | {fmt_estimate(row)} | {row['params']['delta']:g} "
-            f"| {'-' if ratio is None else f'{ratio:.3f}'} | **{row['verdict']}** |"
+            f"| `{row.claim}` | {d['experiment']} | {d['n']} | {fmt_estimate(row)} | {row.params['delta']:g} "
+            f"| {'-' if ratio is None else f'{ratio:.3f}'} | **{row.verdict}** |"
         )
     return [*md, ""]
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -107,12 +108,59 @@ def decide_equivalence(est: rates.Estimate, margin: float) -> str:
     return "inconsistent" if lo >= margin or hi <= -margin else "inconclusive"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One checked statement and its outcome.
+
+    Attributes:
+        claim: what is tested: a catalogue bound's id (`paper.linear-classification`, `vc.hanneke`, ...).
+        check: which check of that claim (`exponent`, `scaling in d`, `holds`, `icl-vs-finetune`, ...).
+        kind: `falsifiable` (some data would make it inconsistent, and it bears on a claim) or `sanity`
+            (descriptive; never counted as support).
+        params: where it was checked (the curve's d or (m, V), eps, delta, N, ...).
+        verdict: `consistent`, `inconsistent` or `inconclusive`, by `rule`.
+        estimate: the measured quantity (an exponent, a quantile, a ratio, a difference, a failure rate); None
+            when it could not be measured (`detail["reason"]` says why).
+        interval: its bootstrap (or exact binomial) interval, 95% unless `detail["level"]` says otherwise; an
+            unbounded end is None.
+        expected: what the claim predicts, as text (`<= -1`, `|diff| < 0.05`, ...), or None.
+        rule: the decision rule, fixed before the data (module docstring).
+        detail: the estimate's own numbers (fit range, per-seed values, ...) and the check's extras.
+    """
+
+    claim: str
+    check: str
+    kind: str
+    params: dict
+    verdict: str
+    estimate: float | None
+    interval: tuple[float | None, float | None]
+    expected: str | None
+    rule: str
+    detail: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS or self.kind not in KINDS:
+            raise ValueError(
+                f"verdict must be one of {VERDICTS} and kind one of {KINDS}; got {self.verdict!r}, {self.kind!r}"
+            )
+
+    def to_dict(self) -> dict:
+        """A flat JSON record (verdicts.json, `--json`): the fields, with `detail`'s entries at the top level."""
+        core = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "detail"}
+        return core | {"interval": list(self.interval)} | self.detail
+
+    def with_detail(self, **extra) -> Verdict:
+        """This verdict with more detail (e.g. the run directory it came from)."""
+        return replace(self, detail=self.detail | extra)
+
+
 def _row(
     claim: str, check: str, params: dict, verdict: str, est: rates.Estimate, expected, role: str, rule: str, **extra
-) -> dict:
-    assert verdict in VERDICTS and role in KINDS
-    out = {"claim": claim, "check": check, "kind": role, "params": params, "verdict": verdict} | est.to_dict()
-    return out | {"expected": expected, "rule": rule} | extra
+) -> Verdict:
+    measured = est.to_dict()
+    value, interval = measured.pop("estimate"), tuple(measured.pop("ci"))
+    return Verdict(claim, check, role, params, verdict, value, interval, expected, rule, measured | extra)
 
 
 def units(run: Run, params: dict, name: str) -> np.ndarray:
@@ -133,14 +181,14 @@ def reference(run: Run, curves: Sequence[dict]) -> str | None:
 
 def upper_row(
     claim: str, check: str, params: dict, est: rates.Estimate, claimed: float, role: str, *, in_n: bool
-) -> dict:
+) -> Verdict:
     """The row of an upper-bound exponent: in N (in_n) or of N* in the problem's size."""
     alt = alternative(claimed, in_n=in_n)
     verdict = decide_upper(est, claimed, alt)
     return _row(claim, check, params, verdict, est, f"<= {claimed:g}", role, RULES["upper"], alternative=alt)
 
 
-def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
+def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
     """Every check above for one finished run (see the module docstring); what is checked comes from the task
     family (simulations.tasks.Task: claim, exponent, bounds, references, margin, checks)."""
     task = run.cfg.task
@@ -174,7 +222,7 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[dict]:
     return out
 
 
-def finetune_equivalence(run: Run, params: dict, seed: int) -> dict:
+def finetune_equivalence(run: Run, params: dict, seed: int) -> Verdict:
     """ICL minus fine-tuned mean per-task risk at N = n_max on the same tasks and queries, within the task's
     margin."""
     task = run.cfg.task
@@ -198,7 +246,7 @@ def finetune_equivalence(run: Run, params: dict, seed: int) -> dict:
     )
 
 
-def finetune_strength(run: Run, params: dict, seed: int) -> dict:
+def finetune_strength(run: Run, params: dict, seed: int) -> Verdict:
     """Sanity: is the fine-tuned opponent at least as good as a classical learner (Task.finetune_reference) at
     N = n_max, within the equivalence margin? Fine-tuned per-task risk minus the classical learner's error (on
     other tasks of the same curve: unpaired)."""
@@ -212,7 +260,7 @@ def finetune_strength(run: Run, params: dict, seed: int) -> dict:
     return _row(task.claim, check, where, verdict, est, f"<= {task.margin:g}", "sanity", RULES["inequality"])
 
 
-def ratio_check(run: Run, check, params: dict, seed: int) -> dict:
+def ratio_check(run: Run, check, params: dict, seed: int) -> Verdict:
     """A task's own ratio verdict (simulations.tasks.RatioCheck) on one curve."""
     at = check.at(params)
     expected = f"{check.direction} {check.threshold:g}"
@@ -242,7 +290,7 @@ def target_eps(bound: theory.Bound, n_max: int, params: dict, error_max: float) 
 
 def bound_checks(
     bound_ids: Iterable[str], params: dict, tail: np.ndarray, ns: np.ndarray, seed: int, error_max: float = 1.0
-) -> list[dict]:
+) -> list[Verdict]:
     """'holds' and 'conservativeness' rows for each bound, on per-task risk `tail` [S, T, N] (module docstring)."""
     n_max = int(ns[-1])
     rows = []
@@ -291,7 +339,7 @@ FIXED = "paper.linear-classification-fixed"
 FIXED_EPS = 0.1
 
 
-def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *, seed: int = 0) -> list[dict]:
+def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *, seed: int = 0) -> list[Verdict]:
     """Scaling in m of the window N*(eps) needed, per policy (retrieval: 0, the reading of the bounded claim;
     random: 1, descriptive), and the bounded claim's 'holds' check on the retrieval windows at the largest m."""
     rows = []
@@ -322,7 +370,7 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
     return rows
 
 
-def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[dict]:
+def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[Verdict]:
     """|empirical - true| error of one fixed in-context predictor on n held-out examples, at n from the fixed-context
     claim and from Hoeffding: the failure rate P(gap >= eps) must be compatible with <= delta (exact binomial
     test at level 0.01, as in the Monte-Carlo checks). Sanity rows: Hoeffding is a theorem, and the claim's
@@ -353,7 +401,7 @@ def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[dict]:
     return rows
 
 
-def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[dict]:
+def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[Verdict]:
     """In-context gain kept at 2T and 4T (T = trained length) for each position encoding: expected >= 1."""
     rows = []
     for i, (pos, run) in enumerate(runs.items()):
@@ -369,7 +417,7 @@ def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[dict]:
     return rows
 
 
-def coverage_verdicts(results: Iterable[dict]) -> list[dict]:
+def coverage_verdicts(results: Iterable[dict]) -> list[Verdict]:
     """Monte-Carlo coverage results (theory.montecarlo.coverage) as verdict rows: failure rate <= delta."""
     rows = []
     for c in results:
@@ -384,7 +432,7 @@ def coverage_verdicts(results: Iterable[dict]) -> list[dict]:
     return rows
 
 
-def summary(verdicts: list[dict], role: str | None = "falsifiable") -> dict[str, int]:
-    """Verdict counts over rows of one role (None: all rows)."""
-    rows = [r for r in verdicts if role is None or r.get("kind") == role]
-    return {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+def summary(verdicts: Iterable[Verdict], role: str | None = "falsifiable") -> dict[str, int]:
+    """Verdict counts over rows of one kind (None: all rows)."""
+    rows = [r for r in verdicts if role is None or r.kind == role]
+    return {v: sum(r.verdict == v for r in rows) for v in VERDICTS}

@@ -113,7 +113,7 @@ def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> Non
     if len(rows) and np.isfinite(rows).all():
         anchor = np.exp(np.log(rows[:, 0]).mean() - np.log(sizes).mean())  # slope-1 line through the first eps
         ax.plot(sizes, anchor * sizes, color="gray", ls="--", label="slope 1 (theory)")
-    b, ci = scaling.get("estimate"), scaling.get("ci", [None, None])
+    b, ci = scaling.get("estimate"), scaling.get("interval", [None, None])
     text = (
         "no fit: " + scaling.get("reason", "") if b is None else f"fitted exponent {b:.2f} [{_f(ci[0])}, {_f(ci[1])}]"
     )

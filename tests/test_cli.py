@@ -145,10 +145,16 @@ def test_closed_stdout_is_not_an_error():
 
 def test_fail_on_counts_only_verdicts_that_test_something(capsys):
     from iclverify.cli import _exit_status
+    from iclverify.verdicts import Verdict
 
-    descriptive = {"verdict": "inconsistent", "kind": "sanity"}
-    real = {"verdict": "inconsistent", "kind": "falsifiable"}
-    fine = {"verdict": "consistent", "kind": "falsifiable"}
+    def row(verdict, kind):
+        return Verdict("paper.linear-classification", "exponent", kind, {}, verdict, -1.0, (-1.2, -0.8), "<= -1", "r")
+
+    descriptive, real, fine = (
+        row("inconsistent", "sanity"),
+        row("inconsistent", "falsifiable"),
+        row("consistent", "falsifiable"),
+    )
     assert _exit_status([descriptive, real], None) == 0  # without the flag the exit status is 0
     assert _exit_status([descriptive, fine], "inconsistent") == 0
     assert _exit_status([fine, real], "inconsistent") == 1

@@ -78,11 +78,11 @@ def fixed_data(offset: float = 0.0, units: int = 400, seed: int = 0) -> dict:
 
 def test_fixed_context_coverage_holds_for_an_honest_estimate_and_fails_for_a_biased_one():
     rows = V.fixed_context_verdicts(fixed_data())
-    assert {r["claim"] for r in rows} == {V.FIXED, "hoeffding"}
-    assert all(r["verdict"] == "consistent" for r in rows)
-    assert all(r["params"]["n"] <= 512 for r in rows)
+    assert {r.claim for r in rows} == {V.FIXED, "hoeffding"}
+    assert all(r.verdict == "consistent" for r in rows)
+    assert all(r.params["n"] <= 512 for r in rows)
     rows = V.fixed_context_verdicts(fixed_data(offset=0.12))  # a 'true error' off by more than eps
-    assert all(r["verdict"] == "inconsistent" for r in rows)
+    assert all(r.verdict == "inconsistent" for r in rows)
 
 
 def window_data(exponent_in_m: float, policies=("random", "retrieval"), retrieval: float = 0.0) -> dict:
@@ -99,14 +99,14 @@ def window_data(exponent_in_m: float, policies=("random", "retrieval"), retrieva
 
 
 def test_window_verdicts_follow_the_reading():
-    rows = {r["check"]: r for r in V.window_verdicts(window_data(1.0), (1, 2, 4), 4)}
-    assert rows["window scaling in m, random"]["verdict"] == "consistent"
-    assert rows["window scaling in m, retrieval"]["verdict"] == "consistent"
-    assert "holds" in rows and rows["holds"]["claim"] == V.BOUNDED
-    assert rows["window scaling in m, retrieval"]["kind"] == "falsifiable"
-    assert rows["window scaling in m, random"]["kind"] == "sanity"
-    rows = {r["check"]: r for r in V.window_verdicts(window_data(1.0, retrieval=1.0), (1, 2, 4), 4)}
-    assert rows["window scaling in m, retrieval"]["verdict"] == "inconsistent"  # retrieval that grows with m
+    rows = {r.check: r for r in V.window_verdicts(window_data(1.0), (1, 2, 4), 4)}
+    assert rows["window scaling in m, random"].verdict == "consistent"
+    assert rows["window scaling in m, retrieval"].verdict == "consistent"
+    assert "holds" in rows and rows["holds"].claim == V.BOUNDED
+    assert rows["window scaling in m, retrieval"].kind == "falsifiable"
+    assert rows["window scaling in m, random"].kind == "sanity"
+    rows = {r.check: r for r in V.window_verdicts(window_data(1.0, retrieval=1.0), (1, 2, 4), 4)}
+    assert rows["window scaling in m, retrieval"].verdict == "inconsistent"  # retrieval that grows with m
 
 
 def length_run(kept: float) -> Run:
@@ -122,7 +122,7 @@ def length_run(kept: float) -> Run:
 
 
 def test_length_verdicts():
-    good = {r["params"]["N"]: r for r in V.length_verdicts({"rope": length_run(1.0)})}
-    assert set(good) == {16, 32} and all(r["verdict"] == "consistent" for r in good.values())
+    good = {r.params["N"]: r for r in V.length_verdicts({"rope": length_run(1.0)})}
+    assert set(good) == {16, 32} and all(r.verdict == "consistent" for r in good.values())
     bad = V.length_verdicts({"learned": length_run(-5.0)})  # the error rises past T
-    assert all(r["verdict"] == "inconsistent" for r in bad)
+    assert all(r.verdict == "inconsistent" for r in bad)

@@ -1,5 +1,6 @@
 """Rate fits and verdict rules on synthetic curves with known exponents."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -181,41 +182,44 @@ def synthetic_run(exponent: float, size_power: float = 1.0, ft_gap: float = 0.0)
 
 def test_run_verdicts_on_a_synthetic_run_with_the_right_rate():
     rows = V.run_verdicts(synthetic_run(-1.0))
-    by = {(r["check"], str(r["params"].get("d"))): r for r in rows if r["claim"] == "paper.linear-classification"}
+    by = {(r.check, str(r.params.get("d"))): r for r in rows if r.claim == "paper.linear-classification"}
     for d in ("2", "4", "8"):
-        assert by[("exponent", d)]["verdict"] == "consistent"
-        assert by[("exponent", d)]["kind"] == "falsifiable"
-        assert by[("exponent, bayes_risk reference", d)]["kind"] == "sanity"
-        assert by[("fine-tuned minus logistic", d)]["kind"] == "sanity"
-        assert by[("icl-vs-finetune", d)]["verdict"] == "consistent"
-    assert by[("scaling in d", "None")]["verdict"] == "consistent"
-    assert {r["verdict"] for r in rows} <= set(V.VERDICTS) and {r["kind"] for r in rows} <= set(V.KINDS)
-    assert all(set(r) >= {"claim", "check", "kind", "verdict", "estimate", "ci", "expected", "rule"} for r in rows)
+        assert by[("exponent", d)].verdict == "consistent"
+        assert by[("exponent", d)].kind == "falsifiable"
+        assert by[("exponent, bayes_risk reference", d)].kind == "sanity"
+        assert by[("fine-tuned minus logistic", d)].kind == "sanity"
+        assert by[("icl-vs-finetune", d)].verdict == "consistent"
+    assert by[("scaling in d", "None")].verdict == "consistent"
+    assert {r.verdict for r in rows} <= set(V.VERDICTS) and {r.kind for r in rows} <= set(V.KINDS)
+    assert all(isinstance(r, V.Verdict) for r in rows)
+    record = rows[0].to_dict()  # the JSON record: the fields, with the estimate's detail at the top level
+    assert list(record)[:9] == [f.name for f in dataclasses.fields(V.Verdict)][:9]
+    assert record["interval"] == list(rows[0].interval) and record.items() >= rows[0].detail.items()
     # every upper bound of the problem is checked, by id from the catalogue
-    assert {r["claim"] for r in rows if r["check"] == "holds"} == set(Halfspaces.bounds)
+    assert {r.claim for r in rows if r.check == "holds"} == set(Halfspaces.bounds)
     # an unspecified constant (the paper's C = 1) never counts
-    assert all(r["kind"] == "sanity" for r in rows if r["check"] == "holds" and not r["explicit"])
+    assert all(r.kind == "sanity" for r in rows if r.check == "holds" and not r.detail["explicit"])
 
 
 def test_run_verdicts_flag_the_wrong_rate_scaling_and_a_worse_finetune():
     rows = V.run_verdicts(synthetic_run(-0.5, size_power=1.0, ft_gap=0.3))  # N* ~ d^2 / eps^2
-    exps = [r for r in rows if r["check"] == "exponent"]
-    assert all(r["verdict"] == "inconsistent" for r in exps)
-    (scale,) = [r for r in rows if r["check"] == "scaling in d"]
-    assert scale["verdict"] == "inconsistent"
-    assert all(r["verdict"] == "inconsistent" for r in rows if r["check"] == "icl-vs-finetune")
+    exps = [r for r in rows if r.check == "exponent"]
+    assert all(r.verdict == "inconsistent" for r in exps)
+    (scale,) = [r for r in rows if r.check == "scaling in d"]
+    assert scale.verdict == "inconsistent"
+    assert all(r.verdict == "inconsistent" for r in rows if r.check == "icl-vs-finetune")
 
 
 def test_holds_is_read_inside_the_measured_range():
     run = synthetic_run(-1.0)
-    rows = [r for r in V.run_verdicts(run) if r["check"] == "holds"]
+    rows = [r for r in V.run_verdicts(run) if r.check == "holds"]
     assert rows
     for r in rows:
-        p = r["params"]
-        if r["estimate"] is None:
-            assert "vacuous" in r["reason"] and r["kind"] == "sanity"
+        p = r.params
+        if r.estimate is None:
+            assert "vacuous" in r.detail["reason"] and r.kind == "sanity"
             continue
-        bound = theory.get(r["claim"])
+        bound = theory.get(r.claim)
         args = {k: v for k, v in p.items() if k in bound.parameters and k not in ("eps", "delta")}
         assert p["n_bound"] <= 64  # never an extrapolation beyond n_max
         n = float(bound.n(eps=p["eps"], delta=p["delta"], **args))

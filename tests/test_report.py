@@ -75,16 +75,16 @@ def test_report_writes_everything(tiny_report):
     per_run = [f for kind in ("classification", "tokens", "regression") for f in R.task_plot_files(kind).values()]
     for name in ["report.md", "verdicts.json", *R.PLOT_FILES.values(), *per_run, "regression_double_descent.png"]:
         assert (out / name).is_file(), name
-    assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps(rows))
-    claims = {r["claim"] for r in rows}
+    assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps([r.to_dict() for r in rows]))
+    claims = {r.claim for r in rows}
     assert {"paper.linear-classification", "paper.text-generation", "paper.text-generation-bounded"} <= claims
     assert LinearRegression.claim in claims
     assert {"paper.linear-classification-fixed", "hoeffding"} <= claims
-    checks = {r["check"] for r in rows}
+    checks = {r.check for r in rows}
     assert {"window scaling in m, random", "window scaling in m, retrieval", "fixed-context coverage"} <= checks
     assert any(c.startswith("length generalization, rope") for c in checks)
     assert (out / "bounded.npz").is_file() and (out / "length-rope" / "metrics.json").is_file()
-    assert {r["verdict"] for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
+    assert {r.verdict for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
 
 
 def test_report_numbers_are_the_verdicts(tiny_report):
@@ -103,8 +103,10 @@ def test_rates_cli_matches_the_report(tiny_report, capsys):
     assert main(["rates", str(out / "classification"), str(out / "tokens"), str(out / "regression"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     context = ("coverage", "fixed-context", "window", "length")
-    sims = [r for r in rows if r["claim"] != "paper.text-generation-bounded" and not r["check"].startswith(context)]
-    assert [{k: v for k, v in r.items() if k != "run"} for r in printed] == json.loads(json.dumps(sims))
+    sims = [r for r in rows if r.claim != "paper.text-generation-bounded" and not r.check.startswith(context)]
+    assert [{k: v for k, v in r.items() if k != "run"} for r in printed] == json.loads(
+        json.dumps([r.to_dict() for r in sims])
+    )
 
 
 def test_report_and_rates_reject_bad_input(tmp_path, capsys):
@@ -135,4 +137,4 @@ def test_report_command_json_and_fail_on(tiny_report, capsys):
     rc = _report(out, ["report", "--out", str(out), "--json", "--fail-on", "inconsistent"])
     printed = json.loads(capsys.readouterr().out)
     assert printed["summary"] == V.summary(rows) and printed["out"] == str(out)
-    assert rc == (1 if any(r["verdict"] == "inconsistent" and r.get("explicit", True) for r in rows) else 0)
+    assert rc == (1 if any(r.verdict == "inconsistent" and r.kind == "falsifiable" for r in rows) else 0)
