@@ -64,8 +64,29 @@ def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
 def report(
     out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True, address: str | None = None
 ) -> list[V.Verdict]:
-    """Run everything into `out` and write report.md and verdicts.json; return the verdict rows. With `address`
-    (a Ray cluster: 'auto' or HOST:PORT) the simulations run there as Ray tasks (simulations.sweep)."""
+    """Run everything into `out` and write report.md and verdicts.json; return the verdict rows.
+
+    Trains (or reuses) one run per task family of the preset and the length-generalization runs, evaluates them,
+    runs the bounded-context experiments and the Monte-Carlo coverage checks, fits every rate and writes the
+    report with its figures. Every run directory under `out` is reused when it holds the same config, and
+    resumes from its last checkpoint when it was interrupted.
+
+    Args:
+        out: the report directory (created if missing): report.md, verdicts.json, the figures and one run
+            directory per simulation.
+        preset: `quick` (a 2-core CPU, about 10 minutes) or `full` (one GPU per run).
+        seed: the seed of every run, experiment and bootstrap; the same seed gives byte-identical verdicts.
+        progress: show progress bars (only where a terminal is attached).
+        address: a Ray cluster (`auto` or HOST:PORT) on which the simulations run as Ray tasks
+            (simulations.sweep.execute); None runs them in this process, one after another.
+
+    Returns:
+        Every verdict row, in the report's order (also written to verdicts.json with `Verdict.to_dict`).
+
+    Raises:
+        InputError: an unknown preset.
+        RuntimeError: with `address`, a simulation that failed on the cluster (named, with its error).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     configs = preset_configs(preset, seed)
@@ -84,15 +105,7 @@ def report(
     audited = audit(**DEFAULTS)
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
-    jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
-    for pos, c in length_configs(preset, seed).items():
-        jobs[f"length generalization: {pos}"] = (c, out / f"length-{pos}")
-    if address is None:
-        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
-    else:
-        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
-    runs = {name: load_run(out / name) for name in configs}
-    lengths = {pos: load_run(out / f"length-{pos}") for pos in LENGTH[preset]}
+    runs, lengths = _simulations(configs, length_configs(preset, seed), out, address, timed, say, wall)
     say("bounded context: retrieval windows and a fixed context")
     window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
@@ -107,6 +120,19 @@ def report(
     (out / "report.md").write_text(md)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
+
+
+def _simulations(configs, length_cfgs, out: Path, address: str | None, timed, say, wall) -> tuple[dict, dict]:
+    """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process two
+    at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
+    jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
+    jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
+    if address is None:
+        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
+    else:
+        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
+    lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
+    return {kind: load_run(out / kind) for kind in configs}, lengths
 
 
 PARALLEL = 2  # simulations run at a time
@@ -159,8 +185,19 @@ def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[V.Verdic
 
 
 def verdicts_for(paths: list[Path | str], seed: int = 0) -> list[V.Verdict]:
-    """`iclverify rates`: verdict rows for finished run directories (a sweep directory stands for its finished
-    runs)."""
+    """Verdict rows for finished run directories (what `iclverify rates` prints).
+
+    Args:
+        paths: run directories written by `simulate` (or `iclverify simulate`), or sweep directories (one
+            standing for each of its finished runs).
+        seed: the seed of the bootstrap intervals.
+
+    Returns:
+        The rows of `iclverify.verdicts.run_verdicts` for each run, each with `detail["run"]`, its directory.
+
+    Raises:
+        InputError: a path that is neither a finished run directory nor a sweep directory.
+    """
     rows = []
     for p in [run for path in paths for run in run_directories(path)]:
         rows += [r.with_detail(run=str(p)) for r in V.run_verdicts(load_run(p), seed=seed)]

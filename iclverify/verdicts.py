@@ -190,7 +190,17 @@ def upper_row(
 
 def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
     """Every check above for one finished run (see the module docstring); what is checked comes from the task
-    family (simulations.tasks.Task: claim, exponent, bounds, references, margin, checks)."""
+    family (simulations.tasks.Task: claim, exponent, bounds, references, margin, checks).
+
+    Args:
+        run: a finished run (simulations.run.load_run), with its per-unit errors.
+        seed: the seed of the bootstrap intervals (each curve and check derives its own from it).
+
+    Returns:
+        Per curve: exponent (and its reference's), holds and conservativeness per bound, icl-vs-finetune and
+        the fine-tuned opponent's strength (when the run fine-tuned), the family's own ratio checks; then the
+        scaling in the family's size (and its reference's).
+    """
     task = run.cfg.task
     ns = np.arange(task.n_max + 1)
     out = []
@@ -341,7 +351,19 @@ FIXED_EPS = 0.1
 
 def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *, seed: int = 0) -> list[Verdict]:
     """Scaling in m of the window N*(eps) needed, per policy (retrieval: 0, the reading of the bounded claim;
-    random: 1, descriptive), and the bounded claim's 'holds' check on the retrieval windows at the largest m."""
+    random: 1, descriptive), and the bounded claim's 'holds' check on the retrieval windows at the largest m.
+
+    Args:
+        errors: per-unit errors keyed `m=<m>/<policy>` (simulations.bounded.window_errors), each [S, T, N+1]
+            over window sizes N = 0..N_max.
+        ms: the numbers of contexts m, one curve each.
+        V: the vocabulary size (the retrieval fit starts at a window of V examples, the random one at m V).
+        seed: the seed of the bootstrap intervals.
+
+    Returns:
+        One `window scaling in m, <policy>` row per policy, then the bounded claim's holds and
+        conservativeness rows at the largest m (when the retrieval policy was run).
+    """
     rows = []
     first = next(iter(errors.values()))
     ns = np.arange(first.shape[-1])
@@ -374,7 +396,15 @@ def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[Verdict]:
     """|empirical - true| error of one fixed in-context predictor on n held-out examples, at n from the fixed-context
     claim and from Hoeffding: the failure rate P(gap >= eps) must be compatible with <= delta (exact binomial
     test at level 0.01, as in the Monte-Carlo checks). Sanity rows: Hoeffding is a theorem, and the claim's
-    constant is unspecified."""
+    constant is unspecified.
+
+    Args:
+        fixed: simulations.bounded.fixed_context's output: `holdout` [..., n_holdout] per-example 0-1 errors of
+            each fixed predictor on held-out examples, `true_error` [...] each predictor's true error.
+
+    Returns:
+        One `fixed-context coverage` row for the paper's fixed-context bound and one for Hoeffding.
+    """
     holdout = fixed["holdout"].reshape(-1, fixed["holdout"].shape[-1])
     true = fixed["true_error"].reshape(-1)
     rows = []
@@ -402,7 +432,16 @@ def fixed_context_verdicts(fixed: dict[str, np.ndarray]) -> list[Verdict]:
 
 
 def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[Verdict]:
-    """In-context gain kept at 2T and 4T (T = trained length) for each position encoding: expected >= 1."""
+    """In-context gain kept at 2T and 4T (T = trained length) for each position encoding: expected >= 1.
+
+    Args:
+        runs: finished length-generalization runs by position encoding (`rope`, `learned`), each trained on
+            prompts of train_n_max = T examples and evaluated up to n_max.
+        seed: the seed of the bootstrap intervals.
+
+    Returns:
+        A sanity row per run and per beyond-length N in (2T, 4T) that is <= n_max.
+    """
     rows = []
     for i, (pos, run) in enumerate(runs.items()):
         T, n_max = run.cfg.task.train_n_max, run.cfg.task.n_max

@@ -55,7 +55,19 @@ def _branch(cfg: RunConfig, tag: int) -> jax.Array:
 
 
 def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[str, np.ndarray]:
-    """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}."""
+    """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}.
+
+    Args:
+        cfg: a finished tokens run's config (its m_max and V_max bound the experiment's m and V).
+        models: its trained models, one per seed (stacked).
+        wc: the experiment: numbers of contexts `ms`, vocabulary `V`, dataset size `data`, `tasks` and `policies`.
+
+    Returns:
+        {'m=<m>/<policy>': TV errors [seeds, tasks, n_max + 1]} for every m and policy.
+
+    Raises:
+        InputError: an m or V larger than the run's.
+    """
     m_max, v_max = cfg.task.m_max, cfg.task.V_max
     if max(wc.ms) > m_max or wc.V > v_max:
         raise InputError(f"window experiment needs m <= {m_max} and V <= {v_max} (the run's largest); got {wc}")
@@ -83,7 +95,16 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
 
 def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[str, np.ndarray]:
     """For each task of the largest d: 0-1 outcomes on `holdout` queries [S, E, holdout] and the true-error
-    estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples."""
+    estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples.
+
+    Args:
+        cfg: a finished classification run's config.
+        models: its trained models, one per seed (stacked).
+        fc: the experiment: `tasks`, `holdout` queries and `truth` queries per task.
+
+    Returns:
+        {'holdout': 0-1 outcomes [S, E, holdout], 'true_error': [S, E]}.
+    """
     d_max = max(cfg.task.dims)
     family = cfg.task.dims.index(d_max)
     ks = jax.random.split(_branch(cfg, 10), fc.tasks)

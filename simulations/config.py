@@ -161,6 +161,18 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """One simulation: its directory's identity is `hash`. Every field is listed, with its default and each
+    preset's value, in the configuration reference (docs/config.md).
+
+    Attributes:
+        task: the task family and its parameters (simulations.tasks: Halfspaces, NextToken, LinearRegression, or
+            a registered one).
+        model: the transformer.
+        train: meta-training.
+        eval: evaluation on held-out tasks.
+        seed: the run's seed; every key derives from it.
+    """
+
     task: Task
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -176,7 +188,17 @@ class RunConfig:
     def from_dict(cls, data: dict) -> RunConfig:
         """The inverse of to_dict (keys to_dict does not write, such as a config.json's config_hash, are ignored);
         the task's kind picks its registered family (simulations.register_task). An unknown field is an
-        InputError naming the section's fields."""
+        InputError naming the section's fields.
+
+        Args:
+            data: a dict as written by to_dict (a run's config.json).
+
+        Returns:
+            The config.
+
+        Raises:
+            InputError: an unknown task kind or field, or a value out of its range.
+        """
         task = dict(data["task"])
         kind = task.pop("kind")
         # config.json of runs written before the task registry held every family's fields
@@ -194,7 +216,17 @@ class RunConfig:
     def override(self, assignments: Sequence[str]) -> RunConfig:
         """This config with assignments `section.field=value` applied, e.g. `train.warmup=500`, `model.width=128`,
         `task.dims=[2,4]`, `eval.finetune_lrs=[1e-3]`, `seed=3` (sections: task, model, train, eval). Values are
-        JSON (a bare word is a string: `model.positions=rope`); see `assign`."""
+        JSON (a bare word is a string: `model.positions=rope`); see `assign`.
+
+        Args:
+            assignments: strings `section.field=value` (or `seed=value`), applied in order.
+
+        Returns:
+            A new config (this one is frozen).
+
+        Raises:
+            InputError: a malformed assignment, an unknown field or a value out of range (one line naming it).
+        """
         values = {}
         for text in assignments:
             key, sep, raw = text.partition("=")
@@ -206,7 +238,18 @@ class RunConfig:
     def assign(self, values: Mapping[str, object], label: str = "--set") -> RunConfig:
         """This config with `{'section.field': value}` (or `{'seed': value}`) applied: each section is rebuilt and
         validated by its own dataclass, so a value out of range is an InputError naming the field; an unknown
-        name is one naming `label` (where the name came from: --set, a sweep spec's axis) and the valid fields."""
+        name is one naming `label` (where the name came from: --set, a sweep spec's axis) and the valid fields.
+
+        Args:
+            values: {'section.field': value} (or {'seed': value}), values already parsed (JSON types).
+            label: where the names came from, for error messages.
+
+        Returns:
+            A new config (this one is frozen).
+
+        Raises:
+            InputError: an unknown name or a value out of range (naming the field and its valid values).
+        """
         data = self.to_dict()
         for key, value in values.items():
             path = key.split(".")
@@ -348,7 +391,18 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
 
 def preset(kind: str, name: str = "quick") -> RunConfig:
     """The preset run of a task kind; a registered family without one runs its defaults with the preset's
-    model and training settings (those of classification)."""
+    model and training settings (those of classification).
+
+    Args:
+        kind: a registered task kind (classification, tokens, regression, or one passed to register_task).
+        name: the preset: quick (a 2-core CPU), full (one GPU) or long (tokens with 2048-token prompts).
+
+    Returns:
+        The run's config (seed 0).
+
+    Raises:
+        InputError: an unknown preset or kind, or a preset without that kind (long: tokens only).
+    """
     if name not in PRESETS:
         raise InputError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
     if kind in PRESETS[name]:

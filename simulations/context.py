@@ -24,7 +24,17 @@ POLICIES = ("random", "retrieval", "recent")
 
 
 def capacity(window: int) -> int:
-    """Examples that fit in a window of `window` tokens beside the query (each example takes two tokens)."""
+    """Examples that fit in a window of `window` tokens beside the query (each example takes two tokens).
+
+    Args:
+        window: the window's length in tokens, >= 1.
+
+    Returns:
+        (window - 1) // 2.
+
+    Raises:
+        InputError: window < 1.
+    """
     if window < 1:
         raise InputError(f"window must be an integer >= 1; got {window}")
     return (window - 1) // 2
@@ -34,6 +44,18 @@ def order(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array) -> j
     """Dataset indices [N] in the policy's order (see the module docstring).
 
     inputs: contexts [N] (int, tokens) or inputs [N, d] (classification); query: a context or an input [d].
+
+    Args:
+        policy: one of POLICIES (random, retrieval, recent).
+        key: the PRNG key of the random policy (unused by the others).
+        inputs: contexts [N] (int, tokens) or inputs [N, d] (classification).
+        query: the query's context (a scalar) or input [d].
+
+    Returns:
+        A permutation of 0..N-1 [N].
+
+    Raises:
+        InputError: an unknown policy.
     """
     n = inputs.shape[0]
     if policy == "random":
@@ -48,7 +70,21 @@ def order(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array) -> j
 
 
 def select(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array, k: int) -> jax.Array:
-    """Indices of the k examples a window of k examples holds under `policy` (k <= N)."""
+    """Indices of the k examples a window of k examples holds under `policy` (k <= N).
+
+    Args:
+        policy: one of POLICIES.
+        key: the PRNG key of the random policy.
+        inputs: contexts [N] or inputs [N, d].
+        query: a context or an input [d].
+        k: examples kept, in [0, N].
+
+    Returns:
+        Dataset indices [k].
+
+    Raises:
+        InputError: k outside [0, N], or an unknown policy.
+    """
     if not 0 <= k <= inputs.shape[0]:
         raise InputError(f"k must be an integer in [0, {inputs.shape[0]}] (the dataset size); got {k}")
     return order(policy, key, inputs, query)[:k]

@@ -44,7 +44,16 @@ def initialize() -> None:
 def mesh(seeds: int, batch: int, devices: list | None = None) -> Mesh:
     """The (seeds, batch) mesh for `seeds` models trained on batches of `batch` prompts: gcd(seeds, D) seed groups
     times gcd(batch, D / groups) batch shards over the first of the D devices (all of them when the numbers
-    divide; devices that would hold an unequal share stay idle)."""
+    divide; devices that would hold an unequal share stay idle).
+
+    Args:
+        seeds: models trained together.
+        batch: prompts per step (per seed).
+        devices: the devices to use (default: jax.devices()).
+
+    Returns:
+        A Mesh with axes ('seeds', 'batch').
+    """
     devices = jax.devices() if devices is None else devices
     s = math.gcd(seeds, len(devices))
     b = math.gcd(batch, len(devices) // s)

@@ -32,7 +32,15 @@ def _lowered(fn, *args):
 
 
 def stages(cfg: RunConfig) -> dict[str, int]:
-    """Bytes of each stage's compiled program for `cfg`, as run on an accelerator (seeds vmapped)."""
+    """Bytes of each stage's compiled program for `cfg`, as run on an accelerator (seeds vmapped).
+
+    Args:
+        cfg: the run to size (nothing is run; the models are only initialised).
+
+    Returns:
+        {stage: bytes}: 'train step', 'evaluation chunk', 'risk chunk' (causal models), 'baselines chunk',
+        'references chunk' and 'fine-tuning chunk' (when the run fine-tunes).
+    """
     state = init_state(cfg)  # weights and optimizer states: tens of MB even for the full presets
     models = state.models
     _, train_keys, _ = keys(cfg)

@@ -43,7 +43,13 @@ CHUNK = 64  # resamples materialized at once by statistics of whole units (quant
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its 95% bootstrap interval (nan when undefined) and what it was computed from."""
+    """A point estimate with its 95% bootstrap interval (nan when undefined) and what it was computed from.
+
+    Attributes:
+        value: the point estimate (nan when it could not be computed).
+        ci: its interval (low, high), 95% unless `detail["level"]` says otherwise; an end may be infinite.
+        detail: what it was computed from (fit range, per-seed values, the reason it is undefined, ...).
+    """
 
     value: float
     ci: tuple[float, float]
@@ -159,7 +165,16 @@ def standard_error(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) 
 
 
 def mean_interval(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """95% two-stage bootstrap interval of the mean curve of u [S, T, N] (or [T, N]), per N."""
+    """95% two-stage bootstrap interval of the mean curve of u [S, T, N] (or [T, N]), per N.
+
+    Args:
+        u: errors [S, T, N] (seeds, tasks, N), or a baseline's [T, N].
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        (low, high), each [N]; the mean itself when there is a single unit.
+    """
     u = as_units(u)
     if u.shape[0] * u.shape[1] < 2:
         mean = u.mean((0, 1))
@@ -187,7 +202,16 @@ def bootstrap_units(
 
 # ---- exponents ----------------------------------------------------------------------------------------------------
 def fit_points(n_min: int, n_max: int, per_octave: int = PER_OCTAVE) -> np.ndarray:
-    """The N an exponent is fitted on: log-spaced integers from n_min to n_max, per_octave per doubling."""
+    """The N an exponent is fitted on: log-spaced integers from n_min to n_max, per_octave per doubling.
+
+    Args:
+        n_min: the smallest N (the asymptotic start; at least 1).
+        n_max: the largest N.
+        per_octave: points per doubling of N.
+
+    Returns:
+        The sorted distinct integers, empty when n_max <= n_min.
+    """
     n_min = max(int(n_min), 1)
     if n_max <= n_min:
         return np.array([], dtype=int)
@@ -206,7 +230,19 @@ def exponent(
     errors: np.ndarray, ns: Sequence[int], n_min: int, *, seed: int = 0, resamples: int = RESAMPLES
 ) -> Estimate:
     """Exponent b of mean error ~ a N^b on fit_points(n_min, max(ns)), least squares in log-log, with the two-stage
-    bootstrap interval; detail holds each seed's own fit ('per_seed') beside the pooled one."""
+    bootstrap interval; detail holds each seed's own fit ('per_seed') beside the pooled one.
+
+    Args:
+        errors: per-unit errors [S, T, N+1] (seeds, tasks, N = ns), or a baseline's [T, N+1].
+        ns: the N of the last axis, increasing (0..n_max).
+        n_min: where the fit starts (Task.asymptotic_start).
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        b with its interval; detail: n_range, points, prefactor (a), per_seed. Undefined (nan, with the reason)
+        when the fit range spans less than a factor of 2 or a fit point's mean error is not resolved from 0.
+    """
     u, ns = as_units(errors), np.asarray(ns)
     points = fit_points(n_min, int(ns[-1]))
     detail = {"n_range": [int(points[0]), int(points[-1])] if len(points) else None, "points": len(points)}
@@ -237,7 +273,20 @@ def ratio_between(
     resamples: int = RESAMPLES,
 ) -> Estimate:
     """(mean(top[..., column]) + offset) / (mean(bottom[..., column]) + offset); paired: the two arrays hold the
-    same tasks (drawn together)."""
+    same tasks (drawn together).
+
+    Args:
+        top: numerator errors [S, T, N] (or [T, N]).
+        bottom: denominator errors, same layout.
+        column: the N (index of the last axis) at which both are read.
+        offset: added to both means (e.g. a noise floor).
+        paired: the arrays hold the same seeds and tasks, resampled together; else independently.
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        The ratio with its 95% interval; detail: numerator and denominator.
+    """
 
     def stat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a[..., column] + offset) / (b[..., column] + offset)
@@ -251,7 +300,19 @@ def difference(
     a: np.ndarray, b: np.ndarray, column: int, *, seed: int = 0, resamples: int = RESAMPLES, level: float = 0.95
 ) -> Estimate:
     """mean(a[..., column]) - mean(b[..., column]) for arrays on the same seeds and tasks (paired), with a
-    `level` two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%)."""
+    `level` two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%).
+
+    Args:
+        a: errors [S, T, N] (or [T, N]).
+        b: errors on the same seeds and tasks.
+        column: the N (index of the last axis) at which both are read.
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+        level: the interval's coverage.
+
+    Returns:
+        The difference with its `level` interval; detail: level.
+    """
     diff = as_units(a)[..., [column]] - as_units(b)[..., [column]]  # [S, T, 1]
     return bootstrap_means(
         lambda m: m[..., 0], [diff], seed=seed, resamples=resamples, level=level, detail={"level": level}
@@ -260,7 +321,18 @@ def difference(
 
 def gain_kept(errors: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
     """(mean[0] - mean[beyond]) / (mean[0] - mean[trained]): the in-context gain at N = beyond, as a fraction of
-    the gain at the trained length (1: nothing lost past it; above 1: still improving)."""
+    the gain at the trained length (1: nothing lost past it; above 1: still improving).
+
+    Args:
+        errors: per-unit errors [S, T, N+1] of the in-context predictor, N = 0..n_max.
+        trained: the trained prompt length T (in examples).
+        beyond: the longer N read, <= n_max.
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        The fraction with its 95% interval; detail: trained and beyond.
+    """
 
     def stat(m: np.ndarray) -> np.ndarray:
         return (m[..., 0] - m[..., beyond]) / (m[..., 0] - m[..., trained])
@@ -271,7 +343,16 @@ def gain_kept(errors: np.ndarray, trained: int, beyond: int, *, seed: int = 0, r
 
 # ---- N*(eps) and quantiles --------------------------------------------------------------------------------------
 def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
-    """Smallest N in ns with curve[N] <= eps (inf if none). curve [..., len(ns)] is batched."""
+    """Smallest N in ns with curve[N] <= eps (inf if none). curve [..., len(ns)] is batched.
+
+    Args:
+        curve: errors [..., len(ns)] (a mean or quantile curve).
+        ns: the N of the last axis.
+        eps: the target error.
+
+    Returns:
+        N*(eps) [...], as floats (inf where the curve never reaches eps).
+    """
     ns = np.asarray(ns, dtype=np.float64)
     hit = np.asarray(curve) <= eps
     first = np.argmax(hit, axis=-1)
@@ -284,6 +365,14 @@ def crossing(curve: np.ndarray, ns: Sequence[int], eps: float | np.ndarray) -> n
 
     Before the first grid point: ns[0]. Never reaching eps: extrapolated along the last segment if it falls,
     else inf.
+
+    Args:
+        curve: errors [..., len(ns)].
+        ns: the N of the last axis (N = 0 is ignored).
+        eps: target error(s).
+
+    Returns:
+        The interpolated N, broadcast over the curve's leading axes and eps.
     """
     ns = np.asarray(ns, dtype=np.float64)
     pos = ns >= 1  # N = 0 has no place on a log axis
@@ -306,7 +395,15 @@ def crossing(curve: np.ndarray, ns: Sequence[int], eps: float | np.ndarray) -> n
 
 
 def quantile(errors: np.ndarray, level: float) -> np.ndarray:
-    """The `level` quantile over all (seed, task) units, per N (numpy's default linear interpolation)."""
+    """The `level` quantile over all (seed, task) units, per N (numpy's default linear interpolation).
+
+    Args:
+        errors: per-unit errors [S, T, N] (or [T, N]).
+        level: the quantile, in [0, 1].
+
+    Returns:
+        The quantile curve [N].
+    """
     u = as_units(errors)
     return np.quantile(u.reshape(-1, u.shape[-1]), level, axis=0)
 
@@ -314,7 +411,18 @@ def quantile(errors: np.ndarray, level: float) -> np.ndarray:
 def quantile_at(
     errors: np.ndarray, column: int, level: float, *, seed: int = 0, resamples: int = RESAMPLES
 ) -> Estimate:
-    """The `level` quantile over units of one column, with its two-stage bootstrap interval."""
+    """The `level` quantile over units of one column, with its two-stage bootstrap interval.
+
+    Args:
+        errors: per-unit errors [S, T, N] (or [T, N]).
+        column: the N (index of the last axis).
+        level: the quantile, in [0, 1] (0.9: the 1 - delta quantile that PAC bounds speak of).
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        The quantile with its 95% interval.
+    """
     col = as_units(errors)[..., column : column + 1]
     return bootstrap_units(lambda u: np.quantile(u[..., 0], level, axis=-1), col, seed=seed, resamples=resamples)
 
@@ -328,7 +436,19 @@ def n_star_estimate(
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> Estimate:
-    """N*(eps) of the mean curve (level None) or of the `level`-quantile curve, with a bootstrap interval."""
+    """N*(eps) of the mean curve (level None) or of the `level`-quantile curve, with a bootstrap interval.
+
+    Args:
+        errors: per-unit errors [S, T, N] (or [T, N]).
+        ns: the N of the last axis.
+        eps: the target error.
+        level: None for the mean curve, else the quantile over units (e.g. 0.9).
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        N*(eps) with its 95% interval (inf where the curve never reaches eps).
+    """
     if level is None:
         return bootstrap_means(lambda m: n_star(m, ns, eps), [errors], seed=seed, resamples=resamples)
     return bootstrap_units(
@@ -339,7 +459,17 @@ def n_star_estimate(
 # ---- scaling of N* with the problem's size ----------------------------------------------------------------------
 def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[int], points: int = 4) -> np.ndarray:
     """Targets eps that every mean curve crosses inside its own fit range [start, n_max]: geometric between the
-    highest final error and the lowest error at a range start, interior points only; empty when there is none."""
+    highest final error and the lowest error at a range start, interior points only; empty when there is none.
+
+    Args:
+        curves: mean error curves, one per size, each [len(ns)].
+        ns: the N of the curves' axis.
+        starts: each curve's fit start (an element of ns).
+        points: how many targets.
+
+    Returns:
+        The targets eps, decreasing.
+    """
     ns = list(np.asarray(ns))
     if any(s not in ns for s in starts):
         return np.array([])
@@ -376,6 +506,18 @@ def scaling(
     so b = c / (-a) (unbounded when the fitted error does not decay, a >= 0). Only measured N enter: no eps has to
     be crossed by every curve, and nothing is extrapolated. The detail also holds a model-free view for plots:
     each mean curve's crossing (log-log interpolation) of an eps grid that every curve crosses in range, if any.
+
+    Args:
+        errors_by_size: (size, per-unit errors [S, T, N+1]) per curve, on the same seeds.
+        ns: the N of the last axis.
+        starts: each curve's fit start (Task.asymptotic_start).
+        seed: the bootstrap's seed.
+        resamples: bootstrap resamples.
+
+    Returns:
+        b with its 95% interval; detail: sizes, n_ranges, exponent_n (a), exponent_size (c), per_seed, and the
+        model-free view (eps, crossings) when an eps grid exists. Undefined (with the reason) for fewer than two
+        sizes, a fit range under a factor of 2 or an unresolved mean error.
     """
     ns = np.asarray(ns)
     sizes = np.array([s for s, _ in errors_by_size], dtype=np.float64)

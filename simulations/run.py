@@ -61,7 +61,17 @@ def check_code(path: Path, stored: dict) -> None:
 
 
 def load_run(path: Path | str) -> Run:
-    """Load a finished run (one with metrics.json) written by this code; ValueError naming the directory otherwise."""
+    """Load a finished run (one with metrics.json) written by this code; ValueError naming the directory otherwise.
+
+    Args:
+        path: a run directory written by `simulate`.
+
+    Returns:
+        The run: its directory, config, metrics, per-unit errors (errors.npz) and timings.
+
+    Raises:
+        InputError: not a finished run directory, or written by an incompatible version of the code.
+    """
     path = Path(path)
     if not (path / "metrics.json").is_file() or not (path / "errors.npz").is_file():
         raise InputError(f"{path} is not a finished run directory (no metrics.json and errors.npz)")
@@ -82,7 +92,21 @@ def load_models(run: Run):
 
 def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics. On several hosts
-    (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize)."""
+    (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize).
+
+    Args:
+        cfg: the run (task, model, training, evaluation, seed).
+        out: its directory: config.json, checkpoints, metrics.json, errors.npz, timing.json, run.log and a plot.
+            A directory holding the same config is reused (finished) or resumed (from its last checkpoint and its
+            finished evaluation curves).
+        progress: show progress bars (only where a terminal is attached).
+
+    Returns:
+        The metrics (metrics.json): per curve and method, the mean error at every N with its 95% interval.
+
+    Raises:
+        InputError: `out` holds another run, or one written by an incompatible version of the code.
+    """
     devices.initialize()  # before any computation: a no-op on one host
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

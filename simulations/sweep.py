@@ -57,7 +57,15 @@ RETRIES = 3  # times Ray reruns a run whose worker died
 
 @dataclass(frozen=True)
 class Spec:
-    """A sweep: the runs of `preset(task, base_preset)` with `fixed` applied, at every combination of `axes`."""
+    """A sweep: the runs of `preset(task, base_preset)` with `fixed` applied, at every combination of `axes`.
+
+    Attributes:
+        task: the task kind (classification, tokens, regression or a registered one).
+        base_preset: the preset every run starts from (quick, full, long).
+        fixed: {'section.field': value} applied to every run (the spec's [set] table).
+        axes: {'section.field' or 'seed': [values]}: one run per combination (the spec's [axes] table).
+        source: where the spec came from (its file), named in error messages.
+    """
 
     task: str
     base_preset: str = "quick"
@@ -142,6 +150,19 @@ def execute(
     'serial' runs them here one after another; 'ray' submits each as a Ray task to the cluster at `address`
     (None: a local Ray started on this machine; 'auto': the running one), at most `max_concurrent` at a time.
     A failing run is reported in its status and never stops the others.
+
+    Args:
+        jobs: {name: (config, run directory)}.
+        executor: 'serial' or 'ray' (needs the `cluster` extra).
+        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally.
+        max_concurrent: the most runs at a time on Ray (None: as many as the cluster's resources allow).
+        say: called with one line per event (skipped, started, finished, failed).
+
+    Returns:
+        {name: Outcome}: status 'done', 'skipped' (finished earlier) or 'failed' with its error.
+
+    Raises:
+        InputError: an unknown executor or max_concurrent < 1.
     """
     if executor not in EXECUTORS:
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
@@ -219,7 +240,20 @@ def run_sweep(
     say: Callable[[str], None] = lambda _: None,
 ) -> dict:
     """Execute the spec's runs in `out` (one directory per config hash) and write out/sweep.json (the points and
-    their status) and out/sweep.csv (every finished run's curves); return the sweep.json content."""
+    their status) and out/sweep.csv (every finished run's curves); return the sweep.json content.
+
+    Args:
+        spec: the sweep (Spec.load reads a TOML file).
+        out: the sweep directory.
+        executor: 'serial' or 'ray'.
+        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally.
+        max_concurrent: the most runs at a time on Ray.
+        say: called with one line per event.
+
+    Returns:
+        sweep.json's content: {'spec': the spec, 'runs': [{run (config hash), axes (its values), status,
+    error}...]}.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     points = spec.points()

@@ -181,7 +181,18 @@ class Bound:
         return [None if a is None else next(shaped) for a in args]
 
     def violations(self, **params: object) -> list[str]:
-        """The validity conditions that fail at `params` (empty when the bound applies). Domains are enforced."""
+        """The validity conditions that fail at `params` (empty when the bound applies). Domains are enforced.
+
+        Args:
+            **params: the bound's parameters (`parameters`: eps, delta, m, V, d, l, ... by symbol name), scalars
+                or broadcastable arrays.
+
+        Returns:
+            One message per failing condition, naming it and its reason.
+
+        Raises:
+            ValueError: a parameter outside its domain (theory.symbols.DOMAINS), or a missing one.
+        """
         args = self._arguments(params)
         return self._violations(args)
 
@@ -195,9 +206,17 @@ class Bound:
     def n(self, **params: object) -> ArrayLike:
         """The sample size: sufficient (upper) or necessary (lower) number of examples at `params`.
 
-        Returns the real-valued expression (the integer sample size is its ceiling); a float for scalar input,
-        an array for array input. Raises ValueError for a parameter outside its domain and ValidityError where
-        the bound's validity conditions fail.
+        Args:
+            **params: the bound's parameters (`parameters`: eps, delta, m, V, d, l, ... by symbol name), scalars
+                or broadcastable arrays.
+
+        Returns:
+            The real-valued expression (the integer sample size is its ceiling); a float for scalar input, an
+            array for array input.
+
+        Raises:
+            ValueError: a parameter outside its domain, or a missing one.
+            ValidityError: where the bound's validity conditions fail.
         """
         args = self._arguments(params)
         bad = self._violations(args)
@@ -249,7 +268,18 @@ class Bound:
         """The inverse: the accuracy eps that `n` samples guarantee (upper) or at least need (lower).
 
         Closed form where sympy solves the equation, vectorized root finding in ln(eps) otherwise
-        (scipy.optimize.elementwise.find_root). Raises ValueError where n is too small for any eps in the range.
+        (scipy.optimize.elementwise.find_root).
+
+        Args:
+            n: sample size(s), > 0.
+            **params: the bound's other parameters (everything but eps).
+
+        Returns:
+            eps at each n; a float for scalar input.
+
+        Raises:
+            ValueError: n too small for any eps in the bound's range, a parameter outside its domain, or eps
+                passed (or a bound that does not depend on eps).
         """
         if "eps" not in self.parameters:
             raise InputError(f"{self.id} does not depend on eps, so it has no inverse in eps")

@@ -19,7 +19,17 @@ def ids() -> list[str]:
 
 
 def get(bound_id: str) -> Bound:
-    """The bound with this id; ValueError listing the known ids otherwise."""
+    """The catalogue bound with this id.
+
+    Args:
+        bound_id: e.g. 'paper.text-generation', 'vc.hanneke' (`iclverify bounds` lists them).
+
+    Returns:
+        The bound.
+
+    Raises:
+        InputError: an unknown id (the message lists the known ones).
+    """
     try:
         return _BOUNDS[bound_id]
     except (KeyError, TypeError):

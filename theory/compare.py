@@ -21,7 +21,25 @@ from theory.symbols import InputError
 
 @dataclass(frozen=True)
 class Comparison:
-    """The outcome of `compare`; `verdict` is 'consistent', 'inconsistent' or 'not applicable' (n < n_bound)."""
+    """The outcome of `compare`; `verdict` is 'consistent', 'inconsistent' or 'not applicable' (n < n_bound).
+
+    Attributes:
+        bound_id: the bound tested.
+        n: the sample size the errors were measured at.
+        n_bound: ceil(bound.n(eps, delta, ...)), the size from which the bound promises P(error >= eps) <= delta.
+        eps: the accuracy tested.
+        delta: the failure probability the bound allows.
+        trials: independent errors measured.
+        failures: those >= eps.
+        rate: failures / trials.
+        ci95: the exact (Clopper-Pearson) 95% interval of the failure rate.
+        p_value: of the exact one-sided binomial test of rate <= delta.
+        alpha: the test's level.
+        verdict: 'consistent', 'inconsistent' (p_value < alpha) or 'not applicable' (n < n_bound).
+        eps_guaranteed: the eps the bound guarantees at n (None where n is below its range).
+        eps_measured: the (1 - delta)-quantile of the errors.
+        conservativeness: eps_guaranteed / eps_measured: > 1 means the bound is conservative at n.
+    """
 
     bound_id: str
     n: int
@@ -51,6 +69,22 @@ def compare(
     The claim tested: P(error >= eps) <= delta, which the bound makes whenever n >= ceil(bound.n(eps, delta, ...)).
     Inconsistent when the exact one-sided binomial test rejects "rate <= delta" at level `alpha`; 'not applicable'
     when n is below the bound's n (it promises nothing there; the figures are still reported).
+
+    Args:
+        bound: an upper bound (theory.get(id), or a user's Bound).
+        n: the sample size the errors were measured at, >= 1.
+        errors: one error per independent trial, finite and >= 0.
+        eps: the accuracy tested.
+        delta: the failure probability the bound allows.
+        alpha: the level of the binomial test, in (0, 1).
+        **params: the bound's other parameters (m, V, d, l, ...).
+
+    Returns:
+        The comparison, with the verdict and the figures behind it.
+
+    Raises:
+        InputError: a lower bound, n < 1, alpha outside (0, 1), errors that are empty, negative or not finite,
+            or parameters outside the bound's domain.
     """
     if bound.kind != "upper":
         raise InputError(f"bound must be an upper bound (compare tests a sufficient n); {bound.id} is a lower bound")

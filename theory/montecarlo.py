@@ -93,7 +93,15 @@ def unseen_contexts(m: int) -> Sampler:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One simulation of an estimator that a bound speaks about, at fixed parameters."""
+    """One simulation of an estimator that a bound speaks about, at fixed parameters.
+
+    Attributes:
+        bound_id: the catalogue bound it tests.
+        name: a short description of the estimator and the law sampled.
+        params: the bound's parameters (with delta, and eps when the bound has one).
+        sample: (n, trials, rng) -> each trial's error [trials], at sample size n.
+        eps: the failure threshold when the bound has no eps (coverage: 1 = some context unseen).
+    """
 
     bound_id: str
     name: str
@@ -195,9 +203,16 @@ def coverage(
 ) -> dict:
     """Simulate `exp` at n = ceil(bound.n(params)) and decide whether the failure rate is compatible with <= delta.
 
-    `bound` defaults to the catalogue bound named by the experiment (pass another to test a variant of it).
-    Returns plain JSON: n, trials, failures, rate, ci95, p_value, passed, and (if asked) n_empirical and
-    n_empirical_over_bound.
+    Args:
+        exp: the experiment.
+        bound: the bound whose n is simulated (default: the catalogue bound the experiment names).
+        trials: independent trials at n.
+        seed: the random generator's seed (the same seed gives the same numbers).
+        conservativeness: also search the smallest n at which the failure rate is <= delta (n_empirical).
+
+    Returns:
+        Plain JSON: n, trials, failures, rate, ci95, p_value, passed, and (if asked) n_empirical and
+        n_empirical_over_bound.
     """
     bound = bound or get(exp.bound_id)
     delta = exp.params["delta"]

@@ -252,7 +252,15 @@ def score(rows: list[dict]) -> dict:
 
 
 def suite(progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """Build every mutant, run the battery on each, and score the result (also checks the catalogue itself)."""
+    """Build every mutant, run the battery on each, and score the result (also checks the catalogue itself).
+
+    Args:
+        progress: called as progress(i, total, mutant id) before each mutant, or None.
+
+    Returns:
+        The score (`score`): total, caught, must_catch, must_catch_caught, false_alarms, missed, survivors,
+        and catalogue_false_alarms (catalogue bounds the battery rejects: should be empty).
+    """
     ms = mutants()
     rows = []
     for i, mt in enumerate(ms, 1):

@@ -191,7 +191,14 @@ def power(trials: int, delta: float, true_rate: float, alpha: float = ALPHA) -> 
 # ---- the registry ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Reference:
-    """What decides validity on one problem: the parameters it needs, its exact and Monte-Carlo regimes."""
+    """What decides validity on one problem: the parameters it needs, its exact and Monte-Carlo regimes.
+
+    Attributes:
+        problem: the problem's name (a Bound's `problem`).
+        description: what the worst case is and how it is certified.
+        exact: (n, params, side) -> the certified worst-case Failure at n, or None where only Monte Carlo applies.
+        monte_carlo: (n, params) -> a simulated Failure, or None.
+    """
 
     problem: str
     description: str

@@ -548,7 +548,14 @@ PROPERTIES: tuple[Property, ...] = (
 
 @dataclass(frozen=True)
 class CheckReport:
-    """What `check_bound` ran on a bound that passed, and what it learned beyond pass/fail."""
+    """What `check_bound` ran on a bound that passed, and what it learned beyond pass/fail.
+
+    Attributes:
+        bound_id: the bound checked.
+        properties: the properties it passed.
+        reference: the problem's reference, or why validity was not checked.
+        looseness: n / smallest sufficient n at a standard point (valid explicit upper bounds), or None.
+    """
 
     bound_id: str
     properties: tuple[str, ...]
@@ -602,9 +609,18 @@ def check_bound(
     validity: an upper bound whose n leaves a failure probability above delta fails, with the parameters and
     the measured rate. Returns a `CheckReport` (with how loose a valid upper bound is) when everything passes.
 
-    against: bounds to compare with in `lower-le-upper` (default: the catalogue).
-    only: names of the properties to run (default: all; see PROPERTIES).
-    settings_: hypothesis settings (default: the loaded profile, see `load_profile`).
+    Args:
+        bound: the bound to check (a catalogue bound or a user's).
+        against: bounds to compare with in `lower-le-upper` (default: the catalogue).
+        only: names of the properties to run (default: all; see PROPERTIES).
+        settings_: hypothesis settings (default: the loaded profile, see `load_profile`).
+
+    Returns:
+        The report of what ran.
+
+    Raises:
+        BoundCheckError: listing every failed property, with a counterexample.
+        InputError: an unknown property name.
     """
     from theory.catalogue import catalogue
 

@@ -56,7 +56,17 @@ def task_kinds() -> list[str]:
 
 
 def get_task(kind: str) -> type[Task]:
-    """The registered Task subclass of `kind`; ValueError listing the known kinds otherwise."""
+    """The registered Task subclass of `kind`.
+
+    Args:
+        kind: the family's registry name.
+
+    Returns:
+        The Task subclass.
+
+    Raises:
+        InputError: an unknown kind (the message lists the known ones).
+    """
     if kind not in _REGISTRY:
         _load_entry_points()
     if kind not in _REGISTRY:
@@ -66,7 +76,18 @@ def get_task(kind: str) -> type[Task]:
 
 
 def make_task(kind: str, **fields: Any) -> Task:
-    """An instance of the registered family `kind`; an unknown field is a ValueError naming the valid ones."""
+    """An instance of the registered family `kind`.
+
+    Args:
+        kind: the family's registry name.
+        **fields: the family's dataclass fields (lists are turned into tuples).
+
+    Returns:
+        The task (frozen).
+
+    Raises:
+        InputError: an unknown kind or field, or a value out of its range.
+    """
     cls = get_task(kind)
     names = {f.name for f in cls.__dataclass_fields__.values() if f.init}
     unknown = sorted(set(fields) - names)

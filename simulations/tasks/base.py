@@ -44,7 +44,17 @@ def documented(default: Any, text: str) -> Any:
 @dataclass(frozen=True)
 class RatioCheck:
     """A task-specific verdict: mean(numerator + offset) / mean(denominator + offset) at N = at(params) compared
-    with `threshold` (`direction` '<=' or '>='); numerator and denominator are method names in errors.npz."""
+    with `threshold` (`direction` '<=' or '>='); numerator and denominator are method names in errors.npz.
+
+    Attributes:
+        label: the check's name in the verdict rows and the report.
+        numerator: the method whose mean error is divided (e.g. "icl_risk").
+        denominator: the method it is divided by (e.g. "bayes_floor").
+        at: the N at which both are read, from a curve's parameters (e.g. `lambda p: 2 * p["d"]`).
+        threshold: the ratio's bound.
+        direction: "<=" (the ratio must stay below the threshold) or ">=".
+        offset: added to both means before dividing (e.g. a noise variance, to compare total errors).
+    """
 
     label: str
     numerator: str
@@ -57,12 +67,16 @@ class RatioCheck:
 
 @dataclass(frozen=True)
 class Task:
-    """Base of every task family. Fields shared by all families:
+    """Base of every task family: subclass it (a frozen dataclass) and register it (`register_task`).
 
-    n_max: the largest number of in-context examples (prompts hold 2 n_max + 1 tokens).
-    train_n_max: train on prompts of this many examples only (length generalization); None: n_max.
-    pool: pretrain on a finite pool of this many tasks per family (Raventós et al. 2023); None: a fresh task
-        every time. Evaluation always draws fresh tasks from the family's prior.
+    Class attributes (ClassVar) say what the family is and what its verdicts test; the methods below sample
+    tasks, score predictions and add baselines. Evaluation always draws fresh tasks from the family's prior.
+
+    Attributes:
+        n_max: the largest number of in-context examples (prompts hold 2 n_max + 1 tokens).
+        train_n_max: train on prompts of this many examples only (length generalization); None: n_max.
+        pool: pretrain on a finite pool of this many tasks per family (Raventós et al. 2023); None: a fresh task
+            every time.
     """
 
     kind: ClassVar[str]  # the registry name, e.g. "classification"

@@ -54,7 +54,16 @@ def sample(
 def least_squares_risk(d: int, n: np.ndarray | int, noise_var: float) -> np.ndarray:
     """Expected excess squared error of minimum-norm least squares on n examples, w ~ N(0, I_d) (E|w|^2 = d):
     (d - n) + sigma^2 n / (d - n - 1) for n <= d - 2, sigma^2 d / (n - d - 1) for n >= d + 2, infinite between
-    (Belkin, Hsu & Xu 2020, "Two models of double descent for weak features", Theorem 1 with all d features)."""
+    (Belkin, Hsu & Xu 2020, "Two models of double descent for weak features", Theorem 1 with all d features).
+
+    Args:
+        d: the input dimension.
+        n: the number(s) of examples.
+        noise_var: the label-noise variance sigma^2.
+
+    Returns:
+        The expected excess error at each n (inf for d - 2 < n < d + 2).
+    """
     n = np.asarray(n, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         under = (d - n) + noise_var * n / (d - n - 1)
