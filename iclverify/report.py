@@ -132,7 +132,7 @@ def _simulations(configs, length_cfgs, out: Path, address: str | None, timed, sa
     else:
         timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
     lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
-    return {kind: load_run(out / kind) for kind in configs}, lengths
+    return {name: load_run(out / name) for name in configs}, lengths
 
 
 PARALLEL = 2  # simulations run at a time
