@@ -57,16 +57,25 @@ def _branch(cfg: RunConfig, tag: int) -> jax.Array:
 def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[str, np.ndarray]:
     """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}.
 
+    Per m, `wc.tasks` fresh tasks with `wc.data` examples plus a query context each; per policy the dataset is
+    reordered (context.order) and the model reads the query after every prefix k of it. Tasks and policy draws
+    come from branches of the run's evaluation key (train.keys), disjoint from evaluate's, so they are
+    reproducible from cfg.
+
     Args:
-        cfg: a finished tokens run's config (its m_max and V_max bound the experiment's m and V).
-        models: its trained models, one per seed (stacked).
-        wc: the experiment: numbers of contexts `ms`, vocabulary `V`, dataset size `data`, `tasks` and `policies`.
+        cfg: a finished tokens run's config (its m_max and V_max bound the experiment's m and V; n_max sets the
+            largest window, in examples; task.alpha the tasks' prior).
+        models: its trained models, one per seed (stacked on a leading seed axis S).
+        wc: the experiment: numbers of contexts `ms` (each <= m_max), vocabulary `V` (<= V_max), dataset size
+            `data` (>= n_max: the prompt is its first n_max examples in policy order), `tasks` per m and
+            `policies` (names in context.POLICIES).
 
     Returns:
-        {'m=<m>/<policy>': TV errors [seeds, tasks, n_max + 1]} for every m and policy.
+        {'m=<m>/<policy>': TV errors, float32 [S, tasks, n_max + 1] in [0, 1]} for every m and policy; column k is
+        the window of k examples.
 
     Raises:
-        InputError: an m or V larger than the run's.
+        InputError: an m or V larger than the run's, or a policy not in context.POLICIES.
     """
     m_max, v_max = cfg.task.m_max, cfg.task.V_max
     if max(wc.ms) > m_max or wc.V > v_max:
@@ -94,16 +103,21 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
 
 
 def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[str, np.ndarray]:
-    """For each task of the largest d: 0-1 outcomes on `holdout` queries [S, E, holdout] and the true-error
-    estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples.
+    """Errors of the in-context predictor fixed by a task's first n_max examples, on held-out and fresh queries.
+
+    For each task of the largest d: 0-1 outcomes on `holdout` queries [S, E, holdout] and the true-error
+    estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples. Queries are
+    standard Gaussian in d_max dimensions, labelled `sign(x . w)` (+1 at 0) by the task's halfspace w; tasks and
+    queries come from branches of the run's evaluation key (train.keys), disjoint from evaluate's.
 
     Args:
-        cfg: a finished classification run's config.
-        models: its trained models, one per seed (stacked).
-        fc: the experiment: `tasks`, `holdout` queries and `truth` queries per task.
+        cfg: a finished classification run's config (its largest d in task.dims and task.n_max are used).
+        models: its trained models, one per seed (stacked on a leading seed axis S).
+        fc: the experiment: E = `tasks` tasks, `holdout` queries and `truth` queries per task (each >= 1).
 
     Returns:
-        {'holdout': 0-1 outcomes [S, E, holdout], 'true_error': [S, E]}.
+        {'holdout': 0-1 outcomes, float32 [S, E, holdout] (1: misclassified), 'true_error': the mean 0-1 error
+        on the `truth` queries, [S, E]}.
     """
     d_max = max(cfg.task.dims)
     family = cfg.task.dims.index(d_max)

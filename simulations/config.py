@@ -165,12 +165,13 @@ class RunConfig:
     preset's value, in the configuration reference (docs/config.md).
 
     Attributes:
-        task: the task family and its parameters (simulations.tasks: Halfspaces, NextToken, LinearRegression, or
-            a registered one).
-        model: the transformer.
-        train: meta-training.
-        eval: evaluation on held-out tasks.
-        seed: the run's seed; every key derives from it.
+        task: the task family and its parameters, a Task (simulations.tasks: Halfspaces, NextToken,
+            LinearRegression, or a registered one).
+        model: the transformer (ModelConfig).
+        train: meta-training (TrainConfig).
+        eval: evaluation on held-out tasks (EvalConfig).
+        seed: the run's seed, an integer >= 0; every key (initialisation, training data, evaluation) derives
+            from it.
     """
 
     task: Task
@@ -191,13 +192,16 @@ class RunConfig:
         InputError naming the section's fields.
 
         Args:
-            data: a dict as written by to_dict (a run's config.json).
+            data: {'task': {'kind': ..., field: value}, 'model': {...}, 'train': {...}, 'eval': {...}, 'seed': int}
+                as to_dict writes it (a run's config.json); JSON lists are read back as tuples.
 
         Returns:
             The config.
 
         Raises:
-            InputError: an unknown task kind or field, or a value out of its range.
+            InputError: an unknown task kind, an unknown field (naming the section's fields), or a value out of its
+                range (naming the field).
+            KeyError: a missing section (task, model, train, eval, seed) or task kind.
         """
         task = dict(data["task"])
         kind = task.pop("kind")
@@ -219,13 +223,15 @@ class RunConfig:
         JSON (a bare word is a string: `model.positions=rope`); see `assign`.
 
         Args:
-            assignments: strings `section.field=value` (or `seed=value`), applied in order.
+            assignments: strings `section.field=value` (or `seed=value`); each value is parsed as JSON, else taken
+                as a bare string; a later assignment to the same name wins.
 
         Returns:
             A new config (this one is frozen).
 
         Raises:
-            InputError: a malformed assignment, an unknown field or a value out of range (one line naming it).
+            InputError: a malformed assignment (no `=` or an empty value), an unknown field or a value out of range
+                (one line naming it).
         """
         values = {}
         for text in assignments:
@@ -241,14 +247,16 @@ class RunConfig:
         name is one naming `label` (where the name came from: --set, a sweep spec's axis) and the valid fields.
 
         Args:
-            values: {'section.field': value} (or {'seed': value}), values already parsed (JSON types).
-            label: where the names came from, for error messages.
+            values: {'section.field': value} (or {'seed': value}), section one of task, model, train, eval; values
+                already parsed (JSON types; a list is accepted for a tuple field).
+            label: where the names came from (e.g. '--set', a sweep spec's axis), prefixed to error messages.
 
         Returns:
             A new config (this one is frozen).
 
         Raises:
-            InputError: an unknown name or a value out of range (naming the field and its valid values).
+            InputError: a name that is neither seed nor section.field, a field the section lacks (listing its
+                fields), or a value out of range (naming the field).
         """
         data = self.to_dict()
         for key, value in values.items():
@@ -395,7 +403,8 @@ def preset(kind: str, name: str = "quick") -> RunConfig:
 
     Args:
         kind: a registered task kind (classification, tokens, regression, or one passed to register_task).
-        name: the preset: quick (a 2-core CPU), full (one GPU) or long (tokens with 2048-token prompts).
+        name: the preset: quick (sized for a 2-core CPU), full (one 80 GB GPU) or long (tokens only: a
+            bidirectional encoder with rotary positions, trained on 513-token prompts and evaluated up to 2047).
 
     Returns:
         The run's config (seed 0).

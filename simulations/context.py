@@ -27,10 +27,10 @@ def capacity(window: int) -> int:
     """Examples that fit in a window of `window` tokens beside the query (each example takes two tokens).
 
     Args:
-        window: the window's length in tokens, >= 1.
+        window: the window's length in tokens (int), >= 1.
 
     Returns:
-        (window - 1) // 2.
+        (window - 1) // 2, the number of (context, token) examples the window holds.
 
     Raises:
         InputError: window < 1.
@@ -43,16 +43,18 @@ def capacity(window: int) -> int:
 def order(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array) -> jax.Array:
     """Dataset indices [N] in the policy's order (see the module docstring).
 
-    inputs: contexts [N] (int, tokens) or inputs [N, d] (classification); query: a context or an input [d].
+    The first k entries are the examples a window of k keeps, for every k at once. Ties (retrieval) keep dataset
+    order (stable sort).
 
     Args:
-        policy: one of POLICIES (random, retrieval, recent).
-        key: the PRNG key of the random policy (unused by the others).
-        inputs: contexts [N] (int, tokens) or inputs [N, d] (classification).
-        query: the query's context (a scalar) or input [d].
+        policy: one of POLICIES (random, retrieval, recent); a Python string, static under jit.
+        key: the JAX PRNG key of the random policy (unused by the others).
+        inputs: contexts [N] (int, tokens: retrieval puts the matches of query first) or inputs [N, d] (float,
+            classification: retrieval sorts by squared Euclidean distance to query, nearest first).
+        query: the query's context (an int scalar) or input [d].
 
     Returns:
-        A permutation of 0..N-1 [N].
+        A permutation of 0..N-1, int [N].
 
     Raises:
         InputError: an unknown policy.
@@ -73,14 +75,14 @@ def select(policy: str, key: jax.Array, inputs: jax.Array, query: jax.Array, k: 
     """Indices of the k examples a window of k examples holds under `policy` (k <= N).
 
     Args:
-        policy: one of POLICIES.
-        key: the PRNG key of the random policy.
-        inputs: contexts [N] or inputs [N, d].
-        query: a context or an input [d].
-        k: examples kept, in [0, N].
+        policy: one of POLICIES (random, retrieval, recent).
+        key: the JAX PRNG key of the random policy (unused by the others).
+        inputs: contexts [N] (int, tokens) or inputs [N, d] (classification).
+        query: the query's context (an int scalar) or input [d].
+        k: examples kept, a Python int in [0, N] (static under jit).
 
     Returns:
-        Dataset indices [k].
+        Dataset indices, int [k]: the first k of `order(policy, key, inputs, query)`.
 
     Raises:
         InputError: k outside [0, N], or an unknown policy.

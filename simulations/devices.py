@@ -47,12 +47,12 @@ def mesh(seeds: int, batch: int, devices: list | None = None) -> Mesh:
     divide; devices that would hold an unequal share stay idle).
 
     Args:
-        seeds: models trained together.
-        batch: prompts per step (per seed).
-        devices: the devices to use (default: jax.devices()).
+        seeds: models trained together (cfg.train.seeds), an integer >= 1.
+        batch: prompts per training step per seed (cfg.train.batch), an integer >= 1.
+        devices: the D devices to use, in order (default: jax.devices(), every host's after `initialize`).
 
     Returns:
-        A Mesh with axes ('seeds', 'batch').
+        A Mesh of shape (gcd(seeds, D), gcd(batch, D / groups)) with axes ('seeds', 'batch').
     """
     devices = jax.devices() if devices is None else devices
     s = math.gcd(seeds, len(devices))

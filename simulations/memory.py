@@ -35,11 +35,13 @@ def stages(cfg: RunConfig) -> dict[str, int]:
     """Bytes of each stage's compiled program for `cfg`, as run on an accelerator (seeds vmapped).
 
     Args:
-        cfg: the run to size (nothing is run; the models are only initialised).
+        cfg: the run to size (its programs are compiled for the current backend, never run; the models are only
+            initialised).
 
     Returns:
-        {stage: bytes}: 'train step', 'evaluation chunk', 'risk chunk' (causal models), 'baselines chunk',
-        'references chunk' and 'fine-tuning chunk' (when the run fine-tunes).
+        {stage: bytes} (arguments + outputs + temporaries - donated buffers): 'train step', 'evaluation chunk',
+        'risk chunk' (causal models), 'baselines chunk', 'references chunk' and 'fine-tuning chunk' (when the run
+        fine-tunes: eval.finetune_tasks > 0). The run's peak is the largest.
     """
     state = init_state(cfg)  # weights and optimizer states: tens of MB even for the full presets
     models = state.models

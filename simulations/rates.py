@@ -46,9 +46,12 @@ class Estimate:
     """A point estimate with its 95% bootstrap interval (nan when undefined) and what it was computed from.
 
     Attributes:
-        value: the point estimate (nan when it could not be computed).
-        ci: its interval (low, high), 95% unless `detail["level"]` says otherwise; an end may be infinite.
-        detail: what it was computed from (fit range, per-seed values, the reason it is undefined, ...).
+        value: the point estimate, in the statistic's units (an exponent, an N, an error, a ratio); nan when it could
+            not be computed.
+        ci: its percentile-bootstrap interval (low, high), 95% unless `detail["level"]` says otherwise; an end may
+            be infinite (e.g. an N*(eps) never reached), both are nan when undefined.
+        detail: what it was computed from (fit range, per-seed values, `reason` when undefined, ...); merged into
+            `to_dict()`.
     """
 
     value: float
@@ -168,12 +171,15 @@ def mean_interval(u: np.ndarray, *, seed: int = 0, resamples: int = RESAMPLES) -
     """95% two-stage bootstrap interval of the mean curve of u [S, T, N] (or [T, N]), per N.
 
     Args:
-        u: errors [S, T, N] (seeds, tasks, N), or a baseline's [T, N].
-        seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        u: per-unit errors [S, T, N] (seeds, tasks, one column per N), or a baseline's [T, N].
+        seed: seed of the resampling of seeds and tasks (numpy Generator).
+        resamples: bootstrap resamples, >= 1.
 
     Returns:
-        (low, high), each [N]; the mean itself when there is a single unit.
+        (low, high), each [N]; both are the mean curve itself when there is a single (seed, task) unit.
+
+    Raises:
+        InputError: u is neither [S, T, N] nor [T, N].
     """
     u = as_units(u)
     if u.shape[0] * u.shape[1] < 2:
@@ -205,12 +211,13 @@ def fit_points(n_min: int, n_max: int, per_octave: int = PER_OCTAVE) -> np.ndarr
     """The N an exponent is fitted on: log-spaced integers from n_min to n_max, per_octave per doubling.
 
     Args:
-        n_min: the smallest N (the asymptotic start; at least 1).
-        n_max: the largest N.
-        per_octave: points per doubling of N.
+        n_min: the smallest N, the start of the asymptotic regime (Task.asymptotic_start); values below 1 count as 1.
+        n_max: the largest N (the run's n_max).
+        per_octave: points per doubling of N, > 0 (PER_OCTAVE = 4).
 
     Returns:
-        The sorted distinct integers, empty when n_max <= n_min.
+        The sorted distinct integers in [n_min, n_max], int [P] (fewer than requested where rounding merges
+        points); empty when n_max <= n_min.
     """
     n_min = max(int(n_min), 1)
     if n_max <= n_min:
@@ -229,19 +236,24 @@ def _slopes(means: np.ndarray, x: np.ndarray) -> np.ndarray:
 def exponent(
     errors: np.ndarray, ns: Sequence[int], n_min: int, *, seed: int = 0, resamples: int = RESAMPLES
 ) -> Estimate:
-    """Exponent b of mean error ~ a N^b on fit_points(n_min, max(ns)), least squares in log-log, with the two-stage
-    bootstrap interval; detail holds each seed's own fit ('per_seed') beside the pooled one.
+    """Exponent b of mean error ~ a N^b, fitted by least squares in log-log on fit_points(n_min, max(ns)).
+
+    The interval is the two-stage bootstrap's; detail holds each seed's own fit ('per_seed') beside the pooled one.
 
     Args:
-        errors: per-unit errors [S, T, N+1] (seeds, tasks, N = ns), or a baseline's [T, N+1].
-        ns: the N of the last axis, increasing (0..n_max).
-        n_min: where the fit starts (Task.asymptotic_start).
-        seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        errors: per-unit errors [S, T, len(ns)] (seeds, tasks, N = ns), or a baseline's [T, len(ns)]; >= 0.
+        ns: the N of the last axis, increasing and containing every fit point (0..n_max in a run).
+        n_min: where the fit starts (Task.asymptotic_start), >= 1; the fit needs max(ns) >= 2 n_min.
+        seed: the bootstrap's seed; seed + 1 seeds the standard errors of the resolution check.
+        resamples: bootstrap resamples, >= 2.
 
     Returns:
         b with its interval; detail: n_range, points, prefactor (a), per_seed. Undefined (nan, with the reason)
-        when the fit range spans less than a factor of 2 or a fit point's mean error is not resolved from 0.
+        when the fit range spans less than a factor of 2 or a fit point's mean error is not resolved from 0
+        (mean < RESOLVED bootstrap standard errors).
+
+    Raises:
+        InputError: errors is neither [S, T, N] nor [T, N].
     """
     u, ns = as_units(errors), np.asarray(ns)
     points = fit_points(n_min, int(ns[-1]))
@@ -272,20 +284,25 @@ def ratio_between(
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> Estimate:
-    """(mean(top[..., column]) + offset) / (mean(bottom[..., column]) + offset); paired: the two arrays hold the
-    same tasks (drawn together).
+    """Ratio of mean errors at one N, (mean(top[..., column]) + offset) / (mean(bottom[..., column]) + offset).
+
+    paired: the two arrays hold the same tasks (drawn together). Seeds are drawn once for both arrays either way.
 
     Args:
         top: numerator errors [S, T, N] (or [T, N]).
-        bottom: denominator errors, same layout.
-        column: the N (index of the last axis) at which both are read.
-        offset: added to both means (e.g. a noise floor).
-        paired: the arrays hold the same seeds and tasks, resampled together; else independently.
+        bottom: denominator errors [S', T', N] (or [T', N]), on the same N grid.
+        column: index of the last axis at which both are read (equal to N when the grid is 0..n_max).
+        offset: added to both means (e.g. a noise floor), in error units.
+        paired: True when both arrays hold the same tasks (T = T'), whose indices are then drawn together; False
+            draws each array's tasks independently.
         seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        resamples: bootstrap resamples, >= 1.
 
     Returns:
-        The ratio with its 95% interval; detail: numerator and denominator.
+        The ratio with its 95% interval; detail: numerator and denominator (the means plus offset).
+
+    Raises:
+        InputError: an array is neither [S, T, N] nor [T, N].
     """
 
     def stat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -299,19 +316,24 @@ def ratio_between(
 def difference(
     a: np.ndarray, b: np.ndarray, column: int, *, seed: int = 0, resamples: int = RESAMPLES, level: float = 0.95
 ) -> Estimate:
-    """mean(a[..., column]) - mean(b[..., column]) for arrays on the same seeds and tasks (paired), with a
-    `level` two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%).
+    """Paired difference of mean errors at one N, mean(a[..., column]) - mean(b[..., column]).
+
+    For arrays on the same seeds and tasks (paired: the per-unit differences are resampled), with a `level`
+    two-stage bootstrap interval (0.90 for a two one-sided tests equivalence at 5%).
 
     Args:
         a: errors [S, T, N] (or [T, N]).
-        b: errors on the same seeds and tasks.
-        column: the N (index of the last axis) at which both are read.
+        b: errors on the same seeds and tasks, same shape as a.
+        column: index of the last axis at which both are read (equal to N when the grid is 0..n_max; -1: n_max).
         seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
-        level: the interval's coverage.
+        resamples: bootstrap resamples, >= 1.
+        level: the interval's coverage, in (0, 1).
 
     Returns:
-        The difference with its `level` interval; detail: level.
+        The difference (error units) with its `level` interval; detail: level.
+
+    Raises:
+        InputError: an array is neither [S, T, N] nor [T, N].
     """
     diff = as_units(a)[..., [column]] - as_units(b)[..., [column]]  # [S, T, 1]
     return bootstrap_means(
@@ -320,18 +342,24 @@ def difference(
 
 
 def gain_kept(errors: np.ndarray, trained: int, beyond: int, *, seed: int = 0, resamples: int = RESAMPLES) -> Estimate:
-    """(mean[0] - mean[beyond]) / (mean[0] - mean[trained]): the in-context gain at N = beyond, as a fraction of
-    the gain at the trained length (1: nothing lost past it; above 1: still improving).
+    """Fraction of the in-context gain kept past the trained length.
+
+    (mean[0] - mean[beyond]) / (mean[0] - mean[trained]): the in-context gain at N = beyond, as a fraction of the
+    gain at the trained length (1: nothing lost past it; above 1: still improving).
 
     Args:
-        errors: per-unit errors [S, T, N+1] of the in-context predictor, N = 0..n_max.
-        trained: the trained prompt length T (in examples).
-        beyond: the longer N read, <= n_max.
+        errors: per-unit errors [S, T, n_max + 1] of the in-context predictor, one column per N = 0..n_max (or
+            [T, n_max + 1]).
+        trained: the trained prompt length (train_n_max, in examples), in [1, n_max].
+        beyond: the longer N read, in (trained, n_max].
         seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        resamples: bootstrap resamples, >= 1.
 
     Returns:
         The fraction with its 95% interval; detail: trained and beyond.
+
+    Raises:
+        InputError: errors is neither [S, T, N] nor [T, N].
     """
 
     def stat(m: np.ndarray) -> np.ndarray:
@@ -346,12 +374,12 @@ def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
     """Smallest N in ns with curve[N] <= eps (inf if none). curve [..., len(ns)] is batched.
 
     Args:
-        curve: errors [..., len(ns)] (a mean or quantile curve).
-        ns: the N of the last axis.
-        eps: the target error.
+        curve: errors [..., len(ns)] (a mean or quantile curve; leading axes are batch axes, e.g. resamples).
+        ns: the N of the last axis, increasing.
+        eps: the target error, in the curve's units.
 
     Returns:
-        N*(eps) [...], as floats (inf where the curve never reaches eps).
+        N*(eps) [...] (the curve's leading axes), as floats (inf where the curve never reaches eps).
     """
     ns = np.asarray(ns, dtype=np.float64)
     hit = np.asarray(curve) <= eps
@@ -360,19 +388,19 @@ def n_star(curve: np.ndarray, ns: Sequence[int], eps: float) -> float:
 
 
 def crossing(curve: np.ndarray, ns: Sequence[int], eps: float | np.ndarray) -> np.ndarray:
-    """N at which the curve first falls to eps, interpolated in log-log (batched over leading axes; eps is a
-    scalar or broadcasts against the leading axes).
+    """N at which the curve first falls to eps, interpolated in log-log between the grid points that bracket it.
 
-    Before the first grid point: ns[0]. Never reaching eps: extrapolated along the last segment if it falls,
-    else inf.
+    Batched over leading axes; eps is a scalar or broadcasts against the leading axes. Before the first grid point
+    (eps reached at the first N >= 1): that N, i.e. ns[0] when the grid has no N = 0. Never reaching eps:
+    extrapolated along the last segment if it falls, else inf. Errors are floored at 1e-12 before taking logs.
 
     Args:
         curve: errors [..., len(ns)].
-        ns: the N of the last axis (N = 0 is ignored).
-        eps: target error(s).
+        ns: the N of the last axis, increasing (N = 0 is ignored: it has no place on a log axis).
+        eps: target error(s), > 0: a scalar or an array broadcasting against curve's leading axes.
 
     Returns:
-        The interpolated N, broadcast over the curve's leading axes and eps.
+        The interpolated N (float), shape broadcast(curve.shape[:-1], eps.shape).
     """
     ns = np.asarray(ns, dtype=np.float64)
     pos = ns >= 1  # N = 0 has no place on a log axis
@@ -398,11 +426,14 @@ def quantile(errors: np.ndarray, level: float) -> np.ndarray:
     """The `level` quantile over all (seed, task) units, per N (numpy's default linear interpolation).
 
     Args:
-        errors: per-unit errors [S, T, N] (or [T, N]).
-        level: the quantile, in [0, 1].
+        errors: per-unit errors [S, T, N] (or [T, N]); the S x T units are pooled.
+        level: the quantile, in [0, 1] (e.g. 1 - delta = 0.9).
 
     Returns:
         The quantile curve [N].
+
+    Raises:
+        InputError: errors is neither [S, T, N] nor [T, N].
     """
     u = as_units(errors)
     return np.quantile(u.reshape(-1, u.shape[-1]), level, axis=0)
@@ -414,14 +445,17 @@ def quantile_at(
     """The `level` quantile over units of one column, with its two-stage bootstrap interval.
 
     Args:
-        errors: per-unit errors [S, T, N] (or [T, N]).
-        column: the N (index of the last axis).
+        errors: per-unit errors [S, T, N] (or [T, N]); the quantile is over the S x T units.
+        column: index of the last axis (equal to N when the grid is 0..n_max).
         level: the quantile, in [0, 1] (0.9: the 1 - delta quantile that PAC bounds speak of).
         seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        resamples: bootstrap resamples, >= 1.
 
     Returns:
-        The quantile with its 95% interval.
+        The quantile (error units) with its 95% interval.
+
+    Raises:
+        InputError: errors is neither [S, T, N] nor [T, N].
     """
     col = as_units(errors)[..., column : column + 1]
     return bootstrap_units(lambda u: np.quantile(u[..., 0], level, axis=-1), col, seed=seed, resamples=resamples)
@@ -438,16 +472,22 @@ def n_star_estimate(
 ) -> Estimate:
     """N*(eps) of the mean curve (level None) or of the `level`-quantile curve, with a bootstrap interval.
 
+    N*(eps) is the smallest grid N whose error is <= eps (`n_star`, no interpolation). The interval is the
+    two-stage bootstrap's, over the mean curve or over the quantile of the resampled units.
+
     Args:
-        errors: per-unit errors [S, T, N] (or [T, N]).
-        ns: the N of the last axis.
-        eps: the target error.
-        level: None for the mean curve, else the quantile over units (e.g. 0.9).
+        errors: per-unit errors [S, T, len(ns)] (or [T, len(ns)]).
+        ns: the N of the last axis, increasing.
+        eps: the target error, in the errors' units.
+        level: None for the mean curve, else the quantile over the S x T units, in [0, 1] (e.g. 1 - delta = 0.9).
         seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        resamples: bootstrap resamples, >= 1.
 
     Returns:
         N*(eps) with its 95% interval (inf where the curve never reaches eps).
+
+    Raises:
+        InputError: errors is neither [S, T, N] nor [T, N].
     """
     if level is None:
         return bootstrap_means(lambda m: n_star(m, ns, eps), [errors], seed=seed, resamples=resamples)
@@ -458,17 +498,20 @@ def n_star_estimate(
 
 # ---- scaling of N* with the problem's size ----------------------------------------------------------------------
 def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[int], points: int = 4) -> np.ndarray:
-    """Targets eps that every mean curve crosses inside its own fit range [start, n_max]: geometric between the
-    highest final error and the lowest error at a range start, interior points only; empty when there is none.
+    """Targets eps that every mean curve crosses inside its own fit range [start, n_max].
+
+    Geometric between the highest final error and the lowest error at a range start, interior points only; empty
+    when there is none.
 
     Args:
         curves: mean error curves, one per size, each [len(ns)].
         ns: the N of the curves' axis.
-        starts: each curve's fit start (an element of ns).
-        points: how many targets.
+        starts: each curve's fit start, one per curve (an element of ns, else the grid is empty).
+        points: how many targets, >= 1.
 
     Returns:
-        The targets eps, decreasing.
+        The targets eps [points], decreasing; empty when a start is not in ns or no error range is shared
+        (0 < highest final error < lowest start error fails).
     """
     ns = list(np.asarray(ns))
     if any(s not in ns for s in starts):
@@ -498,8 +541,9 @@ def scaling(
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> Estimate:
-    """Exponent b of N*(eps) ~ size^b (size = d or m*V), from one power law fitted to every curve on its own fit
-    points (fit_points(start, n_max), as for `exponent`):
+    """Exponent b of `N*(eps) ~ size^b` (size = d or `m*V`), from one power law in N and size fitted to every curve.
+
+    Each curve enters on its own fit points (fit_points(start, n_max), as for `exponent`):
 
         log mean error = alpha + a log N + c log size   (least squares)  =>  N*(eps) = (e^alpha size^c / eps)^(1/-a),
 
@@ -508,16 +552,20 @@ def scaling(
     each mean curve's crossing (log-log interpolation) of an eps grid that every curve crosses in range, if any.
 
     Args:
-        errors_by_size: (size, per-unit errors [S, T, N+1]) per curve, on the same seeds.
-        ns: the N of the last axis.
-        starts: each curve's fit start (Task.asymptotic_start).
-        seed: the bootstrap's seed.
-        resamples: bootstrap resamples.
+        errors_by_size: (size, per-unit errors [S, T, len(ns)]) per curve, on the same S seeds (the seed draw is
+            shared); size > 0 (d, or m*V), at least two distinct.
+        ns: the N of the last axis, increasing and containing every fit point (0..n_max in a run).
+        starts: each curve's fit start (Task.asymptotic_start), one per curve, >= 1.
+        seed: the bootstrap's seed; seed + 1 + j seeds curve j's resolution check.
+        resamples: bootstrap resamples, >= 2.
 
     Returns:
         b with its 95% interval; detail: sizes, n_ranges, exponent_n (a), exponent_size (c), per_seed, and the
         model-free view (eps, crossings) when an eps grid exists. Undefined (with the reason) for fewer than two
         sizes, a fit range under a factor of 2 or an unresolved mean error.
+
+    Raises:
+        InputError: an errors array is neither [S, T, N] nor [T, N].
     """
     ns = np.asarray(ns)
     sizes = np.array([s for s, _ in errors_by_size], dtype=np.float64)

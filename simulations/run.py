@@ -64,13 +64,16 @@ def load_run(path: Path | str) -> Run:
     """Load a finished run (one with metrics.json) written by this code; ValueError naming the directory otherwise.
 
     Args:
-        path: a run directory written by `simulate`.
+        path: a run directory written by `simulate` (str or Path).
 
     Returns:
-        The run: its directory, config, metrics, per-unit errors (errors.npz) and timings.
+        The Run: its `path`, `cfg` (RunConfig, from config.json), `metrics` (metrics.json), `errors` (errors.npz,
+        the per-unit errors keyed like 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
+        baselines) and `timing` (timing.json; {} when absent).
 
     Raises:
-        InputError: not a finished run directory, or written by an incompatible version of the code.
+        InputError: not a finished run directory (no metrics.json and errors.npz), or one written by an
+            incompatible version of the code (another package version or evaluation schema); a ValueError subclass.
     """
     path = Path(path)
     if not (path / "metrics.json").is_file() or not (path / "errors.npz").is_file():
@@ -95,17 +98,22 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize).
 
     Args:
-        cfg: the run (task, model, training, evaluation, seed).
-        out: its directory: config.json, checkpoints, metrics.json, errors.npz, timing.json, run.log and a plot.
-            A directory holding the same config is reused (finished) or resumed (from its last checkpoint and its
-            finished evaluation curves).
+        cfg: the run (task, model, training, evaluation, seed); its `hash` identifies the run.
+        out: its directory (created if missing): config.json, checkpoint.eqx, metrics.json, errors.npz,
+            timing.json, run.log and error_vs_n.png. A directory holding the same config is reused (finished) or
+            resumed (from its last checkpoint and its finished evaluation curves).
         progress: show progress bars (only where a terminal is attached).
 
     Returns:
-        The metrics (metrics.json): per curve and method, the mean error at every N with its 95% interval.
+        The metrics (metrics.json): task, config_hash, metric, n_examples (0, ..., n_max), curves (one per
+        task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, the mean error over
+        seeds and tasks at every N with its 95% two-stage bootstrap interval) and train_loss (the mean over seeds,
+        at about 100 evenly spaced steps).
 
     Raises:
-        InputError: `out` holds another run, or one written by an incompatible version of the code.
+        InputError: `out` holds another run (another config hash), or one written by an incompatible version of
+            the code.
+        TrainingDiverged: a non-finite training loss (simulations.train; the last good checkpoint is kept).
     """
     devices.initialize()  # before any computation: a no-op on one host
     out = Path(out)

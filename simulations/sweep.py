@@ -61,10 +61,11 @@ class Spec:
 
     Attributes:
         task: the task kind (classification, tokens, regression or a registered one).
-        base_preset: the preset every run starts from (quick, full, long).
-        fixed: {'section.field': value} applied to every run (the spec's [set] table).
-        axes: {'section.field' or 'seed': [values]}: one run per combination (the spec's [axes] table).
-        source: where the spec came from (its file), named in error messages.
+        base_preset: the preset every run starts from (quick, full, long; default quick).
+        fixed: {'section.field': value} applied to every run (the spec's [set] table; RunConfig.assign names).
+        axes: {'section.field' or 'seed': [values]}: one run per combination, in the spec's order (the spec's [axes]
+            table); each list non-empty.
+        source: where the spec came from (its file; default "spec"), named in error messages.
     """
 
     task: str
@@ -152,17 +153,19 @@ def execute(
     A failing run is reported in its status and never stops the others.
 
     Args:
-        jobs: {name: (config, run directory)}.
+        jobs: {name: (config, run directory)}; a directory whose metrics.json names the config's hash is skipped.
         executor: 'serial' or 'ray' (needs the `cluster` extra).
-        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally.
-        max_concurrent: the most runs at a time on Ray (None: as many as the cluster's resources allow).
-        say: called with one line per event (skipped, started, finished, failed).
+        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally. Ray only.
+        max_concurrent: the most runs at a time on Ray, an integer >= 1 (None: every job submitted at once, Ray
+            scheduling them on the cluster's resources: one GPU, or one CPU without GPUs, per run).
+        say: called with one line per event (skipped, started or submitted, done, failed).
 
     Returns:
         {name: Outcome}: status 'done', 'skipped' (finished earlier) or 'failed' with its error.
 
     Raises:
-        InputError: an unknown executor or max_concurrent < 1.
+        InputError: an unknown executor, max_concurrent < 1, an address with the serial executor, or the ray
+            executor without Ray installed (the last two only when some job is unfinished).
     """
     if executor not in EXECUTORS:
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
@@ -244,15 +247,19 @@ def run_sweep(
 
     Args:
         spec: the sweep (Spec.load reads a TOML file).
-        out: the sweep directory.
-        executor: 'serial' or 'ray'.
-        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally.
-        max_concurrent: the most runs at a time on Ray.
-        say: called with one line per event.
+        out: the sweep directory (created if missing); each run in out/<config hash>.
+        executor: 'serial' or 'ray' (see `execute`).
+        address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally. Ray only.
+        max_concurrent: the most runs at a time on Ray, an integer >= 1 (None: no limit).
+        say: called with one line per event (see `execute`).
 
     Returns:
-        sweep.json's content: {'spec': the spec, 'runs': [{run (config hash), axes (its values), status,
-    error}...]}.
+        sweep.json's content: {'spec': {task, preset, set, axes}, 'runs': [{run (config hash), axes (its values),
+        status, error (failed runs only)}, ...]}, runs in the spec's order.
+
+    Raises:
+        InputError: a point of the grid that is not a valid config (naming it), or bad executor settings (see
+            `execute`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

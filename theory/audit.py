@@ -166,10 +166,15 @@ def audit(**params: float) -> list[dict]:
     """The whole audit at `params` (eps, delta, m, V, l, d; constants default to 1), as plain JSON.
 
     Args:
-        **params: the parameters the audited bounds are evaluated at (eps, delta, m, V, l, d).
+        **params: the parameters the audited bounds are evaluated at: eps and delta in (0, 1); m, V, l, d
+            integers >= 1. Each bound takes the ones it uses; the others are ignored.
 
     Returns:
-        One entry per audit comparison (the paper's claim against a textbook bound): both sample sizes, their
-        ratio, and the reading.
+        One plain-JSON entry per paper claim: id, its n (None with a note where the bound does not apply),
+            references (each reference bound's id, role, n, the ratio paper / reference as a function, in LaTeX and
+            at `params`), and flags (the issues the claim raises, one sentence each).
+
+    Raises:
+        InputError: a parameter outside its domain, or one a paper bound needs that is missing.
     """
     return [entry.evaluate(params) for entry in AUDIT]

@@ -184,14 +184,16 @@ class Bound:
         """The validity conditions that fail at `params` (empty when the bound applies). Domains are enforced.
 
         Args:
-            **params: the bound's parameters (`parameters`: eps, delta, m, V, d, l, ... by symbol name), scalars
+            **params: the bound's parameters by keyword name (its `parameters`): eps and delta in (0, 1); m, V,
+                l, d integers >= 1; a big-O constant such as C > 0 by its name (default from the bound). Scalars
                 or broadcastable arrays.
 
         Returns:
             One message per failing condition, naming it and its reason.
 
         Raises:
-            ValueError: a parameter outside its domain (theory.symbols.DOMAINS), or a missing one.
+            InputError: (a ValueError) a parameter outside its domain (theory.symbols.DOMAINS), an unknown or a
+                missing one; MissingConstant (a subclass) for a required constant not passed.
         """
         args = self._arguments(params)
         return self._violations(args)
@@ -207,15 +209,17 @@ class Bound:
         """The sample size: sufficient (upper) or necessary (lower) number of examples at `params`.
 
         Args:
-            **params: the bound's parameters (`parameters`: eps, delta, m, V, d, l, ... by symbol name), scalars
+            **params: the bound's parameters by keyword name (its `parameters`): eps and delta in (0, 1); m, V,
+                l, d integers >= 1; a big-O constant such as C > 0 by its name (default from the bound). Scalars
                 or broadcastable arrays.
 
         Returns:
             The real-valued expression (the integer sample size is its ceiling); a float for scalar input, an
-            array for array input.
+                array for array input.
 
         Raises:
-            ValueError: a parameter outside its domain, or a missing one.
+            ValueError: a parameter outside its domain, an unknown or a missing one (InputError), or a required
+                constant not passed (MissingConstant).
             ValidityError: where the bound's validity conditions fail.
         """
         args = self._arguments(params)
@@ -271,15 +275,17 @@ class Bound:
         (scipy.optimize.elementwise.find_root).
 
         Args:
-            n: sample size(s), > 0.
-            **params: the bound's other parameters (everything but eps).
+            n: sample size(s), real > 0; scalar or array, broadcast against `params`.
+            **params: the bound's other parameters (everything but eps), as in `n`.
 
         Returns:
-            eps at each n; a float for scalar input.
+            eps at each n, in (0, eps_max] (eps_max: 1 or the bound's own `eps <= c` condition); a float for
+                scalar input, an array for array input.
 
         Raises:
-            ValueError: n too small for any eps in the bound's range, a parameter outside its domain, or eps
-                passed (or a bound that does not depend on eps).
+            ValueError: (InputError) n too small for any eps in the bound's range, a parameter outside its domain,
+                unknown or missing, or eps passed (or a bound that does not depend on eps).
+            ValidityError: where the bound's validity conditions fail at the eps found.
         """
         if "eps" not in self.parameters:
             raise InputError(f"{self.id} does not depend on eps, so it has no inverse in eps")

@@ -72,19 +72,21 @@ def compare(
 
     Args:
         bound: an upper bound (theory.get(id), or a user's Bound).
-        n: the sample size the errors were measured at, >= 1.
-        errors: one error per independent trial, finite and >= 0.
-        eps: the accuracy tested.
-        delta: the failure probability the bound allows.
-        alpha: the level of the binomial test, in (0, 1).
-        **params: the bound's other parameters (m, V, d, l, ...).
+        n: the sample size the errors were measured at, an integer >= 1.
+        errors: one error per independent trial (array of any shape, flattened), finite and >= 0, in the
+            bound's metric; a trial fails when its error is >= eps.
+        eps: the accuracy tested, in (0, 1).
+        delta: the failure probability the bound allows, in (0, 1).
+        alpha: the level of the binomial test, in (0, 1) (default 0.01).
+        **params: the bound's other parameters (m, V, d, l, a constant such as C, ...).
 
     Returns:
         The comparison, with the verdict and the figures behind it.
 
     Raises:
         InputError: a lower bound, n < 1, alpha outside (0, 1), errors that are empty, negative or not finite,
-            or parameters outside the bound's domain.
+            parameters outside the bound's domain or missing, or (ValidityError) outside its validity
+            conditions.
     """
     if bound.kind != "upper":
         raise InputError(f"bound must be an upper bound (compare tests a sufficient n); {bound.id} is a lower bound")

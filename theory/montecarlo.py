@@ -98,8 +98,9 @@ class Experiment:
     Attributes:
         bound_id: the catalogue bound it tests.
         name: a short description of the estimator and the law sampled.
-        params: the bound's parameters (with delta, and eps when the bound has one).
-        sample: (n, trials, rng) -> each trial's error [trials], at sample size n.
+        params: the bound's parameters by keyword name (with delta, and eps when the bound has one).
+        sample: (n, trials, rng) -> each trial's error, shape [trials], at sample size n (rng: a numpy
+            Generator).
         eps: the failure threshold when the bound has no eps (coverage: 1 = some context unseen).
     """
 
@@ -203,16 +204,23 @@ def coverage(
 ) -> dict:
     """Simulate `exp` at n = ceil(bound.n(params)) and decide whether the failure rate is compatible with <= delta.
 
+    `bound` defaults to the catalogue bound named by the experiment (pass another to test a variant of it).
+
     Args:
-        exp: the experiment.
+        exp: the experiment (e.g. one of EXPERIMENTS).
         bound: the bound whose n is simulated (default: the catalogue bound the experiment names).
-        trials: independent trials at n.
+        trials: independent trials at n, an integer >= 1.
         seed: the random generator's seed (the same seed gives the same numbers).
-        conservativeness: also search the smallest n at which the failure rate is <= delta (n_empirical).
+        conservativeness: also search the smallest n on the grid n * 2^(j/8) from which the failure rate stays
+            <= delta (n_empirical; costs several more simulations).
 
     Returns:
         Plain JSON: n, trials, failures, rate, ci95, p_value, passed, and (if asked) n_empirical and
-        n_empirical_over_bound.
+            n_empirical_over_bound. Also bound, experiment, params, alpha, rate_at_half_n and power_2x_too_small
+            (the test's power against a constant 2x too small).
+
+    Raises:
+        InputError: the experiment's params outside the bound's domain or validity conditions (from bound.n).
     """
     bound = bound or get(exp.bound_id)
     delta = exp.params["delta"]

@@ -259,7 +259,7 @@ def suite(progress: Callable[[int, int, str], None] | None = None) -> dict:
 
     Returns:
         The score (`score`): total, caught, must_catch, must_catch_caught, false_alarms, missed, survivors,
-        and catalogue_false_alarms (catalogue bounds the battery rejects: should be empty).
+            and catalogue_false_alarms (catalogue bounds the battery rejects: should be empty).
     """
     ms = mutants()
     rows = []

@@ -196,8 +196,9 @@ class Reference:
     Attributes:
         problem: the problem's name (a Bound's `problem`).
         description: what the worst case is and how it is certified.
-        exact: (n, params, side) -> the certified worst-case Failure at n, or None where only Monte Carlo applies.
-        monte_carlo: (n, params) -> a simulated Failure, or None.
+        exact: (n, params, side) -> the certified worst-case Failure at n, or None where only Monte Carlo applies
+            (side: 'upper' when refuting an upper bound, 'lower' for a lower one).
+        monte_carlo: (n, params) -> a simulated Failure, or None where the problem has no Monte-Carlo regime.
     """
 
     problem: str

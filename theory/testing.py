@@ -552,9 +552,10 @@ class CheckReport:
 
     Attributes:
         bound_id: the bound checked.
-        properties: the properties it passed.
+        properties: the names of the properties it ran and passed (see PROPERTIES).
         reference: the problem's reference, or why validity was not checked.
-        looseness: n / smallest sufficient n at a standard point (valid explicit upper bounds), or None.
+        looseness: n / smallest sufficient n at a standard point (valid explicit upper bounds), or None: a dict
+            with params, n, smallest_n and ratio.
     """
 
     bound_id: str
@@ -616,7 +617,7 @@ def check_bound(
         settings_: hypothesis settings (default: the loaded profile, see `load_profile`).
 
     Returns:
-        The report of what ran.
+        The report of what ran, with the validity reference used and how loose a valid upper bound is.
 
     Raises:
         BoundCheckError: listing every failed property, with a counterexample.

@@ -56,16 +56,17 @@ def task_kinds() -> list[str]:
 
 
 def get_task(kind: str) -> type[Task]:
-    """The registered Task subclass of `kind`.
+    """The registered Task subclass of `kind`; a kind not yet registered is looked up among the installed entry
+    points (group `iclverify.tasks`) first.
 
     Args:
-        kind: the family's registry name.
+        kind: the family's registry name (its `kind` class attribute, e.g. "classification").
 
     Returns:
         The Task subclass.
 
     Raises:
-        InputError: an unknown kind (the message lists the known ones).
+        InputError: an unknown kind (a ValueError listing the known kinds).
     """
     if kind not in _REGISTRY:
         _load_entry_points()
@@ -79,14 +80,16 @@ def make_task(kind: str, **fields: Any) -> Task:
     """An instance of the registered family `kind`.
 
     Args:
-        kind: the family's registry name.
-        **fields: the family's dataclass fields (lists are turned into tuples).
+        kind: the family's registry name (e.g. "classification", "tokens", "regression").
+        **fields: the family's dataclass fields (n_max, train_n_max, pool, then its own, e.g. dims); JSON lists
+            are turned into tuples; a field left out keeps its default.
 
     Returns:
         The task (frozen).
 
     Raises:
-        InputError: an unknown kind or field, or a value out of its range.
+        InputError: an unknown kind, an unknown field (a ValueError naming the valid ones), or a value out of its
+            range (naming the field).
     """
     cls = get_task(kind)
     names = {f.name for f in cls.__dataclass_fields__.values() if f.init}

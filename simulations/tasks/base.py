@@ -48,12 +48,14 @@ class RatioCheck:
 
     Attributes:
         label: the check's name in the verdict rows and the report.
-        numerator: the method whose mean error is divided (e.g. "icl_risk").
+        numerator: the method whose mean error is divided, an errors.npz method name (e.g. "icl_risk").
         denominator: the method it is divided by (e.g. "bayes_floor").
-        at: the N at which both are read, from a curve's parameters (e.g. `lambda p: 2 * p["d"]`).
-        threshold: the ratio's bound.
-        direction: "<=" (the ratio must stay below the threshold) or ">=".
-        offset: added to both means before dividing (e.g. a noise variance, to compare total errors).
+        at: the N at which both are read, from a curve's parameters (e.g. `lambda p: 2 * int(p["d"])`); an N
+            above the task's n_max makes the verdict inconclusive.
+        threshold: the ratio's bound, in units of the ratio (1: equal errors).
+        direction: "<=" (the ratio must stay below the threshold) or ">=" (above it).
+        offset: added to both means before dividing, in the metric's units (e.g. a noise variance, to compare
+            total errors); default 0.
     """
 
     label: str
@@ -73,10 +75,12 @@ class Task:
     tasks, score predictions and add baselines. Evaluation always draws fresh tasks from the family's prior.
 
     Attributes:
-        n_max: the largest number of in-context examples (prompts hold 2 n_max + 1 tokens).
-        train_n_max: train on prompts of this many examples only (length generalization); None: n_max.
-        pool: pretrain on a finite pool of this many tasks per family (Raventós et al. 2023); None: a fresh task
-            every time.
+        n_max: the largest number of in-context examples N evaluated, an integer >= 1 (prompts hold 2 n_max + 1
+            tokens).
+        train_n_max: train on prompts of this many examples only (length generalization), an integer in
+            [1, n_max]; None: n_max.
+        pool: pretrain on a finite pool of this many tasks per family (per curve; Raventós et al. 2023), an
+            integer >= 1; None: a fresh task every time.
     """
 
     kind: ClassVar[str]  # the registry name, e.g. "classification"

@@ -57,12 +57,12 @@ def least_squares_risk(d: int, n: np.ndarray | int, noise_var: float) -> np.ndar
     (Belkin, Hsu & Xu 2020, "Two models of double descent for weak features", Theorem 1 with all d features).
 
     Args:
-        d: the input dimension.
-        n: the number(s) of examples.
-        noise_var: the label-noise variance sigma^2.
+        d: the input dimension, an integer >= 1.
+        n: the number(s) of examples, a scalar or an array of any shape (integers >= 0).
+        noise_var: the label-noise variance sigma^2 (>= 0).
 
     Returns:
-        The expected excess error at each n (inf for d - 2 < n < d + 2).
+        The expected excess squared error at each n, float64 with n's shape (inf for d - 2 < n < d + 2).
     """
     n = np.asarray(n, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
