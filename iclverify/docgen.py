@@ -230,13 +230,13 @@ def cli_page() -> str:
 
 def config_page() -> str:
     """Every config field: what it does, its default and each preset's value (from the dataclasses themselves)."""
-    from simulations.config import BUILT_IN, SECTIONS, RunConfig, _shown, field_doc, preset_values
+    from simulations.config import BUILT_IN, SECTIONS, RunConfig, field_doc, preset_values, shown
 
     def table(section: str, fields) -> list[str]:
         rows = ["| field | default | presets | what it does |", "|---|---|---|---|"]
         for f in fields:
             doc, values = field_doc(section, f.name), preset_values(section, f.name) if section != "seed" else ""
-            rows.append(f"| `{section}.{f.name}` | {_shown(f.default)} | {_cell(values) or '-'} | {_cell(doc)} |")
+            rows.append(f"| `{section}.{f.name}` | {shown(f.default)} | {_cell(values) or '-'} | {_cell(doc)} |")
         return [*rows, ""]
 
     task_fields = {f.name: f for cls in BUILT_IN.values() for f in dataclasses.fields(cls)}

@@ -474,7 +474,7 @@ LENGTH: dict[str, dict[str, RunConfig]] = {
 }
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A field's value as the command line writes it: 2,4,8 for a tuple, 2x4,4x8 for pairs, on/off, none."""
     if isinstance(value, tuple):
         return ",".join("x".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in value)
@@ -509,7 +509,7 @@ def preset_values(section: str, name: str) -> str:
         for kind, cfg in runs.items():
             part = getattr(cfg, section)
             if name in part.__dataclass_fields__:
-                values.setdefault(_shown(getattr(part, name)), []).append(kind)
+                values.setdefault(shown(getattr(part, name)), []).append(kind)
         if len(values) == 1 and len(next(iter(values.values()))) == len(runs):
             parts.append(f"{preset_name} {next(iter(values))}")
         elif values:

@@ -199,15 +199,14 @@ def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lr
     fine-tuned by seed s's model with the learning rates lrs[s, j] [G]. The last chunk is padded with copies of
     the last job (dropped) so that every call has one shape."""
     task, run = cfg.task, _finetune_runner(programs(cfg))
-    jobs, total = tasks | {"queries": queries}, len(truth)
     size = cfg.eval.finetune_chunk
-    jobs = _padded(jobs, size)
-    lrs = np.concatenate([lrs, np.repeat(lrs[:, -1:], -total % size, axis=1)], axis=1)
-    parts = [
-        np.asarray(run(models, part, jnp.asarray(lrs[:, i * size : (i + 1) * size])))
-        for i, part in enumerate(_chunks(jobs, size))
-    ]
-    pred = task.prediction(np.concatenate(parts, axis=1)[:, :total])
+    # each job's learning rates travel with it ([J, S, G]), padded and chunked like its task
+    jobs = _padded(tasks | {"queries": queries, "lrs": np.swapaxes(lrs, 0, 1)}, size)
+    parts = []
+    for part in _chunks(jobs, size):
+        rates = jnp.asarray(np.swapaxes(part.pop("lrs"), 0, 1))  # [S, chunk, G]
+        parts.append(np.asarray(run(models, part, rates)))
+    pred = task.prediction(np.concatenate(parts, axis=1)[:, : len(truth)])
     S, J, C, G = pred.shape[:4]
     errors = np.asarray(task.error(pred, truth[None, :, None, None]))  # [S, J, C, G, K]
     flat = task.risk_summary(errors.reshape(S, J, C * G, -1), params)
