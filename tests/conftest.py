@@ -1,3 +1,10 @@
+import os
+
+# Tests compile hundreds of small programs and run each briefly: LLVM's optimizations (XLA's backend level,
+# default 2) cost more compile time than they save. Set before JAX is imported; a caller's XLA_FLAGS win.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
 from theory.testing import load_profile
 
 # ICLVERIFY_HYPOTHESIS_PROFILE=thorough for the long run; `ci` (fast, derandomized) by default.
