@@ -46,7 +46,8 @@ def test_training_sharded_over_four_devices_matches_one_device():
     """Seeds on the mesh's seed axis, the batch on its batch axis: 2 seeds x 2 batch shards, then 1 seed x 4 batch
     shards. The losses agree with this process's one-device run to 1e-5 relative: splitting the batch only
     reorders the sums of the mean loss and of the gradient all-reduce."""
-    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "PYTHONPATH": str(ROOT)}
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"  # keeps conftest's flags
+    env = os.environ | {"XLA_FLAGS": flags.strip(), "PYTHONPATH": str(ROOT)}
     script = SHARDED.format(tests=str(Path(__file__).parent))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
