@@ -57,8 +57,9 @@ class Attention(eqx.Module):
         self, x: jax.Array, mask: jax.Array, positions: jax.Array, read: jax.Array | None = None
     ) -> jax.Array:
         """Attention outputs at every token, or only at the tokens `read` (indices; the queries of those rows)."""
-        if x.shape[0] == 1:  # one token attends to itself with weight exactly 1: out(v), no queries or keys needed
-            _, _, v = jnp.split(jax.vmap(self.qkv)(x), 3, axis=-1)
+        if x.shape[0] == 1:  # one token attends to itself with weight exactly 1: out(v); queries and keys unused
+            W = x.shape[-1]  # so only the value rows of the qkv projection are computed (and differentiated)
+            v = x @ self.qkv.weight[2 * W :].T + self.qkv.bias[2 * W :]
             return jax.vmap(self.out)(v)
         q, k, v = self._heads(x, positions)
         if read is not None:
