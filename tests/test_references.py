@@ -95,6 +95,7 @@ def optimized_mean_errors(*runs: tuple) -> list[float]:
     """Mean of error_at(*run) for each run, computed in a subprocess whose programs compile with LLVM's
     optimizations, which this suite's processes skip (conftest.py): these runs are bound by run time (up to
     131 chains x 300 steps x 600 tasks), 3x slower without them."""
+    # conftest's flag, spelled out: importing conftest here would set it again inside the subprocess
     flags = os.environ.get("XLA_FLAGS", "").replace("--xla_backend_optimization_level=0", "").strip()
     code = (
         f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
