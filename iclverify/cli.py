@@ -399,13 +399,14 @@ def _exit_status(rows: list, fail_on: str | None) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from iclverify.calibrate import calibrate, table
 
-    presets = ("quick", "full") if args.preset == "both" else (args.preset,)
+    presets = ("quick", "full") if args.preset in ("both", None) else (args.preset,)
     say = (
         None
         if args.json or args.quiet
         else lambda case: print(f"calibrating {case.preset} {case.kind}", file=sys.stderr)
     )
-    rows = calibrate(presets, reps=args.reps, seed=args.seed, progress=say)
+    presets = () if args.run and args.preset is None else presets
+    rows = calibrate(presets, reps=args.reps, seed=args.seed, progress=say, runs=tuple(args.run))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -575,13 +576,21 @@ def _add_report_parsers(sub) -> None:
 
     p = sub.add_parser(
         "calibrate",
-        help="how often the rate verdicts are right, on synthetic learners at the presets' sizes",
-        description="Feed the exponent and scaling verdicts with synthetic learners of known rate (right and wrong) "
-        "at each preset run's sizes, with noise like real runs', and count the verdicts: false alarms for right "
-        "rates (required <= 0.1), power for wrong ones (required >= 0.8).",
+        help="how often the rate verdicts are right, on learners of known behaviour at the presets' sizes",
+        description="Feed the rate checks (relative to the reference learner) with null learners, rate-optimal but "
+        "not power laws, and with alternatives, at each preset run's sizes with noise like real runs', and count the "
+        "verdicts: false alarms for nulls (required <= 0.05; consistent >= 0.8 at the full sizes), power for "
+        "alternatives (required >= 0.8). --run DIR calibrates on a finished run's own reference curves.",
     )
-    p.add_argument("--preset", choices=["quick", "full", "both"], default="both", help="sizes to calibrate at")
-    p.add_argument("--reps", type=_positive_int, default=100, help="repetitions per learner (default 100)")
+    p.add_argument(
+        "--preset", choices=["quick", "full", "both"], default=None, help="sizes to calibrate at (default both)"
+    )
+    p.add_argument(
+        "--run", action="append", default=[], metavar="DIR", help="also a finished run's own curves (repeatable)"
+    )
+    p.add_argument(
+        "--reps", type=_positive_int, default=20, help="repetitions per learner (default 20; the docs' table: 100)"
+    )
     p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -6,31 +6,40 @@ it inconsistent, and it bears on a claim) or `sanity` (descriptive: it checks th
 or reads a bound whose constant is unspecified; never counted as support). With [lo, hi] the 95% two-stage
 bootstrap interval of the estimate (simulations.rates):
 
-- an upper-bound exponent (claimed x0, alternative x1 > x0, larger is worse: a slower decay in N, a stronger
-  growth with the size): the claim bounds the rate from one side, so a rate at least as good is consistent.
-  Inconsistent if lo > x0; otherwise consistent if hi < x1 (the data exclude the alternative), else
-  inconclusive. x1 is x0/2 for an exponent in N (a rate half as fast), 2 x0 for a scaling in the size (twice
-  the dependence; 1 for a claimed 0).
+- a relative rate (q, the exponent of ICL's sample cost over the reference's, in N or in a size; tolerance tau):
+  inconsistent if lo > tau, lo is above the offset floor (the q of a rate-optimal learner with an offset of 2s
+  examples on this window, from the reference's own curve) and the training-budget gate agrees (q after one
+  more improvement as large as the second half of training gave must still have lo > tau; else inconclusive,
+  "still improving"); consistent if hi < tau (with a finite pretraining pool, also after one more equal
+  worsening); inconclusive otherwise. tau = 0.25 in N (the alternative, half an order slower, has q = 1/2),
+  0.5 in a size (the alternative, one more power of the size, has 1).
+- a non-inferiority (statistic <= margin, 90% interval): consistent if hi < margin, inconsistent if lo > margin.
 - an inequality (estimate <= t, or >= t): consistent if the whole interval satisfies it, inconsistent if the
   whole interval violates it, inconclusive if the interval straddles t.
+- an upper-bound exponent (descriptive rows; claimed x0, alternative x1): inconsistent if lo > x0; consistent if
+  hi < x1; else inconclusive.
 - an equivalence (|difference| <= margin, two one-sided tests at 5%, Schuirmann 1987): consistent if the 90%
   interval lies inside (-margin, margin), inconsistent if it lies entirely outside, inconclusive otherwise.
 
 Checks per run; the task family says what (simulations.tasks: classification / tokens / regression):
-  exponent          falsifiable. Mean per-task risk ~ N^b on log-spaced N from the asymptotic start to n_max
-                    (simulations.rates.fit_points), claimed -1 / -1/2 / -1; per-seed fits in the detail
-  exponent, ref     sanity. The same fit for the task's reference on the same tasks (the Bayes-optimal
-                    classifier, or logistic under label noise; the posterior mean; the Bayes floor): tells whether
-                    the N range reached the asymptotic regime at all
-  scaling           falsifiable. N*(eps) ~ size^b (d, m V), pooled over eps, claimed 1 (sanity for the reference)
+  rate relative to  falsifiable against a reference of proved rate (Task.proven: the Bayes-optimal classifier,
+  <reference>       the posterior mean, the Bayes floor), sanity otherwise. q on the top two octaves of N
+                    (simulations.rates.relative_exponent), gated by the halfway checkpoint
+  exponent, and     sanity. Mean per-task risk ~ N^b of ICL and of its reference on log-spaced N from the
+  exponent, ref     asymptotic start to n_max: descriptive (finite-N curves of optimal learners are not power laws)
+  N* scaling in     falsifiable as above: the exponent of N*_ICL / N*_reference in each size axis (d; m and V
+  <axis> relative   for tokens), claimed 0 (simulations.rates.relative_scaling)
+  scaling           sanity. N*(eps) ~ size^b (d, m V) of ICL and of the reference, claimed 1
   holds             for each upper bound of the same problem, at the eps whose bound N is n_max (the most
                     demanding eps inside the measured range; never extrapolated): the (1 - DELTA)-quantile of
                     per-task risk at N = ceil(bound.n(eps)) is <= eps. Falsifiable for a bound with explicit
                     constants that is not vacuous (eps < the metric's maximum); sanity otherwise (an O(.) claim
                     with its constant set to 1 makes no quantitative promise)
   conservativeness  sanity. bound.n / measured N*_(1 - DELTA)(eps) at that eps: how loose the bound is
-  icl-vs-finetune   falsifiable. Mean per-task risk of ICL minus that of the fine-tuned model at N = n_max,
-                    paired on the same tasks and queries, equivalent within the task's margin (Task.margin)
+  icl-vs-finetune   falsifiable. max over the fine-tuning grid's N in [n_max/4, n_max] of (ICL - fine-tuned mean
+  non-inferiority   per-task risk) / the reference's, paired on the same tasks and queries, <= NONINFERIORITY
+  icl-vs-finetune   sanity. ICL minus fine-tuned at n_max within the task's absolute margin (Task.margin)
+  equivalence
   fine-tuned vs     sanity. The fine-tuned model's risk minus a classical learner's error at n_max
   classical         (Task.finetune_reference: logistic regression for halfspaces) <= the margin: is the
                     opponent fair?
@@ -56,6 +65,7 @@ import numpy as np
 import theory
 from simulations import rates
 from simulations.config import curve_key
+from simulations.evaluate import HALFWAY
 from simulations.finetune import finetuned_name, grid
 from simulations.run import Run
 
@@ -65,11 +75,59 @@ EPS_GRID = (0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.075, 0.05, 0.03, 0.02)  # the N*(ep
 VERDICTS = ("consistent", "inconsistent", "inconclusive")
 KINDS = ("falsifiable", "sanity")
 EQUIVALENCE_LEVEL = 0.90  # two one-sided tests at 5% each
+NONINFERIORITY = 0.25  # ICL may be worse than the fine-tuned model by at most this fraction of the reference's risk
 RULES = {
+    "relative": "inconsistent if CI low > tolerance (and still after one more equal improvement of training); "
+    "consistent if CI high < tolerance",
+    "noninferiority": "90% CI high < margin: consistent; CI low > margin: inconsistent",
     "upper": "one-sided: inconsistent if CI low > claimed; consistent if CI high < alternative",
     "inequality": "the whole 95% CI on the expected side",
     "equivalence": "90% CI inside (-margin, margin); outside: inconsistent",
 }
+
+
+# Relative rates (simulations.rates.relative_exponent): q, the exponent of ICL's sample cost over the reference's
+# in N (0: a constant factor more examples; 1/2: N* ~ N*_ref^2, the alternative "half an order slower"), and per
+# size axis the exponent of N*_ICL / N*_reference in the size (0 claimed; 1 the alternative, one more power of the
+# size). A true rate-optimal learner has q near 0 but not at 0 at finite N (one with an offset of 2d examples,
+# a/(N + 2d), has q = +0.1..+0.2 on [n_max/4, n_max] at the quick sizes), so each tolerance sits halfway between
+# the claim and its alternative; `iclverify calibrate` measures how often the rule is right.
+TOLERANCE = 0.25  # of the cost exponent q in N
+SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
+
+
+def decide_relative(
+    est: rates.Estimate, tau: float, *, gate_down: bool = False, floor: float | None = None
+) -> tuple[str, str]:
+    """(verdict, reason) for a cost exponent q (in N, or in a size) with its 95% interval [lo, hi].
+
+    Inconsistent when lo > tau and lo > floor (the q of a rate-optimal learner with an offset on this window,
+    `simulations.rates.offset_cost`: below it the range cannot tell a slow learner from an offset one), and the
+    training-budget gate agrees: with the halfway checkpoint measured (detail 'optimistic': q after one more
+    improvement as large as the second half of training gave), that value's low end must also exceed tau, else the
+    row is inconclusive because the model was still improving. Consistent when hi < tau (and, with gate_down, for a
+    finite pretraining pool where more training can move ICL away from the reference, the 'pessimistic' value's
+    high end too). Inconclusive otherwise, or without an estimate."""
+    lo, hi = est.ci
+    if not all(np.isfinite([est.value, lo])) or np.isnan(hi):
+        return "inconclusive", est.detail.get("reason", "no estimate")
+    if lo > tau:
+        if floor is not None and not lo > floor:
+            return "inconclusive", (
+                f"range too short: a rate-optimal learner with an offset of {rates.OFFSET} s examples has "
+                f"q = {floor:.3g} on this window"
+            )
+        opt = est.detail.get("optimistic")
+        if opt is not None and not (opt["ci"][0] is not None and opt["ci"][0] > tau):
+            gain = est.detail["improvement"]["estimate"]
+            return "inconclusive", f"still improving: q fell by {gain:.3g} in the second half of training"
+        return "inconsistent", ""
+    if hi < tau:
+        pes = est.detail.get("pessimistic")
+        if gate_down and pes is not None and not (pes["ci"][1] is not None and pes["ci"][1] < tau):
+            return "inconclusive", "training moved ICL away from the reference (finite pretraining pool)"
+        return "consistent", ""
+    return "inconclusive", "the interval contains the tolerance"
 
 
 def alternative(claimed: float, *, in_n: bool) -> float:
@@ -188,28 +246,65 @@ def upper_row(
     return _row(claim, check, params, verdict, est, f"<= {claimed:g}", role, RULES["upper"], alternative=alt)
 
 
+def proven(run: Run, ref: str | None) -> str | None:
+    """The source of the reference's proved rate (Task.proven), or None when `ref` (a method name such as
+    bayes_risk) is not a reference of proved rate."""
+    if ref is None:
+        return None
+    return next((src for name, src in run.cfg.task.proven.items() if ref == name or ref.startswith(name + "_")), None)
+
+
+def halfway_units(run: Run, params: dict) -> np.ndarray | None:
+    """ICL's per-task risks at half the training budget, when the run measured them."""
+    key = f"{curve_key(params)}/{HALFWAY}{run.cfg.task.risk.removeprefix('icl')}"
+    return rates.as_units(run.errors[key]) if key in run.errors else None
+
+
+def relative_row(
+    run: Run, check: str, params: dict, est: rates.Estimate, tau: float, ref: str, floor: float | None = None
+) -> Verdict:
+    """A rate relative to the reference (simulations.rates.relative_exponent / relative_scaling), decided by
+    decide_relative; falsifiable against a reference of proved rate, a sanity row otherwise."""
+    source = proven(run, ref)
+    verdict, reason = decide_relative(est, tau, gate_down=run.cfg.task.pool is not None, floor=floor)
+    role = "falsifiable" if source else "sanity"
+    extra = {"reference": ref, "tolerance": tau} | ({} if floor is None else {"offset_q": floor})
+    extra |= {"proved": source} if source else {"note": f"{ref} has no proved rate: descriptive only"}
+    if reason and verdict == "inconclusive":
+        extra["why"] = reason
+    return _row(run.cfg.task.claim, check, params, verdict, est, f"<= {tau:g}", role, RULES["relative"], **extra)
+
+
 def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
     """Every check above for one finished run (see the module docstring); what is checked comes from the task
-    family (simulations.tasks.Task: claim, exponent, bounds, references, margin, checks).
+    family (simulations.tasks.Task: claim, exponent, bounds, references, proven, margin, checks).
 
     Args:
         run: a finished run (simulations.run.load_run), with its per-unit errors.
         seed: the seed of the bootstrap intervals (each curve and check derives its own from it).
 
     Returns:
-        Per curve: exponent (and its reference's), holds and conservativeness per bound, icl-vs-finetune and
-        the fine-tuned opponent's strength (when the run fine-tuned), the family's own ratio checks; then the
-        scaling in the family's size (and its reference's).
+        Per curve: the rate relative to the reference, the absolute exponents of ICL and the reference
+        (descriptive), holds and conservativeness per bound, non-inferiority to the fine-tuned model and the
+        equivalence and the opponent's strength (when the run fine-tuned), the family's own ratio checks; then the
+        size checks relative to the reference, per size axis, and the absolute scalings (descriptive).
     """
     task = run.cfg.task
     ns = np.arange(task.n_max + 1)
+    tau = TOLERANCE
+    ref = reference(run, task.curves)
     out = []
     for i, params in enumerate(task.curves):
         s = seed + 100 * i
+        icl = units(run, params, task.risk)
+        if ref is not None:
+            base = ref_units(run, params, ref, icl.shape[1])
+            est = rates.relative_exponent(icl, base, ns, halfway=halfway_units(run, params), seed=s + 5)
+            floor = rates.offset_cost(base.mean((0, 1)), ns, task.size(params), task.exponent)
+            out.append(relative_row(run, f"rate relative to {ref}", params, est, tau, ref, floor))
         start = task.asymptotic_start(params)
-        est = rates.exponent(units(run, params, task.risk), ns, start, seed=s)
-        out.append(upper_row(task.claim, "exponent", params, est, task.exponent, "falsifiable", in_n=True))
-        ref = reference(run, [params])
+        est = rates.exponent(icl, ns, start, seed=s)
+        out.append(upper_row(task.claim, "exponent", params, est, task.exponent, "sanity", in_n=True))
         if ref is not None:
             est = rates.exponent(units(run, params, ref), ns, start, seed=s + 2)
             out.append(
@@ -217,24 +312,77 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
             )
         out += bound_checks(task.bounds, params, units(run, params, task.tail), ns, s, task.error_max)
         if run.cfg.eval.finetune_tasks:  # 0: the run has no fine-tuned opponent
+            if ref is not None:
+                out.append(finetune_noninferiority(run, params, ref, s + 6))
             out.append(finetune_equivalence(run, params, s + 1))
             if task.finetune_reference is not None:
                 out.append(finetune_strength(run, params, s + 4))
         out += [ratio_check(run, c, params, s + 3 + j) for j, c in enumerate(task.checks())]
-    curves = task.curves
-    starts = [task.asymptotic_start(p) for p in curves]
-    ref = reference(run, curves)
-    for j, (name, label, role) in enumerate(((task.risk, "", "falsifiable"), (ref, f", {ref} reference", "sanity"))):
+    if ref is not None:
+        curves = []
+        for p in task.curves:
+            icl = units(run, p, task.risk)
+            curves.append((task.size_axes(p), icl, ref_units(run, p, ref, icl.shape[1]), halfway_units(run, p)))
+        for axis, est in rates.relative_scaling(curves, ns, seed=seed + 9).items():
+            out.append(relative_row(run, f"N* scaling in {axis} relative to {ref}", {}, est, SIZE_TOLERANCE, ref))
+    starts = [task.asymptotic_start(p) for p in task.curves]
+    for j, (name, label) in enumerate(((task.risk, ""), (ref, f", {ref} reference"))):
         if name is None:
             continue
-        est = rates.scaling([(task.size(p), units(run, p, name)) for p in curves], ns, starts, seed=seed + 7 + j)
-        out.append(upper_row(task.claim, f"scaling in {task.size_name}{label}", {}, est, 1.0, role, in_n=False))
+        est = rates.scaling([(task.size(p), units(run, p, name)) for p in task.curves], ns, starts, seed=seed + 7 + j)
+        out.append(upper_row(task.claim, f"scaling in {task.size_name}{label}", {}, est, 1.0, "sanity", in_n=False))
     return out
 
 
+def ref_units(run: Run, params: dict, ref: str, tasks: int) -> np.ndarray:
+    """The reference's per-task risks on the first `tasks` tasks (those ICL's per-task risk was measured on)."""
+    return units(run, params, ref)[:, :tasks]
+
+
+def finetune_noninferiority(run: Run, params: dict, ref: str, seed: int) -> Verdict:
+    """ICL not worse than the fine-tuned model by more than NONINFERIORITY times the reference's risk, at every N
+    of the fine-tuning grid in the top two octaves [n_max/4, n_max]: the statistic is the largest of
+    (ICL - fine-tuned) / reference over those N, each a ratio of mean per-task risks on the same tasks and queries;
+    consistent when its 90% interval's high end is below the margin (a one-sided test at 5%), inconsistent when
+    the low end is above it."""
+    task = run.cfg.task
+    ft = units(run, params, finetuned_name(task.risk))
+    g = grid(task.n_max)
+    cols = [j for j, n in enumerate(g) if n >= rates.top_start(task.n_max)]
+    at = [g[j] for j in cols]
+    icl = units(run, params, task.risk)[:, : ft.shape[1]][..., at]
+    base = units(run, params, ref)[:, : ft.shape[1]][..., at]
+
+    def excess(a: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return ((a - b) / np.where(r > 0, r, np.nan)).max(-1)  # nan (no estimate) where the reference's risk is 0
+
+    arrays = [icl, ft[..., cols], base]
+    means = [a.mean((0, 1)) for a in arrays]
+    detail = {"level": 0.90, "N": at, "reference": ref}
+    if not np.all(means[2] > 0):
+        zero = [n for n, m in zip(at, means[2], strict=True) if m <= 0]
+        est = rates.undefined(f"the reference's mean risk is 0 at N = {zero}")
+    else:
+        est = rates.bootstrap_means(excess, arrays, seed=seed, resamples=rates.RESAMPLES, paired=True, level=0.90)
+        per_n = ((means[0] - means[1]) / means[2]).tolist()
+        est = rates.Estimate(est.value, est.ci, detail | {"excess_per_N": per_n})
+    verdict = decide_inequality(est, NONINFERIORITY, "<=")
+    where = params | {"margin": f"{NONINFERIORITY:g} x {ref}"}
+    return _row(
+        task.claim,
+        "icl-vs-finetune non-inferiority",
+        where,
+        verdict,
+        est,
+        f"<= {NONINFERIORITY:g}",
+        "falsifiable",
+        RULES["noninferiority"],
+    )
+
+
 def finetune_equivalence(run: Run, params: dict, seed: int) -> Verdict:
-    """ICL minus fine-tuned mean per-task risk at N = n_max on the same tasks and queries, within the task's
-    margin."""
+    """Sanity: ICL minus fine-tuned mean per-task risk at N = n_max on the same tasks and queries, within the
+    task's absolute margin (two one-sided tests)."""
     task = run.cfg.task
     ft = units(run, params, finetuned_name(task.risk))
     icl = units(run, params, task.risk)[:, : ft.shape[1], grid(task.n_max)]
@@ -246,12 +394,12 @@ def finetune_equivalence(run: Run, params: dict, seed: int) -> Verdict:
     verdict = decide_equivalence(est, task.margin)
     return _row(
         task.claim,
-        "icl-vs-finetune",
+        "icl-vs-finetune equivalence",
         where,
         verdict,
         est,
         f"|diff| < {task.margin:g}",
-        "falsifiable",
+        "sanity",
         RULES["equivalence"],
     )
 

@@ -276,7 +276,12 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
 
 
 def evaluate(
-    cfg: RunConfig, models: eqx.Module, *, progress: bool = True, store: Path | None = None
+    cfg: RunConfig,
+    models: eqx.Module,
+    *,
+    progress: bool = True,
+    store: Path | None = None,
+    halfway: eqx.Module | None = None,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
     """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, and the
     per-unit errors behind them, keyed 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
@@ -284,7 +289,9 @@ def evaluate(
 
     With `store` (a directory) each finished curve is written there (curve-<i>.npz, atomically) and a curve found
     there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve
-    depends only on the config, the models and its own keys)."""
+    depends only on the config, the models and its own keys). With `halfway` (the models at half the training
+    budget) the per-task risks of the in-context predictor are also measured for them, on the same tasks and
+    queries, named 'halfway_risk', ... (for the training-budget check of the rate verdicts)."""
     curves, errors = [], {}
     stored = {} if store is None else stored_curves(store)
     for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=None if progress else True)):
@@ -292,7 +299,7 @@ def evaluate(
         if family in stored:
             curve, raw = _load_curve(path)
         else:
-            curve, raw = _curve(cfg, models, family, params)
+            curve, raw = _curve(cfg, models, family, params, halfway)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_npz(path, raw | {CURVE: np.asarray(json.dumps(curve))})
@@ -301,6 +308,7 @@ def evaluate(
     return curves, errors
 
 
+HALFWAY = "halfway"  # the in-context predictor at half its training budget, as a method name in errors.npz
 CURVE = "__curve__"  # the entry of a stored curve's npz that holds its summary (JSON)
 
 
@@ -315,7 +323,9 @@ def _load_curve(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         return json.loads(str(npz[CURVE])), raw
 
 
-def _curve(cfg: RunConfig, models: eqx.Module, family: int, params: dict) -> tuple[dict, dict[str, np.ndarray]]:
+def _curve(
+    cfg: RunConfig, models: eqx.Module, family: int, params: dict, halfway: eqx.Module | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
     """One curve's summary and its per-unit errors {method: array}."""
     task, ev = cfg.task, cfg.eval
     tasks = _tasks(cfg, family, ev.tasks)
@@ -327,6 +337,9 @@ def _curve(cfg: RunConfig, models: eqx.Module, family: int, params: dict) -> tup
     if cfg.model.attention == "causal":
         risks, icl_pred = _risk(cfg, models, risk_tasks, queries, truth, params)
         raw |= risks
+        if halfway is not None:  # the same risks at half the training budget: halfway_risk, halfway_risk_max, ...
+            early, _ = _risk(cfg, halfway, risk_tasks, queries, truth, params)
+            raw |= {HALFWAY + k.removeprefix("icl"): v for k, v in early.items()}
     tuned, chosen = {}, None
     if ev.finetune_tasks:
         tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)

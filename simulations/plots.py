@@ -56,23 +56,40 @@ def _loglog(ax, xlabel: str, ylabel: str, title: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
-def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) -> None:
-    """Per-task risk of in-context learning vs N with its fitted power law, the bound's eps(N), and baselines.
+def _risk_methods(curve: dict, risk: str) -> list[str]:
+    """The smooth curves of a rates panel: per-task risks (ICL's, its halfway checkpoint's, the references', the
+    fine-tuned model's) and exact expected errors; single-query errors (jagged, 0 at large N for the best
+    learners) are left to each run's error_vs_n.png."""
+    suffix = risk.removeprefix("icl")
+    names = []
+    for name, m in curve["methods"].items():
+        if "metric" in m or name == "icl_vs_finetune":
+            continue
+        if (name.endswith(suffix) and not name.startswith("icl")) or name == risk:
+            names.append(name)
+    return names
+
+
+def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path, expected: tuple[str, ...] = ()) -> None:
+    """Per-task risk of in-context learning vs N with its fitted power law, the bound's eps(N), and the other
+    per-task risks (references, the halfway checkpoint, the fine-tuned model) and `expected` exact errors; the
+    legend sits below the panels, off the curves.
 
     fits: curve key -> {'n_range': [lo, hi], 'prefactor': a, 'estimate': b} (a N^b drawn on the fit range);
     bounds: curve key -> (label, N values, eps values), the paper bound's curve (points with eps <= 1).
     """
     curves = metrics["curves"]
-    fig = Figure(figsize=(4.6 * len(curves), 3.9))
+    fig = Figure(figsize=(4.6 * len(curves), 4.6))
     axes = fig.subplots(1, len(curves), squeeze=False)
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         key = curve_key(curve["params"])
-        for name, m in curve["methods"].items():
-            if name in ("icl_vs_finetune", "icl") or (name.startswith("icl_risk") and name != risk) or "metric" in m:
-                continue
+        for name in [*_risk_methods(curve, risk), *(e for e in expected if e in curve["methods"])]:
             label = "ICL (per-task risk)" if name == risk else name
-            _band(ax, ns, m, label, STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8)))
+            style = STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8))
+            if name.startswith("halfway"):
+                style, label = dict(color="gray", lw=1.4, ls=":"), "ICL at half the training budget"
+            _band(ax, ns, curve["methods"][name], label, style)
         fit = fits.get(key)
         if fit and fit.get("estimate") is not None:
             lo, hi = fit["n_range"]
@@ -83,7 +100,7 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
                 color="tab:orange",
                 lw=2.5,
                 alpha=0.8,
-                label=f"fit N^{fit['estimate']:.2f}",
+                label="power-law fit to ICL",
             )
         if key in bounds:
             label, bn, be = bounds[key]
@@ -96,10 +113,44 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path) 
             ", ".join(f"{k} = {v}" for k, v in curve["params"].items()),
         )
         ax.set_xlim(1, ns[-1] * 1.1)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _legend_below(fig, axes[0])
+    fig.suptitle(f"{metrics['task']}: per-task risk vs N (run {metrics['config_hash']})")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend for every panel, below them (off the curves)."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=min(4, len(seen)), fontsize=7, frameon=False)
+
+
+def ratio_panel(ratios: dict, reference: str, title: str, path: Path, window: tuple[int, int] | None = None) -> None:
+    """ICL's mean risk over the reference's against N, with its 95% interval, one line per curve (and the ratio at
+    half the training budget, dotted); 1 means ICL is the reference. `window`: the N range of the rate checks.
+
+    ratios: curve key -> {'n': [N], 'ratio': [N], 'low': [N], 'high': [N]} and optionally 'halfway' (a ratio [N]).
+    """
+    fig = Figure(figsize=(5.6, 4.4))
+    ax = fig.subplots()
+    for key, r in ratios.items():
+        (line,) = ax.plot(r["n"], r["ratio"], lw=1.8, label=key)
+        ax.fill_between(r["n"], r["low"], r["high"], color=line.get_color(), alpha=0.15, lw=0)
+        if r.get("halfway") is not None:
+            ax.plot(r["n"], r["halfway"], color=line.get_color(), lw=1.1, ls=":", label=f"{key}, half the budget")
+    ax.axhline(1.0, color="gray", lw=1)
+    if window:
+        ax.axvspan(*window, color="tab:orange", alpha=0.08, lw=0, label="range of the rate checks")
+    ax.set_xscale("log")
+    ax.set_xlabel("N (in-context examples)")
+    ax.set_ylabel(f"mean risk, ICL / {reference}")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend_below(fig, [ax])
+    fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
 def n_star_vs_size(scaling: dict, size_name: str, title: str, path: Path) -> None:

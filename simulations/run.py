@@ -139,7 +139,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
     note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
     stored = len(stored_curves(out / "evaluation"))
-    curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation")
+    curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation", halfway=state.halfway)
     t2 = time.perf_counter()
     read = f", {stored} read back from an interrupted evaluation" if stored else ""
     note(out, f"evaluated {len(curves)} curve(s){read} in {t2 - t1:.1f} s")

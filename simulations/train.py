@@ -36,6 +36,22 @@ class TrainState:
     step: int
     losses: np.ndarray  # [steps, seeds]
     resumed_from: int = 0  # the step this call started from (0 unless resumed from a checkpoint)
+    halfway: eqx.Module | None = None  # the models at halfway(cfg) steps (host copies), once training got there
+
+
+def halfway(cfg: RunConfig) -> int:
+    """The step at which the models are kept for the training-budget check: half the budget (0: none kept)."""
+    return cfg.train.steps // 2
+
+
+def halfway_path(checkpoint: Path) -> Path:
+    """Where the halfway models are kept beside the checkpoint."""
+    return checkpoint.with_name("checkpoint-half.eqx")
+
+
+def _host_copy(models: eqx.Module) -> eqx.Module:
+    """The models' arrays copied to host memory (the training step donates its device buffers)."""
+    return jax.tree.map(lambda x: np.array(x) if eqx.is_array(x) else x, models)
 
 
 def keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -213,12 +229,18 @@ def _fault_hook(step: int) -> None:
 def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = True) -> TrainState:
     """Train cfg.train.seeds models together; resume from `checkpoint` if it exists; save every checkpoint_every.
 
-    Raises TrainingDiverged on a non-finite loss, leaving the last good checkpoint in place.
+    The models at half the budget (`halfway`) are kept in the returned state and, with a checkpoint, beside it
+    (`halfway_path`), so that a resumed run still has them. Raises TrainingDiverged on a non-finite loss, leaving the
+    last good checkpoint in place.
     """
     state = init_state(cfg)
+    half = halfway(cfg)
+    kept = None
     if checkpoint is not None and checkpoint.exists():
         state = load(checkpoint, state)
         state.resumed_from = state.step
+        if half and state.step >= half:
+            kept = load(halfway_path(checkpoint), init_state(cfg)).models
     _, train_keys, _ = keys(cfg)
     where = devices.mesh(cfg.train.seeds, cfg.train.batch)
     state.models, state.opt_states = devices.by_seed((state.models, state.opt_states), where)
@@ -231,6 +253,8 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
     models, opt_states = state.models, state.opt_states
     while state.step < total:
         stop = min(total, (state.step // every + 1) * every)  # run to the next checkpoint, then check the losses
+        if state.step < half:
+            stop = min(stop, half)
         losses = []
         for begin in range(state.step, stop, CHUNK):
             length = min(CHUNK, stop - begin)
@@ -245,8 +269,13 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
         state.losses[state.step : stop] = losses
         state = TrainState(models, opt_states, stop, state.losses, state.resumed_from)
         bar.set_postfix(loss=f"{losses[-1].mean():.4f}")
+        if stop == half:
+            kept = _host_copy(models)
+            if checkpoint is not None:
+                save(halfway_path(checkpoint), state)
         if checkpoint is not None:
             save(checkpoint, state)
             _fault_hook(state.step)
     bar.close()
+    state.halfway = kept
     return state

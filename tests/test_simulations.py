@@ -285,6 +285,11 @@ def test_simulate_is_deterministic_and_reused(tmp_path):
 
 def test_classification_run_has_every_method(tmp_path):
     m = simulate(tiny("classification"), tmp_path, progress=False)
+    # the in-context risk at half the training budget, on the same tasks and queries, from the kept checkpoint
+    assert (tmp_path / "checkpoint-half.eqx").is_file()
+    with np.load(tmp_path / "errors.npz") as errors:
+        assert errors["d=2/halfway_risk"].shape == errors["d=2/icl_risk"].shape
+        assert not np.array_equal(errors["d=2/halfway_risk"], errors["d=2/icl_risk"])
     assert [c["params"] for c in m["curves"]] == [{"d": 2}, {"d": 3}]
     assert {"icl", "averaging", "logistic", "max_margin", "bayes_risk", "logistic_risk", "finetune_risk"} <= set(
         m["curves"][0]["methods"]
@@ -335,6 +340,7 @@ CHANGED = ("bayes", "max_margin", "posterior_mean", "finetune", "icl_vs_finetune
 ADDED = ("icl_kl", "posterior_mean_kl", "icl_risk_kl", "icl_risk_max_kl", "finetune_risk", "finetune_risk_max")
 ADDED += ("bayes_risk", "logistic_risk", "posterior_mean_risk", "posterior_mean_risk_max")
 ADDED += ("posterior_mean_risk_kl", "posterior_mean_risk_max_kl")
+ADDED += ("halfway_risk", "halfway_risk_max", "halfway_risk_kl", "halfway_risk_max_kl")  # schema 4
 
 
 def test_noisy_bidirectional_curriculum_run_is_unchanged_by_the_registry(tmp_path):
@@ -420,11 +426,11 @@ def test_killed_evaluation_resumes_from_its_finished_curves(tmp_path, monkeypatc
     computed = []
     real = E._curve
 
-    def dies_at_the_second(cfg, models, family, params):
+    def dies_at_the_second(cfg, models, family, params, halfway=None):
         computed.append(family)
         if family == 1 and len(computed) == 2:
             raise KeyboardInterrupt  # as a kill would stop it
-        return real(cfg, models, family, params)
+        return real(cfg, models, family, params, halfway)
 
     monkeypatch.setattr(E, "_curve", dies_at_the_second)
     with pytest.raises(KeyboardInterrupt):

@@ -93,6 +93,9 @@ class Task:
     risk: ClassVar[str] = "icl_risk"  # per-task risk behind the mean curve (an errors.npz method name)
     tail: ClassVar[str] = "icl_risk"  # per-task risk in the bounds' metric, for quantiles
     references: ClassVar[tuple[str, ...]] = ()  # baselines fitted beside ICL as the reference; first present wins
+    # References whose rate in N is proved, with the proof's source: the rate checks compare ICL with such a
+    # reference on the same tasks and count as evidence (falsifiable); against any other they are sanity rows.
+    proven: ClassVar[dict[str, str]] = {}
     error_max: ClassVar[float] = 1.0  # the largest error the metric can take (a bound at eps >= it is vacuous)
     # Equivalence margin of ICL against the fine-tuned model, in the metric's units (fixed before data): their
     # mean errors at n_max must differ by less than this for "ICL approximates the fine-tuned model".
@@ -127,6 +130,11 @@ class Task:
     def size(self, params: dict) -> float:
         """The parameter the theory scales with (d, or m V) of one curve."""
         raise NotImplementedError
+
+    def size_axes(self, params: dict) -> dict[str, float]:
+        """The sizes the theory scales with, one axis each (tokens: {'m': m, 'V': V}); the relative size checks
+        fit one exponent per axis along which the curves vary. Default: {size_name: size(params)}."""
+        return {self.size_name: self.size(params)}
 
     def asymptotic_start(self, params: dict) -> int:
         """n_min of the exponent fits: the smallest N taken to be in the asymptotic regime."""

@@ -64,6 +64,12 @@ class Halfspaces(GaussianInputs):
         "vc.blumer",
     )
     references: ClassVar[tuple[str, ...]] = ("bayes", "logistic")
+    # The Bayes rule's risk averaged over the prior is at most any predictor's, so at most the one-inclusion graph
+    # predictor's d/(N + 1) (VC dimension d); at d = 2 it is exactly 1/(2(N + 1)). Logistic regression (the
+    # fallback under label noise) has no proved rate against the clean labels.
+    proven: ClassVar[dict[str, str]] = {
+        "bayes": "E risk <= d/(N + 1): Haussler, Littlestone & Warmuth, Inform. Comput. 115(2):248-292 (1994)"
+    }
     finetune_reference: ClassVar[str | None] = "logistic"
 
     label_noise: float = documented(0.0, "probability that a label is flipped, in [0, 0.5)")

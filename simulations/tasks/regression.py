@@ -82,6 +82,11 @@ class LinearRegression(GaussianInputs):
     claim: ClassVar[str] = "regression: Bayes excess risk ~ sigma^2 d / N"
     exponent: ClassVar[float] = -1.0
     references: ClassVar[tuple[str, ...]] = ("bayes_floor",)
+    # tr Sigma_N = sigma^2 tr (X^T X + sigma^2 I)^-1 <= sigma^2 tr (X^T X)^-1, whose mean is sigma^2 d / (N - d - 1)
+    # (the mean of an inverse Wishart matrix; Anderson, An Introduction to Multivariate Statistical Analysis, 7.7)
+    proven: ClassVar[dict[str, str]] = {
+        "bayes_floor": "E tr Sigma_N <= sigma^2 d/(N - d - 1) (inverse-Wishart mean; Anderson 2003, 7.7)"
+    }
     error_max: ClassVar[float] = float("inf")
     margin: ClassVar[float] = 0.05  # a fifth of the default noise variance sigma^2 = 0.25
 

@@ -76,6 +76,13 @@ class NextToken(Task):
     tail: ClassVar[str] = "icl_risk_max"  # the paper's metric: the worst context
     # the posterior mean: a baseline in TV (the claim's metric), the Bayes floor in KL (the training loss's)
     references: ClassVar[tuple[str, ...]] = ("posterior_mean",)
+    # Dirichlet posterior variance summed over tokens <= 1/(n_c + V + 1), Cauchy-Schwarz and Jensen over the
+    # binomial count n_c of the query's context (E 1/(n_c + 1) <= m/(N + 1)): E TV <= (1/2) sqrt(m V / (N + 1));
+    # the minimax rate sqrt(V / n) (Han, Jiao & Weissman 2015; Kamath, Orlitsky, Pichapati & Suresh 2015).
+    proven: ClassVar[dict[str, str]] = {
+        "posterior_mean": "E TV <= (1/2) sqrt(m V / (N + 1)) (Dirichlet posterior variance, Jensen); minimax "
+        "sqrt(V/N): Han, Jiao & Weissman 2015, Kamath et al. 2015"
+    }
     secondary_metrics: ClassVar[dict[str, str]] = {"kl": "KL(true law || prediction)"}
 
     families: tuple[tuple[int, int], ...] = documented(
@@ -117,6 +124,11 @@ class NextToken(Task):
 
     def size(self, params: dict) -> float:
         return params["m"] * params["V"]
+
+    def size_axes(self, params: dict) -> dict[str, float]:
+        """m and V as separate axes: the optimal learner's constant depends on V (about g(V) sqrt(m V / N)), so
+        (2, 4) and (4, 2) share m V but not the risk."""
+        return {"m": params["m"], "V": params["V"]}
 
     def asymptotic_start(self, params: dict) -> int:
         return int(params["m"]) * int(params["V"])
