@@ -304,6 +304,14 @@ def verdict_table(rows: list[V.Verdict]) -> list[str]:
     lines = ["| claim | check | parameters | estimate [95% CI] | claimed | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         note = f" ({r.detail['reason']})" if r.detail.get("reason") else ""
+        gain = r.detail.get("improvement")
+        if gain and gain.get("estimate") is not None:
+            lo, hi = gain["ci"]
+            note += f"; fell by {fmt(gain['estimate'])} [{fmt(lo)}, {fmt(hi)}] from half to full training"
+        if r.detail.get("ratio") is not None and "tolerance" in r.detail:
+            note += f"; ICL / reference at n_max {r.detail['ratio']:.3g}"
+        if r.detail.get("why"):
+            note += f" ({r.detail['why']})"
         lines.append(
             f"| `{r.claim}` | {r.check} | {_params_text(r.params)} | {fmt_estimate(r)}{note} | "
             f"{_expected(r)} | **{r.verdict}** |"
@@ -404,6 +412,9 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
 
     ratios = [r.detail.get("ratio") for r in rel if r.detail.get("ratio") is not None]
     limits = [f"the range N in [{lo}, {hi}] (two octaves)"]
+    short = [r for r in rel if str(r.detail.get("why", "")).startswith("range too short")]
+    if short:
+        limits.append(f"the window ({len(short)} curve(s) too close to N ~ size to tell slow from offset learners)")
     budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith("still improving")]
     if budget:
         limits.append(f"the training budget ({len(budget)} row(s) still improving between half and full budget)")
@@ -415,8 +426,8 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     ratio_text = f"; ICL / {ref} at n_max: {min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
     return (
         f"- **`{task.claim}`** ({task.kind}, {sizes}): ICL's rate in N relative to `{ref}` on the same tasks "
-        f"(tolerance {V.TOLERANCE:g} on the exponent of the ratio): {count(rel)}; its N* scaling "
-        f"in the size relative to the reference: {count(size)}{ratio_text}. Limited by: {'; '.join(limits)}."
+        f"(cost exponent q, tolerance {V.TOLERANCE:g}): {count(rel)}; its N* scaling in the size relative to the "
+        f"reference: {count(size)}{ratio_text}. Limited by: {'; '.join(limits)}."
     )
 
 
@@ -458,10 +469,12 @@ def _verdict_sections(r: ReportData) -> list[str]:
         "## Verdicts: the paper's rates",
         "",
         "Falsifiable checks only (sanity rows are listed apart, below). Each rate is tested against a reference "
-        "learner whose rate is proved, on the same tasks, queries and N: r is the exponent in N of ICL's mean risk "
-        "over the reference's on the top two octaves of N (0: ICL keeps pace), and the size rows the exponent of "
-        "N*_ICL / N*_reference in each size; `claimed` is the tolerance. A row that would be inconsistent but whose r "
-        "was still falling between half and full training budget is inconclusive (`why`). How often these rules come "
+        "learner whose rate is proved, on the same tasks, queries and N: q is the exponent in N of ICL's sample cost "
+        "over the reference's on the top two octaves of N (0: a constant factor more examples; 1/2: half an order "
+        "slower), and the size rows the exponent of N*_ICL / N*_reference in each size; `claimed` is the tolerance. "
+        "A row that would be inconsistent but whose q was still falling between half and full training budget, or "
+        "whose window cannot tell it from a rate-optimal learner with an offset, is inconclusive (`why`). How often "
+        "these rules come "
         f"out right at this preset's sizes: `iclverify calibrate --preset {r.preset}` (the table is in "
         "docs/verdicts.md).",
         "",

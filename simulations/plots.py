@@ -72,8 +72,9 @@ def _risk_methods(curve: dict, risk: str) -> list[str]:
 
 def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path, expected: tuple[str, ...] = ()) -> None:
     """Per-task risk of in-context learning vs N with its fitted power law, the bound's eps(N), and the other
-    per-task risks (references, the halfway checkpoint, the fine-tuned model) and `expected` exact errors; the
-    legend sits below the panels, off the curves.
+    per-task risks (references, the halfway checkpoint, the fine-tuned model) and the `expected` methods that have
+    no per-task risk (exact expected errors such as the Bayes floor); the legend sits below the panels, off the
+    curves.
 
     fits: curve key -> {'n_range': [lo, hi], 'prefactor': a, 'estimate': b} (a N^b drawn on the fit range);
     bounds: curve key -> (label, N values, eps values), the paper bound's curve (points with eps <= 1).
@@ -84,7 +85,9 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path, 
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         key = curve_key(curve["params"])
-        for name in [*_risk_methods(curve, risk), *(e for e in expected if e in curve["methods"])]:
+        suffix = risk.removeprefix("icl")
+        exact = [e for e in expected if e in curve["methods"] and f"{e}{suffix}" not in curve["methods"]]
+        for name in [*_risk_methods(curve, risk), *exact]:
             label = "ICL (per-task risk)" if name == risk else name
             style = STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8))
             if name.startswith("halfway"):
@@ -124,7 +127,7 @@ def _legend_below(fig, axes) -> None:
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.12, 1, 0.94))
     fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=min(4, len(seen)), fontsize=7, frameon=False)
 
 

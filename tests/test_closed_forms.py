@@ -61,3 +61,26 @@ def test_the_sampler_draws_gibbs_uniformly_from_the_arc():
     risk = np.arccos(np.clip(cos, -1, 1)) / np.pi
     se = risk.std() / np.sqrt(TASKS)
     assert abs(risk.mean() - 2 / (3 * (n + 1))) < 4 * se
+
+
+def test_posterior_mean_tv_is_within_its_proved_bound():
+    """E TV of the Dirichlet posterior mean <= (1/2) sqrt(m V / (N + 1)) (Task.proven), by Monte Carlo; the
+    add-alpha estimators' curves that the calibration uses agree at N = 0 with the uniform law's mean TV."""
+    from iclverify.calibrate import token_estimators
+
+    n = np.arange(33)
+    for m, v in ((1, 2), (2, 4), (4, 8)):
+        tv = token_estimators(m, v, 32)[1.0]
+        assert np.all(tv <= 0.5 * np.sqrt(m * v / (n + 1)))
+        assert np.all(np.diff(tv) < 0.01)  # decreasing up to Monte-Carlo noise
+
+
+def test_bayes_floor_is_within_its_proved_bound():
+    """E tr Sigma_N <= sigma^2 d / (N - d - 1) for N > d + 1 (inverse-Wishart mean), and = d with no example."""
+    from iclverify.calibrate import regression_floor
+
+    for d in (1, 3, 8):
+        floor = regression_floor(d, 64, 0.25)
+        n = np.arange(65)
+        over = n > d + 1
+        assert floor[0] == d and np.all(floor[over] <= 0.25 * d / (n[over] - d - 1) * 1.02)
