@@ -39,7 +39,7 @@ import numpy as np
 
 from iclverify import verdicts as V
 from simulations import rates
-from simulations.config import PRESETS, RunConfig
+from simulations.config import PRESETS, RunConfig, curve_key
 from theory.symbols import InputError
 
 TASK_CV = 0.6
@@ -114,15 +114,14 @@ def reference_curves(cfg: RunConfig) -> dict[str, dict[str, np.ndarray]]:
     task, ns = cfg.task, np.arange(cfg.task.n_max + 1, dtype=np.float64)
     out = {}
     for p in task.curves:
-        key = ",".join(f"{k}={v}" for k, v in p.items())
+        key = curve_key(p)
         if task.kind == "tokens":
             est = token_estimators(p["m"], p["V"], task.n_max)
             out[key] = {"reference": est[1.0], "add-1/2": est[0.5], "add-2": est[2.0]}
         elif task.kind == "regression":
             out[key] = {"reference": regression_floor(p["d"], task.n_max, task.noise_var)}
         else:  # halfspaces, and a user's family: the halfspace form in its size, raised to the claimed exponent
-            base = halfspace_bayes(task.size(p), ns) ** (-task.exponent)
-            out[key] = {"reference": base / (1.0 if task.kind == "classification" else base[0] / 0.5)}
+            out[key] = {"reference": halfspace_bayes(task.size(p), ns) ** (-task.exponent)}
     return out
 
 
@@ -132,12 +131,12 @@ def learners(cfg: RunConfig, refs: dict[str, dict[str, np.ndarray]]) -> list[Lea
     a = -task.exponent
     ns = np.arange(task.n_max + 1, dtype=np.float64)
     n0 = rates.top_start(task.n_max)
-    sizes = {_key(p): task.size(p) for p in task.curves}
+    sizes = {curve_key(p): task.size(p) for p in task.curves}
     s_min = min(sizes.values())
 
     def ref(p: dict, n: np.ndarray = ns) -> np.ndarray:
         """The reference's mean curve at (fractional) N, interpolated in log-log."""
-        curve = refs[_key(p)]["reference"]
+        curve = refs[curve_key(p)]["reference"]
         return np.exp(np.interp(np.log(np.maximum(n, 1.0)), np.log(ns[1:]), np.log(curve[1:])))
 
     out = [
@@ -146,12 +145,12 @@ def learners(cfg: RunConfig, refs: dict[str, dict[str, np.ndarray]]) -> list[Lea
     ]
     if task.kind == "classification":
         # Gibbs / Bayes: 4/3 at d = 2 (exact), 0.625 / 0.442 for large d
-        out.append(Learner("Gibbs", lambda p, n: ref(p) * (1.414 - 0.162 * 2 / p["d"]), "null", "null"))
+        out.append(Learner("Gibbs", lambda p, n: ref(p) * (1.414 - 0.081 * 2 / p["d"]), "null", "null"))
     for k in (0, 1, 2):
         # scaled to touch the reference from above on N = 1..n_max: a realizable learner is never better than the
         # Bayes-optimal reference
         def offset(p, n, k=k):
-            s = sizes[_key(p)]
+            s = sizes[curve_key(p)]
             shape = (s / np.maximum(n + k * s, 1.0)) ** a
             return shape * np.max(ref(p)[1:] / shape[1:])
 
@@ -159,7 +158,7 @@ def learners(cfg: RunConfig, refs: dict[str, dict[str, np.ndarray]]) -> list[Lea
         out.append(Learner(f"(s/(N + {k}s))^{a:g}" if k else f"(s/N)^{a:g}", offset, "null", "n/a"))
     for name in ("add-1/2", "add-2"):
         if name in next(iter(refs.values())):
-            out.append(Learner(name, lambda p, n, name=name: refs[_key(p)][name], "null", "null"))
+            out.append(Learner(name, lambda p, n, name=name: refs[curve_key(p)][name], "null", "null"))
     out += [
         Learner(
             f"reference slowed by N^{a / 2:g}",
@@ -175,16 +174,12 @@ def learners(cfg: RunConfig, refs: dict[str, dict[str, np.ndarray]]) -> list[Lea
         ),
         Learner(
             "N* x size (one more power)",
-            lambda p, n: ref(p, n * s_min / sizes[_key(p)]),
+            lambda p, n: ref(p, n * s_min / sizes[curve_key(p)]),
             "null",
             "alternative",
         ),
     ]
     return out
-
-
-def _key(p: dict) -> str:
-    return ",".join(f"{k}={v}" for k, v in p.items())
 
 
 # ---- noise ----------------------------------------------------------------------------------------------------
@@ -258,8 +253,8 @@ def run_case(path: Path | str) -> Case:
     refs, icl = {}, {}
     for p in task.curves:
         learner = V.units(run, p, task.risk)
-        refs[_key(p)] = V.units(run, p, ref_name)[0, : learner.shape[1]]
-        icl[_key(p)] = learner.mean(0)
+        refs[curve_key(p)] = V.units(run, p, ref_name)[0, : learner.shape[1]]
+        icl[curve_key(p)] = learner.mean(0)
     return Case(f"run {Path(path).name}", task.kind, run.cfg, refs, icl)
 
 
@@ -274,7 +269,7 @@ def _case_learners(case: Case) -> tuple[list[Learner], dict]:
     ns = np.arange(task.n_max + 1, dtype=np.float64)
 
     def slowed_icl(p, n):
-        return case.icl_units[_key(p)].mean(0) * (np.maximum(ns, 1.0) / n0) ** (a / 2)
+        return case.icl_units[curve_key(p)].mean(0) * (np.maximum(ns, 1.0) / n0) ** (a / 2)
 
     out.append(Learner(f"the run's ICL slowed by N^{a / 2:g}", slowed_icl, "alternative", "null"))
     return out, case.reference_units
@@ -296,7 +291,7 @@ def calibrate_case(case: Case, reps: int, seed: int = 0, resamples: int = rates.
             pairs = []
             for p in task.curves:
                 mean = learner.curve(p, ns.astype(np.float64))
-                pairs.append((p, *sample(mean, refs[_key(p)], ns, n0, case.shape, bounded, rng, task.kind)))
+                pairs.append((p, *sample(mean, refs[curve_key(p)], ns, n0, case.shape, bounded, rng, task.kind)))
             for j, (p, u, ref) in enumerate(pairs):
                 est = rates.relative_exponent(u, ref, ns, seed=r * 100 + j, resamples=resamples)
                 floor = rates.offset_cost(rates.as_units(ref).mean((0, 1)), ns, task.size(p), task.exponent)

@@ -77,8 +77,8 @@ KINDS = ("falsifiable", "sanity")
 EQUIVALENCE_LEVEL = 0.90  # two one-sided tests at 5% each
 NONINFERIORITY = 0.25  # ICL may be worse than the fine-tuned model by at most this fraction of the reference's risk
 RULES = {
-    "relative": "inconsistent if CI low > tolerance (and still after one more equal improvement of training); "
-    "consistent if CI high < tolerance",
+    "relative": "inconsistent if CI low > tolerance, above the offset learner's q, and still after one more equal "
+    "improvement of training; consistent if CI high < tolerance",
     "noninferiority": "90% CI high < margin: consistent; CI low > margin: inconsistent",
     "upper": "one-sided: inconsistent if CI low > claimed; consistent if CI high < alternative",
     "inequality": "the whole 95% CI on the expected side",
@@ -90,8 +90,8 @@ RULES = {
 # in N (0: a constant factor more examples; 1/2: N* ~ N*_ref^2, the alternative "half an order slower"), and per
 # size axis the exponent of N*_ICL / N*_reference in the size (0 claimed; 1 the alternative, one more power of the
 # size). A true rate-optimal learner has q near 0 but not at 0 at finite N (one with an offset of 2d examples,
-# a/(N + 2d), has q = +0.1..+0.2 on [n_max/4, n_max] at the quick sizes), so each tolerance sits halfway between
-# the claim and its alternative; `iclverify calibrate` measures how often the rule is right.
+# a/(N + 2d), has q = +0.1..+0.2 on [n_max/4, n_max] for halfspaces at the quick sizes), so each tolerance sits
+# halfway between the claim and its alternative; `iclverify calibrate` measures how often the rule is right.
 TOLERANCE = 0.25  # of the cost exponent q in N
 SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
 

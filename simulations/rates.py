@@ -629,7 +629,12 @@ OCTAVES = 2
 
 
 def top_start(n_max: int, octaves: int = OCTAVES) -> int:
-    """Where the relative fits start: n_max / 2^octaves, rounded (at least 1)."""
+    """Where the relative fits start: n_max / 2^octaves, rounded (at least 1).
+
+    Args:
+        n_max: the largest N of the run.
+        octaves: how many doublings of N below n_max the fits span (OCTAVES = 2).
+    """
     return max(1, round(n_max / 2**octaves))
 
 

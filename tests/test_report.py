@@ -138,3 +138,15 @@ def test_report_command_json_and_fail_on(tiny_report, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["summary"] == V.summary(rows) and printed["out"] == str(out)
     assert rc == (1 if any(r.verdict == "inconsistent" and r.kind == "falsifiable" for r in rows) else 0)
+
+
+def test_calibrate_on_a_finished_runs_own_curves(tiny_report, capsys):
+    """`iclverify calibrate --run DIR` feeds the run's own reference risks (and its ICL curve slowed) to the rate
+    checks: every learner gets a row per check, with frequencies that sum to 1."""
+    out, _ = tiny_report
+    assert main(["calibrate", "--run", str(out / "tokens"), "--reps", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    learners = {r["learner"] for r in rows}
+    assert "reference (seed noise)" in learners and "the run's ICL slowed by N^0.25" in learners
+    assert all(r["preset"] == "run tokens" and abs(sum(r["frequencies"].values()) - 1) < 1e-9 for r in rows)
+    assert main(["calibrate", "--run", str(out / "nowhere"), "--reps", "1"]) == 2  # one line, exit 2
