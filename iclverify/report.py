@@ -631,10 +631,13 @@ def _parameters(r: ReportData) -> list[str]:
 def _closing(r: ReportData) -> list[str]:
     return [
         "",
-        f"Verdict constants: delta = {V.DELTA:g}; exponent fits on N log-spaced ({rates.PER_OCTAVE} per octave) from "
-        "2d (classification, regression) or m V (tokens) to n_max, every point resolved at "
+        f"Verdict constants: delta = {V.DELTA:g}; relative rates on the top {rates.OCTAVES} octaves of N "
+        f"({rates.PER_OCTAVE} points per octave), tolerance {V.TOLERANCE:g} on q and {V.SIZE_TOLERANCE:g} on the size "
+        f"exponents, offset learner (s/(N + {rates.OFFSET}s))^|claimed|; descriptive exponent fits from 2d "
+        "(classification, regression) or m V (tokens) to n_max; every fit point resolved at "
         f">= {rates.RESOLVED:g} standard errors; {rates.RESAMPLES} two-stage bootstrap resamples (seeds and tasks); "
-        f"equivalence of ICL and fine-tuning at a {V.EQUIVALENCE_LEVEL:g} interval.",
+        f"non-inferiority margin {V.NONINFERIORITY:g} x the reference's risk and equivalence at a "
+        f"{V.EQUIVALENCE_LEVEL:g} interval.",
         "",
         "## Wall time",
         "",
