@@ -352,7 +352,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_rates(args: argparse.Namespace) -> int:
-    from iclverify.report import fmt_estimate, verdicts_for
+    from iclverify.report import fmt_estimate, row_note, verdicts_for
 
     rows = verdicts_for(args.dirs, seed=args.seed)
     if args.json:
@@ -361,7 +361,8 @@ def cmd_rates(args: argparse.Namespace) -> int:
     for r in rows:
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.params.items())
         print(
-            f"{r.verdict:<13} {r.kind:<12} {r.claim} {r.check} [{params}]: {fmt_estimate(r)} (claimed {r.expected})"
+            f"{r.verdict:<13} {r.kind:<12} {r.claim} {r.check} [{params}]: {fmt_estimate(r)}{row_note(r)} "
+            f"(claimed {r.expected})"
         )
     return _exit_status(rows, args.fail_on)
 

@@ -300,18 +300,25 @@ def _expected(row: V.Verdict) -> str:
     return "-" if e is None else (f"{e:g}" if isinstance(e, float) else str(e))
 
 
+def row_note(r: V.Verdict) -> str:
+    """What a row's estimate alone does not say: why it is undefined or inconclusive, how much a relative rate fell
+    from half to full training, ICL over the reference at n_max."""
+    note = f" ({r.detail['reason']})" if r.detail.get("reason") else ""
+    gain = r.detail.get("improvement")
+    if gain and gain.get("estimate") is not None:
+        lo, hi = gain["ci"]
+        note += f"; q at half the budget minus q {fmt(gain['estimate'])} [{fmt(lo)}, {fmt(hi)}]"
+    if r.detail.get("ratio") is not None and "tolerance" in r.detail:
+        note += f"; ICL / reference at n_max {r.detail['ratio']:.3g}"
+    if r.detail.get("why"):
+        note += f" ({r.detail['why']})"
+    return note
+
+
 def verdict_table(rows: list[V.Verdict]) -> list[str]:
     lines = ["| claim | check | parameters | estimate [95% CI] | claimed | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
-        note = f" ({r.detail['reason']})" if r.detail.get("reason") else ""
-        gain = r.detail.get("improvement")
-        if gain and gain.get("estimate") is not None:
-            lo, hi = gain["ci"]
-            note += f"; fell by {fmt(gain['estimate'])} [{fmt(lo)}, {fmt(hi)}] from half to full training"
-        if r.detail.get("ratio") is not None and "tolerance" in r.detail:
-            note += f"; ICL / reference at n_max {r.detail['ratio']:.3g}"
-        if r.detail.get("why"):
-            note += f" ({r.detail['why']})"
+        note = row_note(r)
         lines.append(
             f"| `{r.claim}` | {r.check} | {_params_text(r.params)} | {fmt_estimate(r)}{note} | "
             f"{_expected(r)} | **{r.verdict}** |"
