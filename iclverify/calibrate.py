@@ -230,7 +230,7 @@ class Case:
     kind: str
     cfg: RunConfig
     reference_units: dict[str, np.ndarray] | None = None  # a run's own reference risks per curve key
-    icl_units: dict[str, np.ndarray] | None = None
+    icl_means: dict[str, np.ndarray] | None = None  # a run's ICL mean curve per curve key
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -254,7 +254,7 @@ def run_case(path: Path | str) -> Case:
     for p in task.curves:
         learner = V.units(run, p, task.risk)
         refs[curve_key(p)] = V.units(run, p, ref_name)[0, : learner.shape[1]]
-        icl[curve_key(p)] = learner.mean(0)
+        icl[curve_key(p)] = learner.mean((0, 1))
     return Case(f"run {Path(path).name}", task.kind, run.cfg, refs, icl)
 
 
@@ -269,7 +269,7 @@ def _case_learners(case: Case) -> tuple[list[Learner], dict]:
     ns = np.arange(task.n_max + 1, dtype=np.float64)
 
     def slowed_icl(p, n):
-        return case.icl_units[curve_key(p)].mean(0) * (np.maximum(ns, 1.0) / n0) ** (a / 2)
+        return case.icl_means[curve_key(p)] * (np.maximum(ns, 1.0) / n0) ** (a / 2)
 
     out.append(Learner(f"the run's ICL slowed by N^{a / 2:g}", slowed_icl, "alternative", "null"))
     return out, case.reference_units
@@ -293,8 +293,7 @@ def calibrate_case(case: Case, reps: int, seed: int = 0, resamples: int = rates.
                 mean = learner.curve(p, ns.astype(np.float64))
                 pairs.append((p, *sample(mean, refs[curve_key(p)], ns, n0, case.shape, bounded, rng, task.kind)))
             for j, (p, u, ref) in enumerate(pairs):
-                est = rates.relative_exponent(u, ref, ns, seed=r * 100 + j, resamples=resamples)
-                floor = rates.offset_cost(rates.as_units(ref).mean((0, 1)), ns, task.size(p), task.exponent)
+                est, floor = V.rate_in_n(u, ref, ns, task.size(p), task.exponent, seed=r * 100 + j, resamples=resamples)
                 counts["exponent"].append(V.decide_relative(est, tau, floor=floor)[0])
             sized = [(task.size_axes(p), u, ref, None) for p, u, ref in pairs]
             scaled = (

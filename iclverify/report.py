@@ -419,13 +419,13 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
 
     ratios = [r.detail.get("ratio") for r in rel if r.detail.get("ratio") is not None]
     limits = [f"the range N in [{lo}, {hi}] (two octaves)"]
-    short = [r for r in rel if str(r.detail.get("why", "")).startswith("range too short")]
+    short = [r for r in rel if str(r.detail.get("why", "")).startswith(V.RANGE_TOO_SHORT)]
     if short:
         limits.append(f"the window ({len(short)} curve(s) too close to N ~ size to tell slow from offset learners)")
-    budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith("still improving")]
+    budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.STILL_IMPROVING)]
     if budget:
         limits.append(f"the training budget ({len(budget)} row(s) still improving between half and full budget)")
-    wide = [r for r in rel + size if r.detail.get("why") == "the interval contains the tolerance"]
+    wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
     if rel[0].kind == "sanity":
@@ -481,9 +481,8 @@ def _verdict_sections(r: ReportData) -> list[str]:
         "slower), and the size rows the exponent of N*_ICL / N*_reference in each size; `claimed` is the tolerance. "
         "A row that would be inconsistent but whose q was still falling between half and full training budget, or "
         "whose window cannot tell it from a rate-optimal learner with an offset, is inconclusive (`why`). How often "
-        "these rules come "
-        f"out right at this preset's sizes: `iclverify calibrate --preset {r.preset}` (the table is in "
-        "docs/verdicts.md).",
+        f"these rules come out right at this preset's sizes: `iclverify calibrate --preset {r.preset}` (the table is "
+        "in docs/verdicts.md).",
         "",
         *verdict_table([row for row in r.rows if section(row) == "rates"]),
         "",

@@ -94,6 +94,26 @@ RULES = {
 # halfway between the claim and its alternative; `iclverify calibrate` measures how often the rule is right.
 TOLERANCE = 0.25  # of the cost exponent q in N
 SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
+# why a relative row is inconclusive (the start of its `why`; the report's headline counts them)
+RANGE_TOO_SHORT, STILL_IMPROVING, TOO_WIDE = "range too short", "still improving", "the interval contains the tolerance"
+
+
+def rate_in_n(
+    learner: np.ndarray,
+    reference: np.ndarray,
+    ns: np.ndarray,
+    size: float,
+    claimed: float,
+    *,
+    halfway: np.ndarray | None = None,
+    seed: int = 0,
+    resamples: int = rates.RESAMPLES,
+) -> tuple[rates.Estimate, float]:
+    """q of the learner against the reference (simulations.rates.relative_exponent) and the offset floor of this
+    window, from the reference's own mean curve (simulations.rates.offset_cost): what decide_relative takes."""
+    est = rates.relative_exponent(learner, reference, ns, halfway=halfway, seed=seed, resamples=resamples)
+    floor = rates.offset_cost(rates.as_units(reference).mean((0, 1)), ns, size, claimed)
+    return est, floor
 
 
 def decide_relative(
@@ -114,20 +134,20 @@ def decide_relative(
     if lo > tau:
         if floor is not None and not lo > floor:
             return "inconclusive", (
-                f"range too short: a rate-optimal learner with an offset of {rates.OFFSET} s examples has "
+                f"{RANGE_TOO_SHORT}: a rate-optimal learner with an offset of {rates.OFFSET} s examples has "
                 f"q = {floor:.3g} on this window"
             )
         opt = est.detail.get("optimistic")
         if opt is not None and not (opt["ci"][0] is not None and opt["ci"][0] > tau):
             gain = est.detail["improvement"]["estimate"]
-            return "inconclusive", f"still improving: q fell by {gain:.3g} in the second half of training"
+            return "inconclusive", f"{STILL_IMPROVING}: q fell by {gain:.3g} in the second half of training"
         return "inconsistent", ""
     if hi < tau:
         pes = est.detail.get("pessimistic")
         if gate_down and pes is not None and not (pes["ci"][1] is not None and pes["ci"][1] < tau):
             return "inconclusive", "training moved ICL away from the reference (finite pretraining pool)"
         return "consistent", ""
-    return "inconclusive", "the interval contains the tolerance"
+    return "inconclusive", TOO_WIDE
 
 
 def alternative(claimed: float, *, in_n: bool) -> float:
@@ -293,14 +313,14 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
     ns = np.arange(task.n_max + 1)
     tau = TOLERANCE
     ref = reference(run, task.curves)
-    out = []
+    out, sized = [], []  # sized: each curve's arrays for the size checks
     for i, params in enumerate(task.curves):
         s = seed + 100 * i
         icl = units(run, params, task.risk)
         if ref is not None:
-            base = ref_units(run, params, ref, icl.shape[1])
-            est = rates.relative_exponent(icl, base, ns, halfway=halfway_units(run, params), seed=s + 5)
-            floor = rates.offset_cost(base.mean((0, 1)), ns, task.size(params), task.exponent)
+            base, half = ref_units(run, params, ref, icl.shape[1]), halfway_units(run, params)
+            sized.append((task.size_axes(params), icl, base, half))
+            est, floor = rate_in_n(icl, base, ns, task.size(params), task.exponent, halfway=half, seed=s + 5)
             out.append(relative_row(run, f"rate relative to {ref}", params, est, tau, ref, floor))
         start = task.asymptotic_start(params)
         est = rates.exponent(icl, ns, start, seed=s)
@@ -319,11 +339,7 @@ def run_verdicts(run: Run, *, seed: int = 0) -> list[Verdict]:
                 out.append(finetune_strength(run, params, s + 4))
         out += [ratio_check(run, c, params, s + 3 + j) for j, c in enumerate(task.checks())]
     if ref is not None:
-        curves = []
-        for p in task.curves:
-            icl = units(run, p, task.risk)
-            curves.append((task.size_axes(p), icl, ref_units(run, p, ref, icl.shape[1]), halfway_units(run, p)))
-        for axis, est in rates.relative_scaling(curves, ns, seed=seed + 9).items():
+        for axis, est in rates.relative_scaling(sized, ns, seed=seed + 9).items():
             out.append(relative_row(run, f"N* scaling in {axis} relative to {ref}", {}, est, SIZE_TOLERANCE, ref))
     starts = [task.asymptotic_start(p) for p in task.curves]
     for j, (name, label) in enumerate(((task.risk, ""), (ref, f", {ref} reference"))):

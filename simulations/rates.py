@@ -528,10 +528,8 @@ def eps_grid(curves: Sequence[np.ndarray], ns: Sequence[int], starts: Sequence[i
 def _resolved(u: np.ndarray, cols: np.ndarray, points: np.ndarray, seed: int, resamples: int) -> str:
     """'' when every fit point's mean error is resolved, else the reason naming the points that are not."""
     sub = u[:, :, cols]
-    mean = sub.mean((0, 1))
-    se = standard_error(sub, seed=seed, resamples=resamples)
-    bad = points[(mean <= 0) | (mean < RESOLVED * se)]
-    return f"mean error not resolved ({RESOLVED:g} standard errors) at N = {bad.tolist()}" if len(bad) else ""
+    d = draw([sub], seed, resamples)
+    return _unresolved(sub.mean((0, 1)), resampled_means(sub, d.seeds, d.tasks[0]), points)
 
 
 def scaling(

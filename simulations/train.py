@@ -240,7 +240,7 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
         state = load(checkpoint, state)
         state.resumed_from = state.step
         if half and state.step >= half:
-            kept = load(halfway_path(checkpoint), init_state(cfg)).models
+            kept = load(halfway_path(checkpoint), state).models  # the loaded state serves as the template
     _, train_keys, _ = keys(cfg)
     where = devices.mesh(cfg.train.seeds, cfg.train.batch)
     state.models, state.opt_states = devices.by_seed((state.models, state.opt_states), where)
