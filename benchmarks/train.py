@@ -86,9 +86,12 @@ def steps_per_second(
     return steps / best
 
 
-def torch_steps_per_second(python: str, script: Path, model: ModelConfig) -> float:
+def torch_steps_per_second(
+    python: str, script: Path, model: ModelConfig, device: str = "cpu", batch: int = 64
+) -> float:
+    """The PyTorch reference's steps/s at `model` on `device` (cpu, cuda), run under the interpreter `python`."""
     out = subprocess.run(
-        [python, str(script), str(model.depth), str(model.width), str(model.heads)],
+        [python, str(script), str(model.depth), str(model.width), str(model.heads), device, str(batch)],
         capture_output=True,
         text=True,
         check=True,

@@ -330,7 +330,15 @@ def simulation_config(args: argparse.Namespace):
     return cfg if args.seed is None else dataclasses.replace(cfg, seed=args.seed)
 
 
+def _compilation_cache() -> None:
+    """Compiled programs kept on disk across runs (simulations.devices.compilation_cache; ICLVERIFY_XLA_CACHE)."""
+    from simulations.devices import compilation_cache
+
+    compilation_cache()
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
+    _compilation_cache()
     from simulations.config import curve_key
     from simulations.run import simulate
 
@@ -368,6 +376,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    _compilation_cache()
     from simulations.sweep import Spec, run_sweep
 
     spec = Spec.load(args.spec)
@@ -416,6 +425,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    _compilation_cache()
     from iclverify.report import report
 
     size = "full" if args.full else "quick"

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 import theory
 from iclverify import verdicts as V
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
-from simulations import bounded, plots, rates
+from simulations import bounded, compiletime, plots, rates
 from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from simulations.sweep import execute, run_directories
@@ -106,13 +106,14 @@ def report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     configs = preset_configs(preset, seed)
-    wall: dict[str, float] = {}
+    wall: dict[str, float] = {}  # seconds per stage (and per simulation), and of them compiling (compiletime)
+    compiling: dict[str, float] = {}
     start = time.perf_counter()
 
     def timed(name: str, fn: Callable):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), compiletime.seconds()
         result = fn()
-        wall[name] = time.perf_counter() - t0
+        wall[name], compiling[name] = time.perf_counter() - t0, compiletime.seconds() - c0
         return result
 
     say = tqdm.write if progress else (lambda *_: None)
@@ -121,7 +122,7 @@ def report(
     audited = audit(**DEFAULTS)
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
-    runs, lengths = _simulations(configs, length_configs(preset, seed), out, address, timed, say, wall)
+    runs, lengths = _simulations(configs, length_configs(preset, seed), out, address, timed, say, wall, compiling)
     say("bounded context: retrieval windows and a fixed context")
     window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
@@ -131,20 +132,22 @@ def report(
     write_json(out / "verdicts.json", [r.to_dict() for r in rows])
     wc, fc = WINDOW[preset], FIXED[preset]
     wall["total"] = time.perf_counter() - start
-    data = ReportData(preset, seed, configs, runs, rows, bounds, audited, wall, lengths, wc, fc, figures)
+    data = ReportData(preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures)
     md = _markdown(data)
     (out / "report.md").write_text(md)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
 
-def _simulations(configs, length_cfgs, out: Path, address: str | None, timed, say, wall) -> tuple[dict, dict]:
+def _simulations(
+    configs, length_cfgs, out: Path, address: str | None, timed, say, wall, compiling
+) -> tuple[dict, dict]:
     """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process two
     at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
     jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
     if address is None:
-        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, say))
+        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, compiling, say))
     else:
         timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
     lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
@@ -154,7 +157,9 @@ def _simulations(configs, length_cfgs, out: Path, address: str | None, timed, sa
 PARALLEL = 2  # simulations run at a time
 
 
-def _simulate_all(jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float], say: Callable) -> None:
+def _simulate_all(
+    jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float], compiling: dict[str, float], say: Callable
+) -> None:
     """Every simulation, PARALLEL at a time in threads (JAX releases the GIL while it computes): one run's
     compilation and Python work overlap the other's arithmetic, about 6% faster on 2 cores than one after the
     other. A run's numbers do not depend on what runs beside it (its metrics are byte-identical either way)."""
@@ -162,10 +167,10 @@ def _simulate_all(jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float
     def one(name: str) -> None:
         cfg, path = jobs[name]
         say(f"{name} (run {cfg.hash}): started")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), compiletime.seconds()  # this thread's compilations: this run's
         simulate(cfg, path, progress=False)
-        wall[name] = time.perf_counter() - t0
-        say(f"{name}: done in {wall[name]:.0f} s")
+        wall[name], compiling[name] = time.perf_counter() - t0, compiletime.seconds() - c0
+        say(f"{name}: done in {wall[name]:.0f} s ({compiling[name]:.0f} s compiling)")
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         list(pool.map(one, jobs))  # list(): re-raises the first failure
@@ -387,6 +392,7 @@ class ReportData:
     bounds: list[dict]
     audited: list[dict]
     wall: dict[str, float]
+    compiling: dict[str, float]
     lengths: dict[str, Run]
     window: bounded.WindowConfig
     fixed: bounded.FixedConfig
@@ -428,9 +434,17 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
+    behind = sum(x > V.CONVERGED for x in ratios)
+    if behind:
+        limits.append(f"convergence ({behind} of {len(ratios)} curve(s) above {V.CONVERGED:g}x the reference at n_max)")
     if rel[0].kind == "sanity":
         limits.append(f"the reference: {ref} has no proved rate, so these rows are descriptive")
-    ratio_text = f"; ICL / {ref} at n_max: {min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
+    ratio_text = ""
+    if ratios:
+        ratio_text = (
+            f"; ICL / {ref} at n_max: {min(ratios):.2f}-{max(ratios):.2f} (converged, within {V.CONVERGED:g}x: "
+            f"{len(ratios) - behind} of {len(ratios)} curves)"
+        )
     return (
         f"- **`{task.claim}`** ({task.kind}, {sizes}): ICL's rate in N relative to `{ref}` on the same tasks "
         f"(cost exponent q, tolerance {V.TOLERANCE:g}): {count(rel)}; its N* scaling in the size relative to the "
@@ -624,14 +638,25 @@ def _parameters(r: ReportData) -> list[str]:
     for kind, run in {**r.runs, **{f"length-{p}": run for p, run in r.lengths.items()}}.items():
         cfg, timing = run.cfg, run.timing
         md += [
-            f"- {kind}: run `{cfg.hash}`, training {timing.get('train_s', float('nan')):.0f} s, evaluation "
-            f"{timing.get('evaluate_s', float('nan')):.0f} s (when last computed)",
+            f"- {kind}: run `{cfg.hash}`, training {_seconds(timing, 'train')}, evaluation "
+            f"{_seconds(timing, 'evaluate')} (when last computed)",
             "",
             "  ```json",
             "  " + json.dumps(cfg.to_dict(), sort_keys=True),
             "  ```",
         ]
     return md
+
+
+def _compiling(seconds: float | None) -> str:
+    return "" if not seconds else f" ({seconds:.1f} s compiling)"
+
+
+def _seconds(timing: dict, stage: str) -> str:
+    """'196 s (12 s compiling)': a stage's wall time from a run's timing.json, with its compiling share."""
+    text = f"{timing.get(f'{stage}_s', float('nan')):.0f} s"
+    compiling = timing.get(f"{stage}_compile_s")
+    return text if compiling is None else f"{text} ({compiling:.0f} s compiling)"
 
 
 def _closing(r: ReportData) -> list[str]:
@@ -647,9 +672,11 @@ def _closing(r: ReportData) -> list[str]:
         "",
         "## Wall time",
         "",
-        "Each simulation's own time; they ran two at a time, so these overlap (the total is the whole call's).",
+        "Each simulation's own time; they ran two at a time, so these overlap (the total is the whole call's). In",
+        "parentheses, the seconds of it spent compiling in that stage's own thread (lowering to XLA and XLA's",
+        "compilation, or a read of the persistent compilation cache).",
         "",
-        *[f"- {k}: {v:.1f} s" for k, v in r.wall.items()],
+        *[f"- {k}: {v:.1f} s" + _compiling(r.compiling.get(k)) for k, v in r.wall.items()],
         "",
         "## Versions",
         "",

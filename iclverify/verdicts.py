@@ -93,6 +93,7 @@ RULES = {
 # a/(N + 2d), has q = +0.1..+0.2 on [n_max/4, n_max] for halfspaces at the quick sizes), so each tolerance sits
 # halfway between the claim and its alternative; `iclverify calibrate` measures how often the rule is right.
 TOLERANCE = 0.25  # of the cost exponent q in N
+CONVERGED = 1.25  # a model is called converged when its mean per-task risk at n_max is within this of the reference's
 SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
 # why a relative row is inconclusive (the start of its `why`; the report's headline counts them)
 RANGE_TOO_SHORT, STILL_IMPROVING, TOO_WIDE = "range too short", "still improving", "the interval contains the tolerance"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -39,6 +40,37 @@ def initialize() -> None:
         process_id=int(os.environ["JAX_PROCESS_ID"]),
     )
     _initialized = True
+
+
+CACHE_ENV = "ICLVERIFY_XLA_CACHE"  # the compiled-program cache's directory, or "off"
+MIN_COMPILE_S = 0.5  # programs compiled faster than this are not worth a disk read
+CACHE_BYTES = 4 * 2**30  # the least recently used programs are evicted beyond this
+
+
+def compilation_cache() -> Path | None:
+    """Keep compiled programs on disk (JAX's persistent compilation cache), so that a second report, a resumed run
+    or a sweep's next run in a new process loads its XLA programs instead of compiling them again (the cache key
+    covers the program, the JAX and XLA versions, flags and the device; a stale entry is never used).
+
+    Directory: $ICLVERIFY_XLA_CACHE, else $XDG_CACHE_HOME/iclverify/xla (default ~/.cache/iclverify/xla), at most
+    CACHE_BYTES (least recently used entries evicted); ICLVERIFY_XLA_CACHE=off turns it off. Call before the first
+    compilation; later calls are no-ops.
+
+    Returns:
+        The cache directory, or None when turned off.
+    """
+    setting = os.environ.get(CACHE_ENV, "")
+    if setting.lower() == "off":
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = Path(setting) if setting else base / "iclverify" / "xla"
+    if jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", str(path))
+        if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:  # JAX's own setting wins
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+    return Path(jax.config.jax_compilation_cache_dir)
 
 
 def mesh(seeds: int, batch: int, devices: list | None = None) -> Mesh:

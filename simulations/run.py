@@ -24,7 +24,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from simulations import devices, plots
+from simulations import compiletime, devices, plots
 from simulations.config import RunConfig, code_version
 from simulations.evaluate import evaluate, stored_curves
 from simulations.files import write_json, write_npz
@@ -133,14 +133,14 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     on = ", ".join(str(d) for d in jax.devices())
     note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), compiletime.seconds()
     state = train(cfg, out / "checkpoint.eqx", progress=progress)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), compiletime.seconds()
     start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
     note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
     stored = len(stored_curves(out / "evaluation"))
     curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation", halfway=state.halfway)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), compiletime.seconds()
     read = f", {stored} read back from an interrupted evaluation" if stored else ""
     note(out, f"evaluated {len(curves)} curve(s){read} in {t2 - t1:.1f} s")
     every = max(1, cfg.train.steps // 100)
@@ -159,6 +159,7 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     write_json(metrics_path, metrics)  # last: its presence marks a finished run
     shutil.rmtree(out / "evaluation", ignore_errors=True)  # the finished curves, kept only until now
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
+    timing |= {"train_compile_s": c1 - c0, "evaluate_compile_s": c2 - c1}  # of which compiling (compiletime)
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     with _PLOT_LOCK:
         plots.error_vs_n(metrics, out / "error_vs_n.png")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from simulations import devices
 from simulations.config import RunConfig, curve_key, preset
 from simulations.run import simulate, write_json
 from theory.symbols import InputError
@@ -134,6 +135,7 @@ def finished(cfg: RunConfig, path: Path) -> bool:
 def _run(config: dict, path: str) -> float:
     """One run from its config (as to_dict writes it): simulate, resuming from the checkpoint; its wall time."""
     t0 = time.perf_counter()
+    devices.compilation_cache()  # a worker process of its own: share the compiled programs of earlier runs
     simulate(RunConfig.from_dict(config), path, progress=False)
     return time.perf_counter() - t0
 

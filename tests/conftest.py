@@ -5,6 +5,10 @@ import os
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
+# Tests compile afresh: no programs from, or into, the user's persistent compilation cache (simulations.devices);
+# the test of the cache sets its own directory.
+os.environ.setdefault("ICLVERIFY_XLA_CACHE", "off")
+
 from theory.testing import load_profile
 
 # ICLVERIFY_HYPOTHESIS_PROFILE=thorough for the long run; `ci` (fast, derandomized) by default.

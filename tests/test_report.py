@@ -96,6 +96,9 @@ def test_report_numbers_are_the_verdicts(tiny_report):
         assert line in md
     for image in [*R.PLOT_FILES.values(), *R.task_plot_files("regression").values(), "regression_double_descent.png"]:
         assert f"]({image})" in md
+    # each claim's headline says how many curves are converged; each simulation's time its compiling share
+    assert md.count(f"(converged, within {V.CONVERGED:g}x: ") == 3
+    assert "- simulation: tokens: " in md and " s compiling)" in md
 
 
 def test_rates_cli_matches_the_report(tiny_report, capsys):

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import baselines, finetune, problem, prompts
+from simulations import baselines, compiletime, devices, finetune, problem, prompts
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
 from simulations.model import Transformer
 from simulations.run import simulate
@@ -295,6 +296,20 @@ def test_classification_run_has_every_method(tmp_path):
         m["curves"][0]["methods"]
     )
     assert_same_as_before_the_registry("classification", tiny("classification"), m)
+    timing = json.loads((tmp_path / "timing.json").read_text())
+    assert 0 < timing["train_compile_s"] < timing["train_s"]
+    assert 0 <= timing["evaluate_compile_s"] < timing["evaluate_s"]
+
+
+def test_compile_seconds_are_counted_in_the_compiling_thread():
+    before = compiletime.seconds()
+    jax.jit(lambda x: jnp.sin(x) * 3.0 + 1.0)(jnp.ones(7)).block_until_ready()
+    mine = compiletime.seconds()
+    assert mine > before
+    elsewhere = threading.Thread(target=lambda: jax.jit(lambda x: jnp.cos(x) - 2.0)(jnp.ones(5)).block_until_ready())
+    elsewhere.start()
+    elsewhere.join()
+    assert compiletime.seconds() == mine  # another thread's compilation is its own
 
 
 BEFORE = Path(__file__).parent / "data" / "before_registry"
@@ -356,15 +371,24 @@ SCRIPT = """
 import dataclasses, sys
 sys.path.insert(0, {tests!r})
 from test_simulations import tiny, TINY_TRAIN
+from simulations.devices import compilation_cache
 from simulations.run import simulate
+compilation_cache()
 cfg = dataclasses.replace(tiny("classification"), train=dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20))
 simulate(cfg, {out!r}, progress=False)
 """
 
 
 def test_killed_run_resumes_to_identical_metrics(tmp_path):
+    """Killed in training, resumed in a new process that loads its compiled programs from the persistent cache
+    the first one wrote: the same metrics as an uninterrupted run compiled afresh."""
     script = SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "killed"))
-    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
+    cache = tmp_path / "xla"
+    env = os.environ | {
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+        devices.CACHE_ENV: str(cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",  # the tiny programs compile fast: store them all
+    }
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     ckpt = tmp_path / "killed" / "checkpoint.eqx"
     deadline = time.time() + 120
@@ -374,12 +398,14 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists() and not (tmp_path / "killed" / "metrics.json").exists()
-    train = dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20)  # as SCRIPT's
-    cfg = dataclasses.replace(tiny("classification"), train=train)
-    resumed = simulate(cfg, tmp_path / "killed", progress=False)  # here, from the checkpoint
+    assert any(cache.iterdir())  # the training step's program at least
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)  # resumed, from the checkpoint
     step = json.loads((tmp_path / "killed" / "timing.json").read_text())["resumed_from_step"]
     assert step > 0 and f"resumed from the checkpoint at step {step}" in (tmp_path / "killed" / "run.log").read_text()
-    assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
+    train = dataclasses.replace(TINY_TRAIN, steps=400, checkpoint_every=20)  # as SCRIPT's
+    cfg = dataclasses.replace(tiny("classification"), train=train)
+    fresh = simulate(cfg, tmp_path / "fresh", progress=False)  # here, with the cache off (conftest)
+    assert json.loads((tmp_path / "killed" / "metrics.json").read_text()) == fresh
 
 
 @pytest.mark.parametrize("positions", ["learned", "rope"])
