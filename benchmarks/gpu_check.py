@@ -2,19 +2,23 @@
 
 Each part runs in a process of its own, so that one part's peak memory does not hide another's:
 
-- speed: training steps/s at the 6 x 128 anchor (Garg et al. 2022's setting: halfspaces, d = 8, 32 examples,
-  batch 64, one seed) and at the preset's classification run (full: 6 x 256, batch 256 in 8 micro-batches, 4 seeds),
-  beside the PyTorch reference on the same device when --compare-torch PY is given (benchmarks/torch_reference.py);
+- speed: training steps/s on the anchor task (Garg et al. 2022's setting: halfspaces, d = 8, 32 examples, one
+  seed) at 6 x 128 with batch 64 and at the preset's classification model and batch (full: 6 x 256, batch 256),
+  beside the PyTorch reference at the same settings on the same device when --compare-torch PY is given
+  (benchmarks/torch_reference.py; float32 matmuls in TF32 on both sides, JAX's default on GPUs), and at the
+  preset's own classification run (full: 257-token prompts, 8 micro-batches, 4 seeds), which has no PyTorch twin;
 - memory: for each run of the preset (simulations.memory.preset_runs), the peak device memory of one training call
   and one evaluation chunk (the device's `memory_stats`, where it reports them) against the compiled-size estimate
-  of those stages (simulations.memory.stages);
+  of those two programs (simulations.memory.program_bytes);
 - long: one training call of the `long` preset (an encoder over 513-token prompts, micro-batches of 16), timed;
 - target: seconds to target of our recipe (benchmarks/time_to_target.py, without the reference recipe, whose cap
   of 10x ours would not fit the budget).
 
 Prints a line per measurement and, last, a markdown table for docs/gpu.md.
 
-    python benchmarks/gpu_check.py [--preset full] [--compare-torch PY] [--skip long target ...]
+    python benchmarks/gpu_check.py [--preset full] [--compare-torch PY] [--skip long target ...] [--budget 480]
+
+Parts start while the budget (seconds, default 480) lasts; each is stopped after --timeout seconds.
 
 `--preset quick --skip long target` runs the same code on a laptop CPU in about two minutes (a check of the script).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -44,33 +49,47 @@ def _speed(preset: str) -> list[dict]:
 
     from simulations.config import PRESETS, RunConfig, TrainConfig
 
-    anchor = RunConfig(ANCHOR_TASK, ANCHORS["6x128"], TrainConfig(batch=64, seeds=1))
     run = PRESETS[preset]["classification"]
-    out = [{"what": "steps/s, anchor 6x128 (batch 64, 1 seed)", "value": steps_per_second(anchor, 60)}]
     m, t = run.model, run.train
-    label = f"steps/s, {preset} classification {m.depth}x{m.width} (batch {t.batch}, {t.seeds} seeds)"
-    return [*out, {"what": label, "value": steps_per_second(run, 10)}]
+    anchor = RunConfig(ANCHOR_TASK, ANCHORS["6x128"], TrainConfig(batch=64, seeds=1))
+    large = RunConfig(ANCHOR_TASK, m, TrainConfig(batch=t.batch, seeds=1))
+    return [
+        {"what": "steps/s, anchor task, 6x128 (batch 64, 1 seed)", "value": steps_per_second(anchor, 60)},
+        {
+            "what": f"steps/s, anchor task, {m.depth}x{m.width} (batch {t.batch}, 1 seed)",
+            "value": steps_per_second(large, 20),
+        },
+        {
+            "what": f"steps/s, {preset} classification run (batch {t.batch}, {t.seeds} seeds)",
+            "value": steps_per_second(run, 10),
+        },
+    ]
 
 
 def _memory(preset: str, name: str) -> list[dict]:
     import jax.numpy as jnp
 
     from simulations import evaluate
-    from simulations.memory import preset_runs, stages
+    from simulations.memory import _lowered, preset_runs, program_bytes
     from simulations.train import init_state, keys, make_step
 
     cfg = preset_runs(preset)[name]
-    estimate = stages(cfg)
     state, (_, train_keys, _) = init_state(cfg), keys(cfg)
-    models, _, losses = make_step(cfg)(train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
+    step, icl = make_step(cfg), evaluate.cached_runner(cfg, "icl")
+    train_bytes = program_bytes(_lowered(step, train_keys, state.models, state.opt_states, jnp.asarray(0), 1))
+    models, _, losses = step(train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
     losses.block_until_ready()
     trained = _peak()
     tasks = evaluate._tasks(cfg, 0, cfg.eval.chunk)
-    evaluate.cached_runner(cfg, "icl")(models, tasks).block_until_ready()
-    both = max(estimate["train step"], estimate["evaluation chunk"])
+    eval_bytes = program_bytes(_lowered(icl, models, tasks))
+    icl(models, tasks).block_until_ready()
     return [
-        {"what": f"peak GB, {name}: training call", "value": _gb(trained), "estimate": _gb(estimate["train step"])},
-        {"what": f"peak GB, {name}: training + evaluation chunk", "value": _gb(_peak()), "estimate": _gb(both)},
+        {"what": f"peak GB, {name}: training call", "value": _gb(trained), "estimate": _gb(train_bytes)},
+        {
+            "what": f"peak GB, {name}: + evaluation chunk",
+            "value": _gb(_peak()),
+            "estimate": _gb(max(train_bytes, eval_bytes)),
+        },
     ]
 
 
@@ -121,10 +140,12 @@ def _part(part: str, preset: str) -> list[dict]:
 
 
 def _in_process(part: str, preset: str, timeout: float) -> list[dict]:
-    """One part in a fresh interpreter; its rows, or one row saying why there are none."""
+    """One part in a fresh interpreter (with the device's default memory settings); its rows, or one row saying why
+    there are none."""
     cmd = [sys.executable, __file__, "--part", part, "--preset", preset]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_PYTHON_CLIENT_PREALLOCATE"}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return [{"what": part, "value": None, "note": f"stopped after {timeout:.0f} s"}]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -145,8 +166,8 @@ def _torch(python: str, preset: str, device: str) -> list[dict]:
     rate = torch_steps_per_second(python, TORCH_SCRIPT, run.model, device, run.train.batch)
     m = run.model
     return [
-        {"what": "torch steps/s, anchor 6x128", "value": anchor},
-        {"what": f"torch steps/s, {m.depth}x{m.width} (batch {run.train.batch}, 1 seed)", "value": rate},
+        {"what": "torch steps/s, anchor task, 6x128 (batch 64, 1 seed)", "value": anchor},
+        {"what": f"torch steps/s, anchor task, {m.depth}x{m.width} (batch {run.train.batch}, 1 seed)", "value": rate},
     ]
 
 
@@ -155,17 +176,21 @@ def main() -> None:
     parser.add_argument("--preset", default="full", choices=("quick", "full"), help="the runs sized and timed")
     parser.add_argument("--compare-torch", metavar="PY", help="a Python with torch and transformers")
     parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts not run")
-    parser.add_argument("--timeout", type=float, default=150.0, help="seconds per part")
+    parser.add_argument("--timeout", type=float, default=150.0, help="seconds per part at most")
+    parser.add_argument("--budget", type=float, default=480.0, help="seconds in all: no part starts after it")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # internal: run one part here, print its rows
     args = parser.parse_args()
     if args.part:
         print(json.dumps({"rows": _part(args.part, args.preset)}))
         return
+    os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # this process only names the device: it holds no memory
     import jax
+
+    from simulations.memory import preset_runs
 
     device = jax.devices()[0]
     print(f"device: {device.device_kind} ({jax.default_backend()}), jax {jax.__version__}", flush=True)
-    from simulations.memory import preset_runs
+    start = time.perf_counter()
 
     parts = [p for p in PARTS if p not in args.skip]
     jobs = [f"memory:{name}" for name in preset_runs(args.preset) if "memory" in parts]
@@ -173,7 +198,12 @@ def main() -> None:
     rows = []
     for job in jobs:
         t0 = time.perf_counter()
-        got = _in_process(job, args.preset, args.timeout)
+        left = args.budget - (t0 - start)
+        if left <= 0:
+            rows.append({"what": job, "value": None, "note": f"not run: the {args.budget:.0f} s budget was spent"})
+            print(f"{job}: not run (budget spent)", flush=True)
+            continue
+        got = _in_process(job, args.preset, min(args.timeout, left))
         for row in got:
             print(f"{row['what']}: {_fmt(row)}  [{time.perf_counter() - t0:.0f} s]", flush=True)
         rows += got

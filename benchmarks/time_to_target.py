@@ -20,8 +20,10 @@ Recipes:
   5 -> 20 by 1 and points 11 -> 41 by 2, fifteen stages). Scaled to d = 4 and 32 examples with their interval:
   dimension 1, 2, 3, 4 and examples 8, 16, 24, 32, one stage every 2000 steps (all prompts of a stage at its
   dimension and length, as theirs), final from step 6000.
-A recipe that misses the target is charged its cap: its own horizon (ours) or `--cap-factor` (>= 10) times our
-time to target (the reference).
+Ours must reach the target within its horizon (else there is no time to compare); the reference recipe, run for
+at most `--cap-factor` (>= 10) times our time, is charged that cap if it misses (the speed-up is then a lower
+bound). Their fixed 2000-step interval puts the reference's first step at d = 4 with 32 examples at step 6000: that
+is part of their recipe, and of what the speed-up measures.
 
     python benchmarks/time_to_target.py [--every 100] [--tasks 512] [--cap-factor 10] [--set train.lr=3e-3 ...]
 
@@ -109,7 +111,7 @@ def race(
         ratio = check()
         print(f"  {name}: step {step:6d}  {clock:7.1f} s  ICL / Bayes at N = {N}: {ratio:.3f}", flush=True)
         if ratio <= TARGET:
-            return clock, True
+            return clock, clock <= cap_s  # reached past the cap: missed
     return clock, False
 
 
@@ -182,9 +184,10 @@ def main() -> None:
         parser.error(f"--every must be a multiple of {CHUNK}; got {args.every}")
     if args.cap_factor < 10:
         parser.error(f"--cap-factor must be >= 10; got {args.cap_factor}")
+    if any(not a.startswith("train.") or a.startswith("train.seeds") for a in args.set):
+        parser.error("--set may change training settings (train.*) other than seeds only: the target is fixed")
     cfg = OURS.override(args.set)
-    if cfg.train.seeds != 1 or cfg.task != OURS.task or cfg.model != OURS.model:
-        parser.error("--set may change training settings other than seeds only (the target is for this model)")
+    jax.config.update("jax_enable_compilation_cache", False)  # compilation is part of the time to target
     t0 = time.perf_counter()
     tasks, queries, truth, bayes = held_out(cfg, args.tasks)
     print(
@@ -202,14 +205,16 @@ def main() -> None:
     advance, models = ours_advance(cfg)
     ours_s, reached = race("ours", advance, lambda: risk(models()) / bayes, args.every, float("inf"), t.steps)
     if not reached:
-        print(f"ours missed the target within its horizon of {t.steps} steps: charged {ours_s:.1f} s")
+        print(f"ours missed the target within its horizon of {t.steps} steps ({ours_s:.1f} s): no time to target")
+        return
     if args.ours_only:
         print(f"seconds to target, ours: {ours_s:.1f}")
         return
     cap = args.cap_factor * ours_s
     print(
         f"reference (Garg et al. 2022): Adam {GARG_LR}, batch {GARG_BATCH}, curriculum d {GARG_DIMS}, "
-        f"examples {GARG_POINTS} every {GARG_INTERVAL} steps; cap {cap:.0f} s",
+        f"examples {GARG_POINTS} every {GARG_INTERVAL} steps (at d = 4 and {N} examples from step "
+        f"{GARG_INTERVAL * (len(GARG_POINTS) - 1)}); cap {cap:.0f} s",
         flush=True,
     )
     advance, models = garg_advance(cfg)

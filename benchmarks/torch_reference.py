@@ -55,6 +55,8 @@ def main() -> None:
     size = int(sys.argv[5]) if len(sys.argv) > 5 else BATCH
     if device == "cpu":
         torch.set_num_threads(2)
+    else:  # float32 matmuls in TF32 where the GPU has it, as JAX's default precision computes them there
+        torch.set_float32_matmul_precision("high")
     model = Model(layers, width, heads).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 

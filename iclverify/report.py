@@ -434,16 +434,19 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
-    behind = sum(x > V.CONVERGED for x in ratios)
-    if behind:
-        limits.append(f"convergence ({behind} of {len(ratios)} curve(s) above {V.CONVERGED:g}x the reference at n_max)")
+    converged = sum(x <= V.CONVERGED for x in ratios)  # a curve without a ratio is not known to be converged
+    if converged < len(rel):
+        limits.append(
+            f"convergence ({len(rel) - converged} of {len(rel)} curve(s) not within {V.CONVERGED:g}x the "
+            "reference at n_max)"
+        )
     if rel[0].kind == "sanity":
         limits.append(f"the reference: {ref} has no proved rate, so these rows are descriptive")
     ratio_text = ""
     if ratios:
         ratio_text = (
             f"; ICL / {ref} at n_max: {min(ratios):.2f}-{max(ratios):.2f} (converged, within {V.CONVERGED:g}x: "
-            f"{len(ratios) - behind} of {len(ratios)} curves)"
+            f"{converged} of {len(rel)} curves)"
         )
     return (
         f"- **`{task.claim}`** ({task.kind}, {sizes}): ICL's rate in N relative to `{ref}` on the same tasks "
@@ -673,7 +676,7 @@ def _closing(r: ReportData) -> list[str]:
         "## Wall time",
         "",
         "Each simulation's own time; they ran two at a time, so these overlap (the total is the whole call's). In",
-        "parentheses, the seconds of it spent compiling in that stage's own thread (lowering to XLA and XLA's",
+        "parentheses, the seconds of it spent compiling in that stage's own thread (tracing, lowering to XLA and XLA's",
         "compilation, or a read of the persistent compilation cache).",
         "",
         *[f"- {k}: {v:.1f} s" + _compiling(r.compiling.get(k)) for k, v in r.wall.items()],

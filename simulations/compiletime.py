@@ -12,7 +12,13 @@ import threading
 
 import jax
 
-EVENTS = frozenset({"/jax/core/compile/jaxpr_to_mlir_module_duration", "/jax/core/compile/backend_compile_duration"})
+EVENTS = frozenset(
+    {
+        "/jax/core/compile/jaxpr_trace_duration",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration",
+        "/jax/core/compile/backend_compile_duration",
+    }
+)
 _local = threading.local()
 _lock = threading.Lock()
 _listening = False
