@@ -20,7 +20,7 @@ Prints a line per measurement and, last, a markdown table for docs/gpu.md.
 
 Parts start while the budget (seconds, default 480) lasts; each is stopped after --timeout seconds.
 
-`--preset quick --skip long target` runs the same code on a laptop CPU in about two minutes (a check of the script).
+`--preset quick --skip long target` runs the same code on a laptop CPU in a few minutes (a check of the script).
 """
 
 from __future__ import annotations
