@@ -116,12 +116,9 @@ def _long() -> list[dict]:
 
 
 def _target() -> list[dict]:
-    from time_to_target import OURS, held_out, ours_advance, race, risk_at_n
+    from time_to_target import OURS, time_ours
 
-    tasks, queries, truth, bayes = held_out(OURS, 512)
-    risk = risk_at_n(OURS, tasks, queries, truth)
-    advance, models = ours_advance(OURS)
-    seconds, reached = race("ours", advance, lambda: risk(models()) / bayes, 100, float("inf"), OURS.train.steps)
+    seconds, reached = time_ours(OURS, 512, 100)
     return [{"what": "seconds to target, ours" + ("" if reached else " (missed: its horizon)"), "value": seconds}]
 
 

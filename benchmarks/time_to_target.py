@@ -172,6 +172,14 @@ def garg_advance(cfg: RunConfig) -> tuple[Callable[[int, int], None], Callable[[
     return advance, lambda: box[0]
 
 
+def time_ours(cfg: RunConfig, count: int, every: int) -> tuple[float, bool]:
+    """Our recipe's (training seconds, reached) to the target, checked every `every` steps on `count` tasks."""
+    tasks, queries, truth, bayes = held_out(cfg, count)
+    risk = risk_at_n(cfg, tasks, queries, truth)
+    advance, models = ours_advance(cfg)
+    return race("ours", advance, lambda: risk(models()) / bayes, every, float("inf"), cfg.train.steps)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=int, default=100, help="steps between checks (a multiple of 50)")

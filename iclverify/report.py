@@ -111,9 +111,7 @@ def report(
     start = time.perf_counter()
 
     def timed(name: str, fn: Callable):
-        t0, c0 = time.perf_counter(), compiletime.seconds()
-        result = fn()
-        wall[name], compiling[name] = time.perf_counter() - t0, compiletime.seconds() - c0
+        result, wall[name], compiling[name] = _clocked(fn)
         return result
 
     say = tqdm.write if progress else (lambda *_: None)
@@ -157,6 +155,13 @@ def _simulations(
 PARALLEL = 2  # simulations run at a time
 
 
+def _clocked(fn: Callable) -> tuple[object, float, float]:
+    """fn()'s result, its wall seconds and the seconds of them this thread spent compiling (compiletime)."""
+    t0, c0 = time.perf_counter(), compiletime.seconds()
+    result = fn()
+    return result, time.perf_counter() - t0, compiletime.seconds() - c0
+
+
 def _simulate_all(
     jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float], compiling: dict[str, float], say: Callable
 ) -> None:
@@ -167,9 +172,7 @@ def _simulate_all(
     def one(name: str) -> None:
         cfg, path = jobs[name]
         say(f"{name} (run {cfg.hash}): started")
-        t0, c0 = time.perf_counter(), compiletime.seconds()  # this thread's compilations: this run's
-        simulate(cfg, path, progress=False)
-        wall[name], compiling[name] = time.perf_counter() - t0, compiletime.seconds() - c0
+        _, wall[name], compiling[name] = _clocked(lambda: simulate(cfg, path, progress=False))
         say(f"{name}: done in {wall[name]:.0f} s ({compiling[name]:.0f} s compiling)")
 
     with ThreadPoolExecutor(PARALLEL) as pool:

@@ -1,9 +1,10 @@
-"""Seconds spent compiling, per thread: lowering to XLA and XLA's compilation (or its persistent-cache read).
+"""Seconds spent compiling, per thread: tracing to a jaxpr, lowering to XLA and XLA's compilation (or its
+persistent-cache read).
 
-JAX reports the phases of every compilation through `jax.monitoring`; a run's wall time is split into compiling
-and the rest by summing the phases reported in the thread that runs it (JAX compiles in the calling thread, and the
-report runs two simulations at a time, each in a thread of its own). Tracing to a jaxpr is not counted: a jit
-nested in a traced function reports its own tracing inside its caller's, which would count it twice.
+JAX reports the phases of every compilation through `jax.monitoring`; a run's wall time is split into compiling and
+the rest by summing the phases reported in the thread that runs it (JAX compiles in the calling thread, and the
+report runs two simulations at a time, each in a thread of its own). The phases follow one another, and JAX reports
+tracing only for a top-level jit (not for one nested in a function being traced), so nothing is counted twice.
 """
 
 from __future__ import annotations
