@@ -70,18 +70,19 @@ def _memory(preset: str, name: str) -> list[dict]:
     import jax.numpy as jnp
 
     from simulations import evaluate
-    from simulations.memory import _lowered, preset_runs, program_bytes
+    from simulations.memory import preset_runs, program_bytes, traced
     from simulations.train import init_state, keys, make_step
 
     cfg = preset_runs(preset)[name]
     state, (_, train_keys, _) = init_state(cfg), keys(cfg)
     step, icl = make_step(cfg), evaluate.cached_runner(cfg, "icl")
-    train_bytes = program_bytes(_lowered(step, train_keys, state.models, state.opt_states, jnp.asarray(0), 1))
+    args = (train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
+    train_bytes = program_bytes(traced(step, *args, donate=(1, 2)).lower().compile())
     models, _, losses = step(train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
     losses.block_until_ready()
     trained = _peak()
     tasks = evaluate._tasks(cfg, 0, cfg.eval.chunk)
-    eval_bytes = program_bytes(_lowered(icl, models, tasks))
+    eval_bytes = program_bytes(traced(icl, models, tasks).lower().compile())
     icl(models, tasks).block_until_ready()
     return [
         {"what": f"peak GB, {name}: training call", "value": _gb(trained), "estimate": _gb(train_bytes)},

@@ -2,7 +2,8 @@
 
 For each run of the preset (its simulations, length-generalization and task-diversity runs) prints the bytes of
 each stage's compiled program (simulations.memory: arguments + outputs + temporaries - donated buffers) on the
-current backend, then the total -- the largest stage of any run, since stages run one after another and a run's
+current backend, beside the upper estimate that `simulate` checks before training (read from the traced program,
+without compiling), then the total -- the largest stage of any run, since stages run one after another and a run's
 arrays are freed before the next -- against a budget (default 60 GB for full and long, one 80 GB GPU with room;
 4 GB for quick). Exit status 1 when over budget.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulations.memory import BUDGETS_GB, fmt_gb, preset_runs, stages
+from simulations.memory import BUDGETS_GB, estimates, fmt_gb, preset_runs, stages
 
 
 def main() -> int:
@@ -31,8 +32,10 @@ def main() -> int:
     for name, cfg in preset_runs(args.preset).items():
         if args.run and name not in args.run:
             continue
+        upper = estimates(cfg)
         for stage, size in stages(cfg).items():
-            print(f"{name:<22} {stage:<18} {fmt_gb(size):>10}", flush=True)
+            estimate = f"estimate {fmt_gb(upper[stage]):>10} ({upper[stage] / max(size, 1):.2f}x)"
+            print(f"{name:<22} {stage:<18} {fmt_gb(size):>10}  {estimate}", flush=True)
             if size > peak:
                 peak, where = size, f"{name}, {stage}"
     fits = peak <= budget * 1e9

@@ -79,8 +79,9 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     width = max(len(r["id"]) for r in rows)
     print(f"{'id':<{width}}  {'kind':<5}  {'source':<8}  {'n':>18}  order")
     for r in rows:
-        star = "*" if r["n"] is not None and "note" in r else " "
-        print(f"{r['id']:<{width}}  {r['kind']:<5}  {r['source']:<8}  {fmt_n(r['n']):>17}{star}  {r['order']}")
+        star = "*" if "unspecified constant" in r.get("note", "") else " "
+        n = fmt_n(r["n"], r.get("n_log10"))
+        print(f"{r['id']:<{width}}  {r['kind']:<5}  {r['source']:<8}  {n:>17}{star}  {r['order']}")
     notes = [r for r in rows if r["n"] is None]
     for r in notes:
         print(f"\n- {r['id']}: {r['note']}")
@@ -119,11 +120,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print("Audit of the paper's bounds at " + ", ".join(f"{k}={v:g}" for k, v in params.items()) + "\n")
     for e in entries:
-        head = fmt_n(e["n"]) if e["n"] is not None else e["note"]
+        head = fmt_n(e["n"], e.get("n_log10")) if e["n"] is not None or "n_log10" in e else e["note"]
         print(f"{e['id']}  (n = {head}, C = 1)")
         for r in e["references"]:
             value = (
-                f"{r['ratio']:.4g} (its n = {fmt_n(r['n'])})" if r["ratio"] is not None else f"n/a: {r.get('note', '')}"
+                f"{r['ratio']:.4g} (its n = {fmt_n(r['n'], r.get('n_log10'))})"
+                if r["ratio"] is not None
+                else f"n/a: {r.get('note', '')}"
             )
             print(f"  vs {r['id']} [{r['role']}]: paper/ref = {value}")
             print(f"     as a function: {r['ratio_function']}")

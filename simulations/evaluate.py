@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import json
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 
 from simulations import problem, rates
 from simulations.config import RunConfig, TrainConfig, curve_key
-from simulations.files import write_npz
+from simulations.files import DamagedFile, read_checked, write_checked
 from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
 from simulations.train import keys
 
@@ -302,7 +303,9 @@ def evaluate(
             curve, raw = _curve(cfg, models, family, params, halfway)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write_npz(path, raw | {CURVE: np.asarray(json.dumps(curve))})
+                buffer = io.BytesIO()
+                np.savez_compressed(buffer, **raw, **{CURVE: np.asarray(json.dumps(curve))})
+                write_checked(path, buffer.getvalue())  # with its checksum: a damaged copy is recomputed
         curves.append(curve)
         errors |= {f"{curve_key(params)}/{name}": values for name, values in raw.items()}
     return curves, errors
@@ -317,8 +320,20 @@ def stored_curves(store: Path) -> dict[int, Path]:
     return {int(p.stem.removeprefix("curve-")): p for p in sorted(store.glob("curve-*.npz"))}
 
 
+def damaged_curves(store: Path) -> list[str]:
+    """Remove the stored curves whose checksum does not match (they are recomputed); a warning for each."""
+    warnings = []
+    for path in stored_curves(store).values():
+        try:
+            read_checked(path)
+        except DamagedFile as err:
+            path.unlink()
+            warnings.append(f"{err}: recomputed")
+    return warnings
+
+
 def _load_curve(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(path) as npz:
+    with np.load(read_checked(path)) as npz:
         raw = {k: npz[k] for k in npz.files if k != CURVE}
         return json.loads(str(npz[CURVE])), raw
 

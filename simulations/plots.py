@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure  # not pyplot: importing this module leaves the user's backend alone
 
 from simulations.config import curve_key
+from simulations.files import atomic
 
 STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", lw=1.8)}
 
@@ -44,7 +45,8 @@ def error_vs_n(metrics: dict, path: Path) -> None:
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{metrics['task']}: error vs N (run {metrics['config_hash']})")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic(Path(path)) as f:  # in a run directory: a kill leaves no half-drawn figure
+        fig.savefig(f, dpi=120, format="png")
 
 
 def _loglog(ax, xlabel: str, ylabel: str, title: str) -> None:

@@ -12,6 +12,7 @@ once metrics.json is written). A finished run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -24,10 +25,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from simulations import compiletime, devices, plots
+from simulations import compiletime, devices, memory, plots
 from simulations.config import RunConfig, code_version
-from simulations.evaluate import evaluate, stored_curves
-from simulations.files import write_json, write_npz
+from simulations.evaluate import damaged_curves, evaluate, stored_curves
+from simulations.files import DamagedFile, locked, write_json, write_npz
 from simulations.train import init_state, load, train
 from theory.symbols import InputError
 
@@ -93,7 +94,7 @@ def load_models(run: Run):
     return load(run.path / "checkpoint.eqx", init_state(run.cfg)).models
 
 
-def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
+def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True, wait: bool = False) -> dict:
     """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics. On several hosts
     (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize).
 
@@ -103,6 +104,8 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
             timing.json, run.log and error_vs_n.png. A directory holding the same config is reused (finished) or
             resumed (from its last checkpoint and its finished evaluation curves).
         progress: show progress bars (only where a terminal is attached).
+        wait: when another process holds the run (DIR/run.lock), wait for it to finish (then reuse its metrics, or
+            resume where it stopped) instead of raising RunLocked.
 
     Returns:
         The metrics (metrics.json): task, config_hash, metric, n_examples (0, ..., n_max), curves (one per
@@ -113,14 +116,30 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     Raises:
         InputError: `out` holds another run (another config hash), or one written by an incompatible version of
             the code.
+        OutOfMemory: the run does not fit the device (simulations.memory.check, before training), or an
+            allocation failed while it ran; an InputError naming the fields that lower its memory.
+        RunLocked: another process holds the run (without `wait`); an InputError naming its host and pid.
         TrainingDiverged: a non-finite training loss (simulations.train; the last good checkpoint is kept).
+
+    A damaged checkpoint or stored curve (its checksum does not match) is named in run.log and replaced: training
+    resumes from the checkpoint before it, or from step 0, and the run ends with an undamaged run's numbers.
     """
     devices.initialize()  # before any computation: a no-op on one host
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with locked(out, wait):
+        return _simulate(cfg, out, progress)
+
+
+def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
+    for orphan in out.glob("**/.tmp-*"):  # left by a process killed while writing (this one holds the lock)
+        orphan.unlink()
     config_path, metrics_path = out / "config.json", out / "metrics.json"
     if config_path.exists():
-        stored = json.loads(config_path.read_text())
+        try:
+            stored = json.loads(config_path.read_text())
+        except json.JSONDecodeError:
+            raise DamagedFile(f"{config_path} is damaged (not JSON): remove the directory to rerun the run") from None
         check_code(out, stored)
         existing = RunConfig.from_dict(stored)
         if existing.hash != cfg.hash:
@@ -128,18 +147,30 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
                 f"--out {out} holds another run (config {existing.hash}, this one {cfg.hash}); choose another directory"
             )
         if metrics_path.exists():
-            note(out, f"run {cfg.hash} already finished: metrics.json reused")
-            return json.loads(metrics_path.read_text())
+            try:
+                metrics = json.loads(metrics_path.read_text())
+            except json.JSONDecodeError:
+                note(out, f"{metrics_path} is damaged (not JSON): evaluated again", logging.WARNING)
+            else:
+                note(out, f"run {cfg.hash} already finished: metrics.json reused")
+                return metrics
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     on = ", ".join(str(d) for d in jax.devices())
     note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
+    note(out, memory.check(cfg))  # OutOfMemory before anything is trained
     t0, c0 = time.perf_counter(), compiletime.seconds()
-    state = train(cfg, out / "checkpoint.eqx", progress=progress)
+    with _out_of_memory(cfg, "training"):
+        state = train(cfg, out / "checkpoint.eqx", progress=progress)
+    for line in state.warnings:
+        note(out, line, logging.WARNING)
     t1, c1 = time.perf_counter(), compiletime.seconds()
     start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
     note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
+    for line in damaged_curves(out / "evaluation"):
+        note(out, line, logging.WARNING)
     stored = len(stored_curves(out / "evaluation"))
-    curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation", halfway=state.halfway)
+    with _out_of_memory(cfg, "evaluation"):
+        curves, errors = evaluate(cfg, state.models, progress=progress, store=out / "evaluation", halfway=state.halfway)
     t2, c2 = time.perf_counter(), compiletime.seconds()
     read = f", {stored} read back from an interrupted evaluation" if stored else ""
     note(out, f"evaluated {len(curves)} curve(s){read} in {t2 - t1:.1f} s")
@@ -167,9 +198,27 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True) -> dict:
     return metrics
 
 
-def note(out: Path, message: str) -> None:
+@contextlib.contextmanager
+def _out_of_memory(cfg: RunConfig, stage: str):
+    """An allocation the device refused (XLA's RESOURCE_EXHAUSTED), reported as OutOfMemory in one line: the
+    estimate before the run is an upper one, but other processes may take memory meanwhile."""
+    try:
+        yield
+    except jax.errors.JaxRuntimeError as err:
+        if "RESOURCE_EXHAUSTED" not in str(err):
+            raise
+        first = str(err).strip().splitlines()[0]
+        raise memory.OutOfMemory(
+            f"run {cfg.hash} ran out of device memory in {stage} ({first}): lower it with train.micro_batches, "
+            "train.remat, eval.chunk, eval.risk_chunk or eval.finetune_chunk, or a smaller model (model.width)"
+        ) from None
+
+
+def note(out: Path, message: str, level: int = logging.INFO) -> None:
     """Append a timestamped line to DIR/run.log -- the plain-text account of what was done to a run, kept across
-    restarts -- and log it (logger 'simulations.run', level INFO: `iclverify -v` shows it)."""
-    log.info("%s: %s", out, message)
+    restarts -- and log it (logger 'simulations.run': INFO, which `iclverify -v` shows, or a WARNING, marked so in
+    run.log and shown by default)."""
+    log.log(level, "%s: %s", out, message)
+    mark = "warning: " if level >= logging.WARNING else ""
     with (out / "run.log").open("a") as f:
-        f.write(f"{datetime.now().isoformat(timespec='seconds')} {message}\n")
+        f.write(f"{datetime.now().isoformat(timespec='seconds')} {mark}{message}\n")

@@ -34,6 +34,7 @@ from typing import Literal
 
 from simulations import devices
 from simulations.config import RunConfig, curve_key, preset
+from simulations.files import RunLocked
 from simulations.run import simulate, write_json
 from theory.symbols import InputError
 
@@ -132,11 +133,12 @@ def finished(cfg: RunConfig, path: Path) -> bool:
     return metrics.is_file() and json.loads(metrics.read_text()).get("config_hash") == cfg.hash
 
 
-def _run(config: dict, path: str) -> float:
-    """One run from its config (as to_dict writes it): simulate, resuming from the checkpoint; its wall time."""
+def _run(config: dict, path: str, wait: bool = True) -> float:
+    """One run from its config (as to_dict writes it): simulate, resuming from the checkpoint; its wall time. A run
+    another process holds (another sweep driver's) is waited for (`wait`), or raises RunLocked."""
     t0 = time.perf_counter()
     devices.compilation_cache()  # a worker process of its own: share the compiled programs of earlier runs
-    simulate(RunConfig.from_dict(config), path, progress=False)
+    simulate(RunConfig.from_dict(config), path, progress=False, wait=wait)
     return time.perf_counter() - t0
 
 
@@ -186,17 +188,29 @@ def execute(
 def _serial(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
     if address is not None:
         raise InputError("--address needs --executor ray (the serial executor runs here)")
-    status = {}
-    for name, (cfg, path) in jobs.items():
-        say(f"{name} (run {cfg.hash}): started")
+    status, held = {}, []
+
+    def one(name: str, wait: bool) -> None:
+        cfg, path = jobs[name]
+        say(f"{name} (run {cfg.hash}): " + ("waiting for the process that holds it" if wait else "started"))
         try:
-            seconds = _run(cfg.to_dict(), str(path))
+            seconds = _run(cfg.to_dict(), str(path), wait=wait)
+        except RunLocked as err:
+            held.append(name)
+            say(f"{name}: {err}; left to it until the end")
         except Exception as err:  # one failing run must not stop the sweep
             status[name] = _failed(err)
             say(f"{name}: failed: {status[name].error}")
         else:
             status[name] = Outcome("done")
             say(f"{name}: done in {seconds:.0f} s")
+
+    # a run another process holds (a second driver of the same sweep) is left to it and waited for at the end:
+    # two drivers share a sweep's runs instead of repeating them
+    for name in jobs:
+        one(name, wait=False)
+    for name in list(held):
+        one(name, wait=True)
     return status
 
 

@@ -8,9 +8,11 @@ losses are checked for finiteness at every checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import equinox as eqx
@@ -23,6 +25,7 @@ from tqdm.auto import tqdm
 
 from simulations import devices, problem
 from simulations.config import RunConfig
+from simulations.files import FAULT, DamagedFile, read_checked, write_checked
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,6 +40,7 @@ class TrainState:
     losses: np.ndarray  # [steps, seeds]
     resumed_from: int = 0  # the step this call started from (0 unless resumed from a checkpoint)
     halfway: eqx.Module | None = None  # the models at halfway(cfg) steps (host copies), once training got there
+    warnings: list[str] = field(default_factory=list)  # damaged checkpoints met on resuming (for run.log)
 
 
 def halfway(cfg: RunConfig) -> int:
@@ -113,12 +117,20 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
     operations concurrently; batched ones are no larger per core). Each seed computes the same numbers either way.
     On a mesh of several devices (`where`, default devices.mesh for the config) the vmapped seed axis is the
     mesh's seed axis and each batch is split along its batch axis.
+
+    The program is kept per (config but its seed, unroll_seeds, mesh): runs of one process that differ only in
+    their seed (a sweep's, a resumed run's) compile it once.
     """
-    opt = optimizer(cfg)
-    tcfg = cfg.training  # shorter prompts when training for length generalization
     where = devices.mesh(cfg.train.seeds, cfg.train.batch) if where is None else where
     if unroll_seeds is None:
         unroll_seeds = jax.default_backend() == "cpu" and where.size == 1
+    return _step_program(dataclasses.replace(cfg, seed=0), unroll_seeds, where)
+
+
+@functools.lru_cache(maxsize=16)
+def _step_program(cfg: RunConfig, unroll_seeds: bool, where: Mesh):
+    opt = optimizer(cfg)
+    tcfg = cfg.training  # shorter prompts when training for length generalization
 
     def run(train_keys, models, opt_states, start, length: int):
         params, static = eqx.partition(models, eqx.is_array)
@@ -186,27 +198,53 @@ def _stack(trees: list):
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
-def save(path: Path, state: TrainState) -> None:
-    """Write the state atomically: a temporary file in the same directory, then os.replace."""
+def previous_path(checkpoint: Path) -> Path:
+    """Where the checkpoint before the last is kept: a damaged last checkpoint falls back to it."""
+    return checkpoint.with_name(checkpoint.stem + "-previous" + checkpoint.suffix)
+
+
+def save(path: Path, state: TrainState, keep_previous: bool = True) -> None:
+    """Write the state atomically with its checksum (simulations.files.write_checked); the checkpoint it replaces
+    is kept as `previous_path` (keep_previous)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            tree = (state.models, state.opt_states, jnp.asarray(state.step), jnp.asarray(state.losses))
-            eqx.tree_serialise_leaves(f, tree)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, (state.models, state.opt_states, jnp.asarray(state.step), state.losses))
+    if keep_previous and path.exists():
+        os.replace(path, previous_path(path))
+    write_checked(path, buffer.getvalue())
 
 
 def load(path: Path, template: TrainState) -> TrainState:
-    like = (template.models, template.opt_states, jnp.asarray(0), jnp.asarray(template.losses))
-    models, opt_states, step, losses = eqx.tree_deserialise_leaves(path, like)
+    """A checkpoint `save` wrote, its checksum verified: DamagedFile (naming it) when it is not as written."""
+    like = (template.models, template.opt_states, jnp.asarray(0), template.losses)
+    models, opt_states, step, losses = eqx.tree_deserialise_leaves(read_checked(path), like)
     return TrainState(models, opt_states, int(step), np.array(losses))  # a writable copy
 
 
-FAULT = "ICLVERIFY_FAULT"  # for tests of recovery: "STEP:MARKER" (see _fault_hook)
+def resume(cfg: RunConfig, checkpoint: Path, state: TrainState) -> tuple[TrainState, eqx.Module | None, list[str]]:
+    """The newest readable checkpoint (the last, else the one before) with the halfway models it needs: (state,
+    halfway models or None, warnings). A damaged file is named in a warning and skipped; with none readable, or
+    the halfway models damaged, training restarts from step 0 (`state`): the data depend only on (seed, step), so
+    the run ends with the numbers an undamaged one has."""
+    warnings, half = [], halfway(cfg)
+    for path in (checkpoint, previous_path(checkpoint)):
+        if not path.exists():
+            continue
+        try:
+            loaded = load(path, state)
+            kept = load(halfway_path(checkpoint), loaded).models if half and loaded.step >= half else None
+        except DamagedFile as err:
+            warnings.append(f"{err}: not used")
+            continue
+        loaded.resumed_from = loaded.step
+        if path != checkpoint:
+            warnings.append(f"resumed from the checkpoint before the last, {path.name}, at step {loaded.step}")
+        return loaded, kept, warnings
+    if warnings:
+        warnings.append("no readable checkpoint: training restarts from step 0")
+    return state, None, warnings
+
+
 
 
 def _fault_hook(step: int) -> None:
@@ -214,7 +252,7 @@ def _fault_hook(step: int) -> None:
     after STEP creates the file MARKER and exits at once (status 17), as a killed worker would; a retry (MARKER
     exists) runs on."""
     spec = os.environ.get(FAULT)
-    if not spec:
+    if not spec or spec.startswith("write:"):
         return
     at, _, marker = spec.partition(":")
     if step < int(at):
@@ -230,17 +268,16 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
     """Train cfg.train.seeds models together; resume from `checkpoint` if it exists; save every checkpoint_every.
 
     The models at half the budget (`halfway`) are kept in the returned state and, with a checkpoint, beside it
-    (`halfway_path`), so that a resumed run still has them. Raises TrainingDiverged on a non-finite loss, leaving the
+    (`halfway_path`), so that a resumed run still has them; damaged checkpoints met on resuming (`resume`) are
+    named in the returned state's `warnings`. Raises TrainingDiverged on a non-finite loss, leaving the
     last good checkpoint in place.
     """
     state = init_state(cfg)
     half = halfway(cfg)
-    kept = None
-    if checkpoint is not None and checkpoint.exists():
-        state = load(checkpoint, state)
-        state.resumed_from = state.step
-        if half and state.step >= half:
-            kept = load(halfway_path(checkpoint), state).models  # the loaded state serves as the template
+    kept, warnings = None, []
+    if checkpoint is not None:
+        state, kept, warnings = resume(cfg, checkpoint, state)
+        state.warnings = warnings
     _, train_keys, _ = keys(cfg)
     where = devices.mesh(cfg.train.seeds, cfg.train.batch)
     state.models, state.opt_states = devices.by_seed((state.models, state.opt_states), where)
@@ -267,12 +304,12 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
             where = f"; the last good checkpoint is kept at {checkpoint}" if checkpoint else ""
             raise TrainingDiverged(f"non-finite loss at step {bad}: training stopped{where}")
         state.losses[state.step : stop] = losses
-        state = TrainState(models, opt_states, stop, state.losses, state.resumed_from)
+        state = TrainState(models, opt_states, stop, state.losses, state.resumed_from, warnings=warnings)
         bar.set_postfix(loss=f"{losses[-1].mean():.4f}")
         if stop == half:
             kept = _host_copy(models)
             if checkpoint is not None:
-                save(halfway_path(checkpoint), state)
+                save(halfway_path(checkpoint), state, keep_previous=False)
         if checkpoint is not None:
             save(checkpoint, state)
             _fault_hook(state.step)

@@ -9,6 +9,10 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
 # the test of the cache sets its own directory.
 os.environ.setdefault("ICLVERIFY_XLA_CACHE", "off")
 
+# The memory check before each run (simulations.memory.check) traces the run's programs, 1-4 s per tiny config:
+# its own tests turn it on.
+os.environ.setdefault("ICLVERIFY_MEMORY_CHECK", "off")
+
 from theory.testing import load_profile
 
 # ICLVERIFY_HYPOTHESIS_PROFILE=thorough for the long run; `ci` (fast, derandomized) by default.

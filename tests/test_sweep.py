@@ -125,3 +125,26 @@ def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path, capsys):
     assert runs[0]["status"] == "failed" and runs[0]["error"].startswith("TrainingDiverged: non-finite loss")
     assert runs[1]["status"] == "done" and "error" not in runs[1]
     assert (tmp_path / "grid" / runs[1]["run"] / "metrics.json").is_file()
+
+
+def test_killed_driver_then_two_drivers_at_once_match_the_serial_sweep(serial, tmp_path):
+    """A sweep driver killed in the middle of a random file write, then two drivers started at once on the same
+    sweep: they share its runs (each run's lock: a run another driver holds is left to it and waited for) and end
+    with the table of an uninterrupted sweep, byte for byte, every run finished exactly once."""
+    import os
+    import random
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    spec, serial_out = serial
+    out = tmp_path / "grid"
+    argv = [sys.executable, "-m", "iclverify", "sweep", str(spec), "--executor", "serial", "--quiet", "--out", str(out)]
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
+    write = random.Random(1).randint(4, 12)  # among the first runs' checkpoints, curves and metrics
+    assert subprocess.run(argv, env=env | {FAULT: f"write:{write}"}).returncode == 17
+    drivers = [subprocess.Popen(argv, env=env) for _ in range(2)]
+    assert [d.wait() for d in drivers] == [0, 0]
+    assert (out / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
+    for _, cfg in sweep.Spec.load(spec).points():
+        assert (out / cfg.hash / "run.log").read_text().count("finished: metrics.json, errors.npz") == 1, cfg.hash

@@ -43,17 +43,22 @@ class AuditEntry:
 
     def evaluate(self, params: Mapping[str, float]) -> dict:
         """Plain-JSON audit at `params` (values for parameters a bound does not use are ignored)."""
-        paper_n, paper_note = _n_or_note(self.paper, params)
+        paper_n, paper_log10, paper_note = _n_or_note(self.paper, params)
         refs = []
         for ref in self.references:
             bound = get(ref.bound_id)
-            ref_n, note = _n_or_note(bound, params)
-            ratio = None if paper_n is None or ref_n is None else paper_n / ref_n
+            ref_n, ref_log10, note = _n_or_note(bound, params)
+            ratio = None
+            if paper_log10 is not None and ref_log10 is not None:  # in logarithms: either n may exceed float64
+                ratio = 10 ** (paper_log10 - ref_log10) if abs(paper_log10 - ref_log10) < 300 else None
+                if ratio is None:
+                    note = f"ratio 10^{paper_log10 - ref_log10:.2f}, beyond floats"
             refs.append(
                 {
                     "id": ref.bound_id,
                     "role": ref.role,
                     "n": ref_n,
+                    **({"n_log10": ref_log10} if ref_n is None and ref_log10 is not None else {}),
                     "ratio_function": sp.sstr(self.ratios[ref.bound_id]).replace("epsilon", "eps"),
                     "ratio_latex": sp.latex(self.ratios[ref.bound_id], ln_notation=True),
                     "ratio": ratio,
@@ -63,21 +68,23 @@ class AuditEntry:
         return {
             "id": self.paper_id,
             "n": paper_n,
+            **({"n_log10": paper_log10} if paper_n is None and paper_log10 is not None else {}),
             **({"note": paper_note} if paper_note else {}),
             "references": refs,
             "flags": list(self.flags),
         }
 
 
-def _n_or_note(bound: Bound, params: Mapping[str, float]) -> tuple[float | None, str | None]:
+def _n_or_note(bound: Bound, params: Mapping[str, float]) -> tuple[float | None, float | None, str | None]:
+    """(n or None beyond float64, log10 n, None), or (None, None, why there is no n)."""
     used = {k: v for k, v in params.items() if k in bound.parameters}
     try:
-        return float(bound.n(**used)), None
+        return *bound.magnitude(**used), None
     except ValidityError as err:
-        return None, str(err)
+        return None, None, str(err)
     except MissingConstant:
         names = ", ".join(bound.required_constants)
-        return None, f"order only ({names} unspecified): read the ratio as a function"
+        return None, None, f"order only ({names} unspecified): read the ratio as a function"
 
 
 AUDIT: tuple[AuditEntry, ...] = (

@@ -226,8 +226,40 @@ class Bound:
         bad = self._violations(args)
         if bad:
             raise ValidityError(bad[0])
-        with np.errstate(over="ignore"):  # n beyond float64 (e.g. V^l) is inf, which is the right float
-            return _unwrap(np.asarray(self._n_func(*args), dtype=np.float64))
+        # n beyond float64 (e.g. V^l, or 1/eps^2 at eps = 1e-300, where eps^2 underflows to 0) is inf, which is the
+        # right float; log10_n gives its magnitude
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            value = np.asarray(self._n_func(*args), dtype=np.float64)
+        if np.any(np.isnan(value)):  # inf - inf or 0 x inf between terms beyond the float range
+            raise ArithmeticError(f"{self.id}: n is not a number in floats at {params}; use log10_n")
+        return _unwrap(value)
+
+    def magnitude(self, **params: float) -> tuple[float | None, float]:
+        """(n, log10 n) at scalar `params`: n as a float, or None where it is beyond float64 (then log10 n is
+        evaluated in arbitrary precision, `log10_n`). JSON and tables show either; neither is ever inf or NaN short
+        of n beyond 10^(1.8e308).
+
+        Raises:
+            As `n`.
+        """
+        value = float(self.n(**params))
+        if math.isfinite(value):
+            return value, math.log10(value) if value > 0 else -math.inf
+        return None, self.log10_n(**params)
+
+    def log10_n(self, **params: float) -> float:
+        """log10 of n at scalar `params`, evaluated in arbitrary precision (sympy's evalf, whose exponents have no
+        range): the magnitude of a sample size beyond float64, where `n` is inf (inf again beyond 10^(1.8e308)).
+
+        Raises:
+            As `n`.
+        """
+        args = self._arguments(params)
+        bad = self._violations(args)
+        if bad:
+            raise ValidityError(bad[0])
+        point = {sym: sp.Float(float(a), 30) for sym, a in zip(self._symbols, args, strict=True) if a is not None}
+        return float(sp.log(self.expr.subs(point).evalf(30), 10).evalf(30))
 
     # ---- inversion -------------------------------------------------------------------------------------------
     @cached_property

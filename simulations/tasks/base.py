@@ -21,6 +21,7 @@ Array conventions (one task; vmap adds the leading task axis):
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,7 +243,11 @@ def require_real(name: str, value: Any, low: float, high: float = float("inf"), 
     """InputError naming the field unless value is a finite real number in [low, high] ((low, high] if open_low)."""
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
     if ok:
-        ok = bool(np.isfinite(value)) and (value > low if open_low else value >= low) and value <= high
+        try:
+            as_float = float(value)  # an integer beyond float64 (10^400) is not a usable real either
+        except OverflowError:
+            as_float = math.inf
+        ok = math.isfinite(as_float) and (as_float > low if open_low else as_float >= low) and as_float <= high
     if not ok:
         bracket = "(" if open_low else "["
         top = "inf)" if high == float("inf") else f"{high:g}]"
