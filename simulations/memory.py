@@ -238,4 +238,3 @@ def preset_runs(name: str) -> dict[str, RunConfig]:
 
 def fmt_gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB"
-

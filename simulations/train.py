@@ -245,8 +245,6 @@ def resume(cfg: RunConfig, checkpoint: Path, state: TrainState) -> tuple[TrainSt
     return state, None, warnings
 
 
-
-
 def _fault_hook(step: int) -> None:
     """Tests of recovery only: with ICLVERIFY_FAULT=STEP:MARKER set, the first process to save a checkpoint at or
     after STEP creates the file MARKER and exits at once (status 17), as a killed worker would; a retry (MARKER

@@ -28,6 +28,12 @@ from simulations.train import previous_path
 ROOT = Path(__file__).parents[1]
 
 
+def quick():
+    """A tiny run that trains, checkpoints and writes its curves, without fine-tuning (the slowest evaluation)."""
+    cfg = tiny("tokens")
+    return dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, finetune_tasks=0))
+
+
 def _config_file(tmp_path: Path, cfg) -> Path:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg.to_dict()))
@@ -79,7 +85,15 @@ def _cut(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-def test_damaged_checkpoints_and_curves_are_named_and_replaced(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    """The uninterrupted run of `quick()`, with the persistent compilation cache off (conftest)."""
+    out = tmp_path_factory.mktemp("fresh") / "run"
+    simulate(quick(), out, progress=False)
+    return out
+
+
+def test_damaged_checkpoints_and_curves_are_named_and_replaced(tmp_path, monkeypatch, fresh):
     """Killed after its checkpoint at step 20 (of 30; checkpoints at 10, 15 -- the halfway models -- and 20), the
     run's last checkpoint is cut short: it resumes from the one before (step 15), named in run.log. Then every
     checkpoint is damaged: it restarts from step 0. A stored evaluation curve cut short is recomputed. Each time
@@ -87,8 +101,6 @@ def test_damaged_checkpoints_and_curves_are_named_and_replaced(tmp_path, monkeyp
     from simulations import train as T
 
     cfg = quick()
-    fresh = tmp_path / "fresh"
-    simulate(cfg, fresh, progress=False)
 
     def killed_at(step: int):
         def hook(at: int) -> None:
@@ -204,21 +216,19 @@ simulate(quick(), {out!r}, progress=False)
 """
 
 
-def quick():
-    """A tiny run that trains, checkpoints and writes its curves, without fine-tuning (the slowest evaluation)."""
-    cfg = tiny("tokens")
-    return dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, finetune_tasks=0))
-
-
 def _env(tmp_path: Path, **extra: str) -> dict:
-    return os.environ | {
-        "PYTHONPATH": str(ROOT),
-        "ICLVERIFY_XLA_CACHE": str(tmp_path / "xla"),  # restarts load the programs the first process compiled
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-    } | extra
+    return (
+        os.environ
+        | {
+            "PYTHONPATH": str(ROOT),
+            "ICLVERIFY_XLA_CACHE": str(tmp_path / "xla"),  # restarts load the programs the first process compiled
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        }
+        | extra
+    )
 
 
-def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path):
+def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path, fresh):
     """A run killed again and again -- at a random moment, and in the middle of random file writes (checkpoints
     in training, curves in evaluation, errors.npz and metrics.json at the end: cut to half and left behind) --
     and resumed each time, in new processes that load the programs the first compiled from the persistent cache,
@@ -242,8 +252,6 @@ def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path):
         assert proc.returncode in (0, 17, -signal.SIGKILL), fault
     subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), check=True)
     assert any((tmp_path / "xla").iterdir())  # the training step's program at least
-    fresh = tmp_path / "fresh"
-    simulate(quick(), fresh, progress=False)  # with the cache off (conftest)
     for name in ("metrics.json", "errors.npz"):
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
     log = (out / "run.log").read_text()

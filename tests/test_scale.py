@@ -91,15 +91,16 @@ def test_fused_attention_path_is_the_plain_one():
 
 
 def test_presets_fit_their_memory_budgets():
-    """XLA's compiled sizes (CPU backend, seeds vmapped as on a GPU): the largest quick run's stages fit 4 GB; the
-    largest full run's (tokens: 513-token prompts) and the long preset's fit one 80 GB GPU with room, 60 GB.
-    benchmarks/memory.py prints every run of every preset."""
+    """The upper estimates `simulate` checks (read from the traced programs; above XLA's compiled sizes, which
+    tests/test_faults.py checks on a tiny run and benchmarks/memory.py prints for every preset): the largest quick
+    run's stages fit 4 GB; the largest full run's (tokens: 513-token prompts) and the long preset's fit one 80 GB
+    GPU with room, 60 GB."""
     from simulations.config import LONG, PRESETS
-    from simulations.memory import BUDGETS_GB, stages
+    from simulations.memory import BUDGETS_GB, estimates
 
-    quick = stages(PRESETS["quick"]["classification"])
-    full = stages(PRESETS["full"]["tokens"])
-    long = stages(LONG)  # 2047-token prompts, bidirectional: one pass per prefix, no per-task-risk pass
+    quick = estimates(PRESETS["quick"]["classification"])
+    full = estimates(PRESETS["full"]["tokens"])
+    long = estimates(LONG)  # 2047-token prompts, bidirectional: one pass per prefix, no per-task-risk pass
     task_stages = {"baselines chunk", "references chunk"}
     assert set(full) == {"train step", "evaluation chunk", "risk chunk", "fine-tuning chunk"} | task_stages
     assert set(long) == {"train step", "evaluation chunk"} | task_stages
