@@ -17,8 +17,9 @@ from theory.symbols import InputError
 # Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
 # runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals, exact and
 # converged references; 3: fine-tuning scored by per-task risk with settings chosen on validation tasks; 4: the
-# in-context predictor's risks at half the training budget (halfway_risk, ...), from checkpoint-half.eqx.
-SCHEMA = 4
+# in-context predictor's risks at half the training budget (halfway_risk, ...), from checkpoint-half.eqx; 5:
+# checkpoints and stored curves carry a SHA-256 checksum (simulations.files), so older ones would read as damaged.
+SCHEMA = 5
 
 
 def curve_key(params: dict) -> str:
