@@ -29,9 +29,11 @@ ROOT = Path(__file__).parents[1]
 
 
 def quick():
-    """A tiny run that trains, checkpoints and writes its curves, without fine-tuning (the slowest evaluation)."""
+    """A tiny run that trains, checkpoints and writes its curves: one seed, no fine-tuning (the slowest stage)."""
     cfg = tiny("tokens")
-    return dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, finetune_tasks=0))
+    return dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, seeds=1), eval=dataclasses.replace(cfg.eval, finetune_tasks=0)
+    )
 
 
 def _config_file(tmp_path: Path, cfg) -> Path:
@@ -51,7 +53,7 @@ def test_a_run_that_does_not_fit_is_refused_before_training(tmp_path, monkeypatc
     """The estimate read from the traced programs is above XLA's compiled size at every stage; a device with a byte
     less than the largest compiled stage refuses the run in one line (exit 2) naming the fields that lower it, and
     nothing is trained; with exactly that much, the run is let through."""
-    cfg = tiny("classification")
+    cfg = quick()
     estimates, compiled = memory.estimates(cfg), memory.stages(cfg)
     assert estimates.keys() == compiled.keys()
     for stage in compiled:
