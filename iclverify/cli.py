@@ -546,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     boolean = argparse.BooleanOptionalAction
     g.add_argument("--curriculum-examples", dest="curriculum_examples", action=boolean, default=None, help=FIELD)
     g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int, help=FIELD)
-    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_positive_int, help=FIELD)
+    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_nonnegative_int, help=FIELD)
     g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help=FIELD)
     p.set_defaults(func=cmd_simulate)
     _add_sweep_parser(sub)
