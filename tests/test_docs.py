@@ -150,3 +150,58 @@ def test_api_page_documents_every_parameter():
         }
         missing += [f"{obj.path}({name})" for name in sorted(names - documented)]
     assert not missing, "undocumented in docs/api.md's objects: " + ", ".join(missing)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The documentation site, built as the README's test command builds it (strict)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)], cwd=ROOT, check=True)
+    return out
+
+
+def test_site_loads_nothing_from_another_host_and_its_math_is_typeset(site):
+    """Offline docs: no page loads a script or stylesheet from another host (MathJax's CDN, Google Fonts), and math
+    is MathML written at build time (mkdocs_hooks.py), no TeX left for a script to typeset."""
+    external = re.compile(r'<(?:script|link)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I)
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 30
+    for page in pages:
+        text = page.read_text()
+        assert not external.search(text), page
+        assert 'class="arithmatex"' not in text, page
+    assert (site / "bounds" / "hoeffding" / "index.html").read_text().count("<math") >= 2
+
+
+def test_a_browser_shows_a_bound_page_formula_typeset(site, tmp_path):
+    """In a real headless browser (Chromium, where installed), the display formula of a bound page lays out as
+    MathML: a block of math as tall as its fraction, reading as symbols, not as TeX source."""
+    import json
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    page = (site / "bounds" / "hoeffding" / "index.html").read_text()
+    probe = (
+        "<script>const m = document.querySelector('math[display=\"block\"]'); const r = m.getBoundingClientRect();"
+        "document.body.dataset.probe = JSON.stringify({display: getComputedStyle(m).display, height: r.height,"
+        " text: m.textContent});</script>"
+    )
+    probed = site / "bounds" / "hoeffding" / "probe.html"  # beside the page: its stylesheets resolve the same
+    probed.write_text(page.replace("</body>", probe + "</body>"))
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", probed.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, dom[-500:]
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    assert result["display"] == "block math" and result["height"] > 25, result
+    assert "\\" not in result["text"] and "δ" in result["text"], result
