@@ -49,7 +49,10 @@ def fmt_n(value: float | None, log10: float | None = None) -> str:
         if not math.isfinite(log10):
             return "beyond 10^(1.8e308)"
         exponent = math.floor(log10)
-        return f"{10 ** (log10 - exponent):.3f}e+{exponent}"
+        mantissa = round(10 ** (log10 - exponent), 3)
+        if mantissa >= 10:  # 9.9996... rounds up to the next power of ten
+            mantissa, exponent = mantissa / 10, exponent + 1
+        return f"{mantissa:.3f}e+{exponent}"
     if value is None:
         return "-"
     whole = math.ceil(value)

@@ -31,8 +31,10 @@ _writes = itertools.count(1)
 
 
 @contextlib.contextmanager
-def atomic(path: Path) -> Iterator[BinaryIO]:
-    """A binary file to write that replaces `path` only once it is complete (and is removed if writing fails)."""
+def atomic(path: Path, previous: Path | None = None) -> Iterator[BinaryIO]:
+    """A binary file to write that replaces `path` only once it is complete (and is removed if writing fails); with
+    `previous`, the file it replaces is kept there (renamed just before, so a kill between the two renames leaves
+    the previous file, never a half-written one)."""
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open(..., "w")
     try:
@@ -41,6 +43,8 @@ def atomic(path: Path) -> Iterator[BinaryIO]:
             f.flush()
             _fault(f, path)
             os.fsync(f.fileno())  # on disk before the rename: a crash leaves the old file or the whole new one
+        if previous is not None and path.exists():
+            os.replace(path, previous)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -80,10 +84,12 @@ class DamagedFile(InputError):
     """A run file that cannot be read back as written (cut short, altered): its checksum does not match."""
 
 
-def write_checked(path: Path, payload: bytes) -> None:
-    """Atomic write of `payload` followed by its SHA-256 digest, so that a damaged copy is detected on reading."""
-    with atomic(path) as f:
-        f.write(payload + hashlib.sha256(payload).digest())
+def write_checked(path: Path, payload: bytes, previous: Path | None = None) -> None:
+    """Atomic write of `payload` followed by its SHA-256 digest, so that a damaged copy is detected on reading;
+    the file it replaces is kept as `previous` (see `atomic`)."""
+    with atomic(path, previous) as f:
+        f.write(payload)
+        f.write(hashlib.sha256(payload).digest())
 
 
 def read_checked(path: Path) -> io.BytesIO:

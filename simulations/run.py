@@ -127,12 +127,14 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True, wait: bo
     devices.initialize()  # before any computation: a no-op on one host
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with locked(out, wait):
+    # on several hosts writing one shared directory, process 0 holds the lock for all of them
+    lock = locked(out, wait) if jax.process_index() == 0 else contextlib.nullcontext()
+    with lock:
         return _simulate(cfg, out, progress)
 
 
 def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
-    for orphan in out.glob("**/.tmp-*"):  # left by a process killed while writing (this one holds the lock)
+    for orphan in [*out.glob(".tmp-*"), *out.glob("evaluation/.tmp-*")]:  # of a process killed while writing
         orphan.unlink()
     config_path, metrics_path = out / "config.json", out / "metrics.json"
     if config_path.exists():
@@ -153,16 +155,19 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
                 note(out, f"{metrics_path} is damaged (not JSON): evaluated again", logging.WARNING)
             else:
                 note(out, f"run {cfg.hash} already finished: metrics.json reused")
+                shutil.rmtree(out / "evaluation", ignore_errors=True)  # left by a kill just after metrics.json
                 return metrics
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     on = ", ".join(str(d) for d in jax.devices())
     note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
-    note(out, memory.check(cfg))  # OutOfMemory before anything is trained
+    with _out_of_memory(cfg, "the memory check"):  # compiling can allocate too (a GPU's autotuning)
+        note(out, memory.check(cfg))  # OutOfMemory before anything is trained
     t0, c0 = time.perf_counter(), compiletime.seconds()
     with _out_of_memory(cfg, "training"):
         state = train(cfg, out / "checkpoint.eqx", progress=progress)
     for line in state.warnings:
         note(out, line, logging.WARNING)
+    state.opt_states = None  # free the optimizer's device memory: evaluation needs the models alone
     t1, c1 = time.perf_counter(), compiletime.seconds()
     start = f"resumed from the checkpoint at step {state.resumed_from}" if state.resumed_from else "from step 0"
     note(out, f"trained {cfg.train.seeds} seed(s) to step {state.step} ({start}) in {t1 - t0:.1f} s")
@@ -187,13 +192,13 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
         },
     }
     write_npz(out / "errors.npz", errors)
-    write_json(metrics_path, metrics)  # last: its presence marks a finished run
-    shutil.rmtree(out / "evaluation", ignore_errors=True)  # the finished curves, kept only until now
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
     timing |= {"train_compile_s": c1 - c0, "evaluate_compile_s": c2 - c1}  # of which compiling (compiletime)
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only
     with _PLOT_LOCK:
         plots.error_vs_n(metrics, out / "error_vs_n.png")
+    write_json(metrics_path, metrics)  # last: its presence marks a finished run
+    shutil.rmtree(out / "evaluation", ignore_errors=True)  # the finished curves, kept only until now
     note(out, "finished: metrics.json, errors.npz, timing.json, error_vs_n.png")
     return metrics
 

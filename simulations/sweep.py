@@ -130,7 +130,10 @@ def _flat(table: dict, prefix: str = "") -> dict[str, object]:
 def finished(cfg: RunConfig, path: Path) -> bool:
     """Whether `path` holds this run, finished (its metrics.json, written last, names the config hash)."""
     metrics = path / "metrics.json"
-    return metrics.is_file() and json.loads(metrics.read_text()).get("config_hash") == cfg.hash
+    try:
+        return metrics.is_file() and json.loads(metrics.read_text()).get("config_hash") == cfg.hash
+    except json.JSONDecodeError:  # damaged: simulate says so and evaluates again
+        return False
 
 
 def _run(config: dict, path: str, wait: bool = True) -> float:

@@ -8,7 +8,6 @@ losses are checked for finiteness at every checkpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import os
@@ -118,13 +117,13 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
     On a mesh of several devices (`where`, default devices.mesh for the config) the vmapped seed axis is the
     mesh's seed axis and each batch is split along its batch axis.
 
-    The program is kept per (config but its seed, unroll_seeds, mesh): runs of one process that differ only in
-    their seed (a sweep's, a resumed run's) compile it once.
+    The program is kept per (config, unroll_seeds, mesh): a run resumed, or run again, in the same process compiles
+    it once. (Not per config less its seed: a finite pretraining pool's tasks derive from the seed, problem.pool_keys.)
     """
     where = devices.mesh(cfg.train.seeds, cfg.train.batch) if where is None else where
     if unroll_seeds is None:
         unroll_seeds = jax.default_backend() == "cpu" and where.size == 1
-    return _step_program(dataclasses.replace(cfg, seed=0), unroll_seeds, where)
+    return _step_program(cfg, unroll_seeds, where)
 
 
 @functools.lru_cache(maxsize=16)
@@ -209,9 +208,7 @@ def save(path: Path, state: TrainState, keep_previous: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     eqx.tree_serialise_leaves(buffer, (state.models, state.opt_states, jnp.asarray(state.step), state.losses))
-    if keep_previous and path.exists():
-        os.replace(path, previous_path(path))
-    write_checked(path, buffer.getvalue())
+    write_checked(path, buffer.getvalue(), previous=previous_path(path) if keep_previous else None)
 
 
 def load(path: Path, template: TrainState) -> TrainState:
@@ -234,7 +231,9 @@ def resume(cfg: RunConfig, checkpoint: Path, state: TrainState) -> tuple[TrainSt
             loaded = load(path, state)
             kept = load(halfway_path(checkpoint), loaded).models if half and loaded.step >= half else None
         except DamagedFile as err:
-            warnings.append(f"{err}: not used")
+            aside = path.with_name(path.name + ".damaged")  # kept for inspection, never rotated into `previous`
+            os.replace(path, aside)
+            warnings.append(f"{err}: not used (kept as {aside.name})")
             continue
         loaded.resumed_from = loaded.step
         if path != checkpoint:

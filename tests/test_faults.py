@@ -126,6 +126,7 @@ def test_damaged_checkpoints_and_curves_are_named_and_replaced(tmp_path, monkeyp
     simulate(cfg, out, progress=False)
     log = (out / "run.log").read_text()
     assert f"warning: {ckpt} is damaged" in log and "checkpoint-previous.eqx, at step 15" in log
+    assert (out / "checkpoint.eqx.damaged").is_file()  # set aside, not rotated into checkpoint-previous.eqx
     same(out)
 
     # every checkpoint damaged: from step 0; the curve evaluated first cut short: recomputed

@@ -49,7 +49,9 @@ class AuditEntry:
             bound = get(ref.bound_id)
             ref_n, ref_log10, note = _n_or_note(bound, params)
             ratio = None
-            if paper_log10 is not None and ref_log10 is not None:  # in logarithms: either n may exceed float64
+            if paper_n is not None and ref_n:
+                ratio = paper_n / ref_n
+            elif paper_log10 is not None and ref_log10 is not None:  # in logarithms: an n beyond float64
                 ratio = 10 ** (paper_log10 - ref_log10) if abs(paper_log10 - ref_log10) < 300 else None
                 if ratio is None:
                     note = f"ratio 10^{paper_log10 - ref_log10:.2f}, beyond floats"

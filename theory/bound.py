@@ -231,7 +231,7 @@ class Bound:
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
             value = np.asarray(self._n_func(*args), dtype=np.float64)
         if np.any(np.isnan(value)):  # inf - inf or 0 x inf between terms beyond the float range
-            raise ArithmeticError(f"{self.id}: n is not a number in floats at {params}; use log10_n")
+            raise OverflowError(f"{self.id}: n is beyond floats at {params} (inf - inf); log10_n gives it")
         return _unwrap(value)
 
     def magnitude(self, **params: float) -> tuple[float | None, float]:
@@ -242,7 +242,10 @@ class Bound:
         Raises:
             As `n`.
         """
-        value = float(self.n(**params))
+        try:
+            value = float(self.n(**params))
+        except OverflowError:  # terms beyond float64 that floats cannot combine
+            value = math.inf
         if math.isfinite(value):
             return value, math.log10(value) if value > 0 else -math.inf
         return None, self.log10_n(**params)
