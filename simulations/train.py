@@ -8,6 +8,7 @@ losses are checked for finiteness at every checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
@@ -117,13 +118,15 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
     On a mesh of several devices (`where`, default devices.mesh for the config) the vmapped seed axis is the
     mesh's seed axis and each batch is split along its batch axis.
 
-    The program is kept per (config, unroll_seeds, mesh): a run resumed, or run again, in the same process compiles
-    it once. (Not per config less its seed: a finite pretraining pool's tasks derive from the seed, problem.pool_keys.)
+    The program is kept per (config, unroll_seeds, mesh), the seed left out where it does not enter the program
+    (without a finite pretraining pool, whose tasks derive from it: problem.pool_keys): runs of one process that
+    differ only in their seed (a sweep's) compile it once.
     """
     where = devices.mesh(cfg.train.seeds, cfg.train.batch) if where is None else where
     if unroll_seeds is None:
         unroll_seeds = jax.default_backend() == "cpu" and where.size == 1
-    return _step_program(cfg, unroll_seeds, where)
+    key = cfg if cfg.task.pool is not None else dataclasses.replace(cfg, seed=0)
+    return _step_program(key, unroll_seeds, where)
 
 
 @functools.lru_cache(maxsize=16)

@@ -424,3 +424,14 @@ def test_killed_evaluation_resumes_from_its_finished_curves(tmp_path, monkeypatc
     assert resumed == simulate(cfg, tmp_path / "fresh", progress=False)
     for name in ("metrics.json", "errors.npz"):
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
+def test_training_program_is_shared_across_seeds_unless_a_pool_derives_from_the_seed():
+    """Runs that differ only in their seed share the compiled training step, except with a finite pretraining pool,
+    whose tasks derive from the seed (problem.pool_keys): a shared program would train every seed on one pool."""
+    from simulations.config import DIVERSITY
+
+    cfg = tiny("tokens")
+    assert make_step(cfg) is make_step(dataclasses.replace(cfg, seed=3))
+    pool = DIVERSITY["quick"]["pool=4"]
+    assert make_step(pool) is not make_step(dataclasses.replace(pool, seed=3))
