@@ -8,7 +8,7 @@ for the device can be sized). Two sizes of a stage:
   temporaries - donated buffers). On the CPU backend this sizes a GPU run too, up to the fused kernels a GPU
   compiler may choose instead (e.g. flash attention, which keeps less). Compiling takes seconds per stage.
 - `estimates(cfg)`: the most bytes the traced program's values hold at once (`traced_bytes`), without compiling:
-  an upper estimate, 1.2-2.1x the compiled size on the quick presets' stages.
+  an upper estimate, 1.15-2.1x the compiled size on the quick presets' stages (1.02-3.5x over quick, full and long).
 `check(cfg)` compares the estimate with the device's free memory and compiles only when the estimate does not fit;
 a run whose compiled size does not fit either is refused (OutOfMemory) before anything is trained.
 """
@@ -110,8 +110,8 @@ def traced_bytes(traced) -> int:
     """The most bytes a traced program's values hold at once, read from its jaxpr without compiling: its arguments
     throughout, each operation's outputs from where they are computed to their last use, and the peak of an inner
     body (a loop's, a branch's, a nested program's) while its operation runs. XLA fuses operations, so that many
-    of these values never exist: an upper estimate of the compiled program's size (memory_analysis), 1.2-2.1x it on
-    the quick presets' stages (benchmarks/memory.py prints both)."""
+    of these values never exist: an upper estimate of the compiled program's size (memory_analysis), 1.02-3.5x it
+    over the quick, full and long presets' stages (benchmarks/memory.py prints both)."""
     jaxpr = traced.jaxpr.jaxpr
     return sum(_nbytes(v.aval) for v in jaxpr.invars) + _peak(jaxpr)
 
@@ -214,12 +214,18 @@ def check(cfg: RunConfig, free: int | None = None) -> str:
     if not over:
         stage = max(sizes, key=sizes.get)
         return f"memory: {how} {fmt_gb(sizes[stage])} ({stage}); {fmt_gb(free)} free on {where}"
-    knobs = ", ".join(dict.fromkeys(knob for stage in over for knob in KNOBS[stage].split(", ")))
     raise OutOfMemory(
         f"run {cfg.hash} needs {fmt_gb(sizes[over[0]])} of device memory for its {over[0]} (compiled size; "
         f"{len(over)} of its {len(sizes)} stages exceed what is free), but {where} has {fmt_gb(free)} free: lower "
-        f"it with {knobs}, or a smaller model (model.width, model.depth) or fewer train.seeds"
+        f"it with {knobs(over)}"
     )
+
+
+def knobs(stages: list[str] | None = None) -> str:
+    """The fields that lower the memory of these stages (default: every stage), then a smaller model's."""
+    names = KNOBS if stages is None else stages
+    fields = ", ".join(dict.fromkeys(knob for stage in names for knob in KNOBS[stage].split(", ")))
+    return f"{fields}, or a smaller model (model.width, model.depth) or fewer train.seeds"
 
 
 BUDGETS_GB = {"quick": 4.0, "full": 60.0, "long": 60.0}  # quick: a laptop; full and long: one 80 GB GPU, with room

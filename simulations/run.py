@@ -214,8 +214,7 @@ def _out_of_memory(cfg: RunConfig, stage: str):
             raise
         first = str(err).strip().splitlines()[0]
         raise memory.OutOfMemory(
-            f"run {cfg.hash} ran out of device memory in {stage} ({first}): lower it with train.micro_batches, "
-            "train.remat, eval.chunk, eval.risk_chunk or eval.finetune_chunk, or a smaller model (model.width)"
+            f"run {cfg.hash} ran out of device memory in {stage} ({first}): lower it with {memory.knobs()}"
         ) from None
 
 
