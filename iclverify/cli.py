@@ -340,13 +340,32 @@ def _compilation_cache() -> None:
     compilation_cache()
 
 
+TRACK = dict(
+    choices=["wandb"],
+    help="track each run in Weights & Biases (pip install 'iclverify[track]'; WANDB_MODE=offline writes DIR/wandb "
+    "for a later `wandb sync`): config, losses, curves, figures, verdict rows, under the run's config hash",
+)
+
+
+def _tracking(args: argparse.Namespace, group: str | None = None):
+    """The --track setting (simulations.tracking.Tracking), its package checked before anything runs; None without."""
+    if not getattr(args, "track", None):
+        return None
+    from iclverify.report import verdict_tables
+    from simulations.tracking import Tracking
+
+    track = Tracking(args.track, group=group, tables=verdict_tables)
+    track.check()
+    return track
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     _compilation_cache()
     from simulations.config import curve_key
     from simulations.run import simulate
 
     cfg = simulation_config(args)
-    metrics = simulate(cfg, args.out, progress=not args.quiet and not args.json)
+    metrics = simulate(cfg, args.out, progress=not args.quiet and not args.json, track=_tracking(args))
     if args.json:
         last = {curve_key(c["params"]): {k: v["mean"][-1] for k, v in c["methods"].items()} for c in metrics["curves"]}
         files = ["config.json", "metrics.json", "errors.npz", "timing.json", "checkpoint.eqx", "error_vs_n.png"]
@@ -385,8 +404,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = Spec.load(args.spec)
     out = Path(args.out) if args.out else Path(args.spec).with_suffix("")
     say = (lambda _: None) if args.quiet or args.json else (lambda line: print(line, file=sys.stderr))
+    track = _tracking(args, group=f"sweep {out.resolve().name}")
     summary = run_sweep(
-        spec, out, args.executor, address=args.address, max_concurrent=args.max_concurrent, say=say
+        spec, out, args.executor, address=args.address, max_concurrent=args.max_concurrent, say=say, track=track
     )
     failed = [r for r in summary["runs"] if r["status"] == "failed"]
     if args.json:
@@ -432,7 +452,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from iclverify.report import report
 
     size = "full" if args.full else "quick"
-    rows = report(args.out, size, seed=args.seed, progress=not args.quiet and not args.json, address=args.address)
+    track = _tracking(args, group=f"report {Path(args.out).resolve().name}")
+    progress = not args.quiet and not args.json
+    rows = report(args.out, size, seed=args.seed, progress=progress, address=args.address, track=track)
     if args.json:
         from iclverify.verdicts import summary
 
@@ -521,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="run directory (reused if it holds this run)")
     p.add_argument("--json", action="store_true", help="print what was written and the final errors as JSON")
+    p.add_argument("--track", **TRACK)
     p.add_argument("--seed", type=_nonnegative_int)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     g = p.add_argument_group("task")
@@ -566,10 +589,16 @@ def _add_sweep_parser(sub) -> None:
     )
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
     p.add_argument("--out", help="sweep directory (default: the spec's path without .toml)")
-    p.add_argument("--executor", choices=["ray", "serial"], default="ray", help="ray (default) or serial (here)")
+    p.add_argument(
+        "--executor",
+        choices=["ray", "serial", "slurm"],
+        default="ray",
+        help="ray (default), serial (here) or slurm (one job per run through submitit, the spec's [slurm] table)",
+    )
     p.add_argument("--address", help="a running Ray cluster: auto or HOST:PORT (default: start Ray on this machine)")
     p.add_argument("--max-concurrent", dest="max_concurrent", type=_positive_int, help="runs at a time (Ray)")
     p.add_argument("--json", action="store_true", help="print the points, their status and the files as JSON")
+    p.add_argument("--track", **TRACK)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_sweep)
 
@@ -622,6 +651,7 @@ def _add_report_parsers(sub) -> None:
     )
     p.add_argument("--fail-on", dest="fail_on", **fail_on)
     p.add_argument("--json", action="store_true", help="print what was written and the verdict summary as JSON")
+    p.add_argument("--track", **TRACK)
     p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_report)

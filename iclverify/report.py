@@ -8,10 +8,12 @@ task (DIR/classification, DIR/tokens; finished runs are reused, interrupted ones
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.metadata
 import json
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,10 +26,11 @@ from tqdm.auto import tqdm
 import theory
 from iclverify import verdicts as V
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
-from simulations import bounded, compiletime, plots, rates
+from simulations import bounded, compiletime, plots, rates, tracking
 from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from simulations.sweep import execute, run_directories
+from simulations.tracking import Tracking
 from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 from theory.symbols import InputError
@@ -78,7 +81,13 @@ def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
 
 
 def report(
-    out: Path | str, preset: str = "quick", *, seed: int = 0, progress: bool = True, address: str | None = None
+    out: Path | str,
+    preset: str = "quick",
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    address: str | None = None,
+    track: Tracking | None = None,
 ) -> list[V.Verdict]:
     """Run everything into `out` and write report.md and verdicts.json; return the verdict rows.
 
@@ -95,6 +104,8 @@ def report(
         progress: show progress bars (only where a terminal is attached).
         address: a Ray cluster (`auto` or HOST:PORT) on which the simulations run as Ray tasks
             (simulations.sweep.execute); None runs them in this process, one after another.
+        track: track every simulation (simulations.tracking), and the report itself as one more tracked run
+            (job type 'report': its verdict rows and figures); None tracks nothing.
 
     Returns:
         Every verdict row, in the report's order (also written to verdicts.json with `Verdict.to_dict`).
@@ -120,7 +131,9 @@ def report(
     audited = audit(**DEFAULTS)
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
-    runs, lengths = _simulations(configs, length_configs(preset, seed), out, address, timed, say, wall, compiling)
+    runs, lengths = _simulations(
+        configs, length_configs(preset, seed), out, address, track, timed, say, wall, compiling
+    )
     say("bounded context: retrieval windows and a fixed context")
     window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
@@ -133,21 +146,40 @@ def report(
     data = ReportData(preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures)
     md = _markdown(data)
     (out / "report.md").write_text(md)
+    _track_report(track, out, preset, seed, {**runs, **lengths}, rows)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
 
+def _track_report(track: Tracking | None, out: Path, preset: str, seed: int, runs: dict[str, Run], rows) -> None:
+    """The report as one tracked run: its id from the preset, the seed and its runs' config hashes (the same report
+    continues the same tracked run), its verdict rows and figures."""
+    hashes = {str(name): run.cfg.hash for name, run in runs.items()}
+    digest = hashlib.sha256(json.dumps([preset, seed, hashes], sort_keys=True).encode()).hexdigest()[:12]
+    config = {"preset": preset, "seed": seed, "runs": hashes}
+    name = f"report {preset} {digest}"
+    with tracking.start(track, f"report-{digest}", config, out, name=name, job_type="report") as t:
+        t.rows("verdicts", [r.to_dict() for r in rows], step=0)
+        t.rows("summary", [{"verdict": k, "rows": v} for k, v in Counter(r.verdict for r in rows).items()], step=0)
+        t.images(sorted(out.glob("*.png")), step=0)
+
+
+def verdict_tables(path: Path) -> dict[str, list[dict]]:
+    """A finished run's verdict rows (what `iclverify rates DIR` prints) as a tracked table (Tracking.tables)."""
+    return {"verdicts": [r.to_dict() for r in verdicts_for([path])]}
+
+
 def _simulations(
-    configs, length_cfgs, out: Path, address: str | None, timed, say, wall, compiling
+    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling
 ) -> tuple[dict, dict]:
     """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process two
     at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
     jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
     if address is None:
-        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, compiling, say))
+        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, compiling, say, track))
     else:
-        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say))
+        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say, track))
     lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
     return {name: load_run(out / name) for name in configs}, lengths
 
@@ -163,7 +195,11 @@ def _clocked(fn: Callable) -> tuple[object, float, float]:
 
 
 def _simulate_all(
-    jobs: dict[str, tuple[RunConfig, Path]], wall: dict[str, float], compiling: dict[str, float], say: Callable
+    jobs: dict[str, tuple[RunConfig, Path]],
+    wall: dict[str, float],
+    compiling: dict[str, float],
+    say: Callable,
+    track: Tracking | None = None,
 ) -> None:
     """Every simulation, PARALLEL at a time in threads (JAX releases the GIL while it computes): one run's
     compilation and Python work overlap the other's arithmetic, about 6% faster on 2 cores than one after the
@@ -172,16 +208,19 @@ def _simulate_all(
     def one(name: str) -> None:
         cfg, path = jobs[name]
         say(f"{name} (run {cfg.hash}): started")
-        _, wall[name], compiling[name] = _clocked(lambda: simulate(cfg, path, progress=False))
+        _, wall[name], compiling[name] = _clocked(lambda: simulate(cfg, path, progress=False, track=track))
         say(f"{name}: done in {wall[name]:.0f} s ({compiling[name]:.0f} s compiling)")
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         list(pool.map(one, jobs))  # list(): re-raises the first failure
 
 
-def _simulate_on_ray(jobs: dict[str, tuple[RunConfig, Path]], address: str, say: Callable) -> None:
+def _simulate_on_ray(
+    jobs: dict[str, tuple[RunConfig, Path]], address: str, say: Callable, track: Tracking | None = None
+) -> None:
     """Every simulation as a Ray task on the cluster at `address`; a run that failed stops the report."""
-    failed = {name: o.error for name, o in execute(jobs, "ray", address=address, say=say).items() if o.error}
+    outcomes = execute(jobs, "ray", address=address, say=say, track=track)
+    failed = {name: o.error for name, o in outcomes.items() if o.error}
     if failed:
         name, why = next(iter(failed.items()))
         raise RuntimeError(f"{len(failed)} simulation(s) failed on Ray, first {name}: {why}")

@@ -25,7 +25,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from simulations import compiletime, devices, memory, plots
+from simulations import compiletime, devices, memory, plots, tracking
 from simulations.config import RunConfig, code_version
 from simulations.evaluate import damaged_curves, evaluate, stored_curves
 from simulations.files import DamagedFile, locked, write_json, write_npz
@@ -94,7 +94,14 @@ def load_models(run: Run):
     return load(run.path / "checkpoint.eqx", init_state(run.cfg)).models
 
 
-def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True, wait: bool = False) -> dict:
+def simulate(
+    cfg: RunConfig,
+    out: Path | str,
+    *,
+    progress: bool = True,
+    wait: bool = False,
+    track: tracking.Tracking | tracking.Tracker | None = None,
+) -> dict:
     """Run (or reuse) the simulation described by `cfg` in directory `out`; return the metrics. On several hosts
     (JAX_COORDINATOR_ADDRESS set) JAX's distributed runtime is started first (simulations.devices.initialize).
 
@@ -106,6 +113,8 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True, wait: bo
         progress: show progress bars (only where a terminal is attached).
         wait: when another process holds the run (DIR/run.lock), wait for it to finish (then reuse its metrics, or
             resume where it stopped) instead of raising RunLocked.
+        track: track the run (simulations.tracking): a Tracking starts a tracked run under the config hash and
+            finishes it here; a Tracker (a caller's, who finishes it) is used as it is; None tracks nothing.
 
     Returns:
         The metrics (metrics.json): task, config_hash, metric, n_examples (0, ..., n_max), curves (one per
@@ -130,10 +139,19 @@ def simulate(cfg: RunConfig, out: Path | str, *, progress: bool = True, wait: bo
     # on several hosts writing one shared directory, process 0 holds the lock for all of them
     lock = locked(out, wait) if jax.process_index() == 0 else contextlib.nullcontext()
     with lock:
-        return _simulate(cfg, out, progress)
+        return _simulate(cfg, out, progress, track)
 
 
-def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
+def _tracker(track: tracking.Tracking | tracking.Tracker | None, cfg: RunConfig, out: Path):
+    """The run's tracker: a caller's as it is (the caller finishes it), else one started here and finished on exit."""
+    if isinstance(track, tracking.Tracker):
+        return contextlib.nullcontext(track)
+    config = cfg.to_dict() | {"config_hash": cfg.hash} | code_version()
+    name = f"{cfg.task.kind} {cfg.hash}"
+    return tracking.start(track, cfg.hash, config, out, name=name, warn=lambda line: note(out, line, logging.WARNING))
+
+
+def _simulate(cfg: RunConfig, out: Path, progress: bool, track) -> dict:
     for orphan in [*out.glob(".tmp-*"), *out.glob("evaluation/.tmp-*")]:  # of a process killed while writing
         orphan.unlink()
     config_path, metrics_path = out / "config.json", out / "metrics.json"
@@ -156,15 +174,23 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
             else:
                 note(out, f"run {cfg.hash} already finished: metrics.json reused")
                 shutil.rmtree(out / "evaluation", ignore_errors=True)  # left by a kill just after metrics.json
+                with _tracker(track, cfg, out) as tracker:
+                    tracker.results(cfg.train.steps, metrics, [out / "error_vs_n.png"], out)
                 return metrics
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     on = ", ".join(str(d) for d in jax.devices())
     note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
     with _out_of_memory(cfg, "the memory check"):  # compiling can allocate too (a GPU's autotuning)
         note(out, memory.check(cfg))  # OutOfMemory before anything is trained
+    with _tracker(track, cfg, out) as tracker:
+        return _train_evaluate(cfg, out, progress, tracker)
+
+
+def _train_evaluate(cfg: RunConfig, out: Path, progress: bool, tracker: tracking.Tracker) -> dict:
+    metrics_path = out / "metrics.json"
     t0, c0 = time.perf_counter(), compiletime.seconds()
     with _out_of_memory(cfg, "training"):
-        state = train(cfg, out / "checkpoint.eqx", progress=progress)
+        state = train(cfg, out / "checkpoint.eqx", progress=progress, on_losses=tracker.train)
     for line in state.warnings:
         note(out, line, logging.WARNING)
     state.opt_states = None  # free the optimizer's device memory: evaluation needs the models alone
@@ -200,6 +226,7 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool) -> dict:
     write_json(metrics_path, metrics)  # last: its presence marks a finished run
     shutil.rmtree(out / "evaluation", ignore_errors=True)  # the finished curves, kept only until now
     note(out, "finished: metrics.json, errors.npz, timing.json, error_vs_n.png")
+    tracker.results(cfg.train.steps, metrics, [out / "error_vs_n.png"], out)
     return metrics
 
 

@@ -25,10 +25,12 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
+import shutil
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -36,9 +38,15 @@ from simulations import devices
 from simulations.config import RunConfig, curve_key, preset
 from simulations.files import RunLocked
 from simulations.run import simulate, write_json
+from simulations.tracking import Tracking
 from theory.symbols import InputError
 
-EXECUTORS = ("ray", "serial")
+try:  # the slurm executor's checkpointing hook (the `slurm` extra)
+    from submitit.helpers import Checkpointable
+except ImportError:
+    Checkpointable = None
+
+EXECUTORS = ("ray", "serial", "slurm")
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ class Spec:
         axes: {'section.field' or 'seed': [values]}: one run per combination, in the spec's order (the spec's [axes]
             table); each list non-empty.
         source: where the spec came from (its file; default "spec"), named in error messages.
+        slurm: the spec's [slurm] table (Slurm): partition, time, GPUs per run, ... for `--executor slurm`.
     """
 
     task: str
@@ -75,6 +84,7 @@ class Spec:
     fixed: dict[str, object] = field(default_factory=dict)
     axes: dict[str, list] = field(default_factory=dict)
     source: str = "spec"  # where it came from, for error messages
+    slurm: Slurm | None = None  # the [slurm] table: how each run is submitted by --executor slurm
 
     @classmethod
     def load(cls, path: Path | str) -> Spec:
@@ -84,13 +94,14 @@ class Spec:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as err:
             raise InputError(f"{path} is not valid TOML: {err}") from None
-        unknown = sorted(set(data) - {"task", "preset", "set", "axes"})
+        unknown = sorted(set(data) - {"task", "preset", "set", "axes", "slurm"})
         if unknown:
-            raise InputError(f"{path}: unknown key {unknown[0]!r}; a spec has task, preset, [set] and [axes]")
+            raise InputError(f"{path}: unknown key {unknown[0]!r}; a spec has task, preset, [set], [axes], [slurm]")
         if not isinstance(data.get("task"), str):
             raise InputError(f"{path}: task must be a task kind such as 'classification'; got {data.get('task')!r}")
         fixed, axes = _flat(data.get("set", {})), _flat(data.get("axes", {}))
-        spec = cls(data["task"], data.get("preset", "quick"), fixed, axes, str(path))
+        slurm = Slurm.from_table(data["slurm"], str(path)) if "slurm" in data else None
+        spec = cls(data["task"], data.get("preset", "quick"), fixed, axes, str(path), slurm)
         spec.check()
         return spec
 
@@ -126,6 +137,79 @@ def _flat(table: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
+@dataclass(frozen=True)
+class Slurm:
+    """How `--executor slurm` submits a sweep's runs (the spec's [slurm] table), one Slurm job per run, through
+    submitit (https://github.com/facebookincubator/submitit; `pip install iclverify[slurm]`).
+
+    Attributes:
+        partition, account, qos, constraint: Slurm's own options of those names (None: the cluster's default).
+        time: minutes per job (Slurm's --time), an integer >= 1; a run that times out is requeued and resumes
+            from its checkpoint, at most `max_requeues` times.
+        gpus_per_run: GPUs per job (0: none), cpus_per_run: CPUs per job, mem_gb: memory per job (None: default).
+        array_parallelism: the most jobs of the sweep's job array running at once (Slurm's %N).
+        max_requeues: times a job that ran out of `time` is requeued (a preempted job always is).
+        setup: shell lines run before each job (`module load ...`, activating an environment).
+        cluster: 'slurm', or 'local' to run the same jobs as processes on this machine (submitit's local
+            executor: try a spec, or preemption, before a cluster).
+    """
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    time: int = 240
+    gpus_per_run: int = 1
+    cpus_per_run: int = 4
+    mem_gb: float | None = None
+    array_parallelism: int = 64
+    max_requeues: int = 3
+    setup: tuple[str, ...] = ()
+    cluster: str = "slurm"
+
+    @classmethod
+    def from_table(cls, table: object, source: str = "spec") -> Slurm:
+        """The [slurm] table, checked: an unknown key or a value out of range is an InputError naming it."""
+        if not isinstance(table, dict):
+            raise InputError(f"{source}: [slurm] must be a table of key = value")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - names)
+        if unknown:
+            raise InputError(f"{source}: [slurm] has no key {unknown[0]!r}; its keys are {', '.join(sorted(names))}")
+        values = dict(table)
+        if "setup" in values:
+            setup = values["setup"]
+            if not isinstance(setup, list) or not all(isinstance(line, str) for line in setup):
+                raise InputError(f"{source}: [slurm] setup must be a list of shell lines; got {setup!r}")
+            values["setup"] = tuple(setup)
+        slurm = cls(**values)
+        slurm.check(source)
+        return slurm
+
+    def check(self, source: str = "spec") -> None:
+        minimum = {"time": 1, "gpus_per_run": 0, "cpus_per_run": 1, "array_parallelism": 1, "max_requeues": 0}
+        for name, low in minimum.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise InputError(f"{source}: [slurm] {name} must be an integer >= {low}; got {value!r}")
+        for name in ("partition", "account", "qos", "constraint"):
+            if not isinstance(getattr(self, name), str | None):
+                raise InputError(f"{source}: [slurm] {name} must be a string; got {getattr(self, name)!r}")
+        if self.mem_gb is not None and not (isinstance(self.mem_gb, int | float) and self.mem_gb > 0):
+            raise InputError(f"{source}: [slurm] mem_gb must be a number > 0; got {self.mem_gb!r}")
+        if self.cluster not in ("slurm", "local"):
+            raise InputError(f"{source}: [slurm] cluster must be 'slurm' or 'local'; got {self.cluster!r}")
+
+    def parameters(self) -> dict:
+        """submitit.AutoExecutor.update_parameters keywords (the slurm_* ones apply on Slurm only)."""
+        out = {"timeout_min": self.time, "gpus_per_node": self.gpus_per_run, "cpus_per_task": self.cpus_per_run}
+        out |= {"mem_gb": self.mem_gb} if self.mem_gb is not None else {}
+        slurm = {"partition": self.partition, "account": self.account, "qos": self.qos, "constraint": self.constraint}
+        out |= {f"slurm_{k}": v for k, v in slurm.items() if v is not None}
+        out |= {"slurm_array_parallelism": self.array_parallelism}
+        return out | ({"slurm_setup": list(self.setup)} if self.setup else {})
+
+
 # ---- execution -----------------------------------------------------------------------------------------------
 def finished(cfg: RunConfig, path: Path) -> bool:
     """Whether `path` holds this run, finished (its metrics.json, written last, names the config hash)."""
@@ -136,12 +220,12 @@ def finished(cfg: RunConfig, path: Path) -> bool:
         return False
 
 
-def _run(config: dict, path: str, wait: bool = True) -> float:
+def _run(config: dict, path: str, wait: bool = True, track: Tracking | None = None) -> float:
     """One run from its config (as to_dict writes it): simulate, resuming from the checkpoint; its wall time. A run
     another process holds (another sweep driver's) is waited for (`wait`), or raises RunLocked."""
     t0 = time.perf_counter()
     devices.compilation_cache()  # a worker process of its own: share the compiled programs of earlier runs
-    simulate(RunConfig.from_dict(config), path, progress=False, wait=wait)
+    simulate(RunConfig.from_dict(config), path, progress=False, wait=wait, track=track)
     return time.perf_counter() - t0
 
 
@@ -152,27 +236,36 @@ def execute(
     address: str | None = None,
     max_concurrent: int | None = None,
     say: Callable[[str], None] = lambda _: None,
+    track: Tracking | None = None,
+    slurm: Slurm | None = None,
+    folder: Path | None = None,
 ) -> dict[str, Outcome]:
     """Run every job {name: (config, directory)} not yet finished; each one's Outcome.
 
     'serial' runs them here one after another; 'ray' submits each as a Ray task to the cluster at `address`
-    (None: a local Ray started on this machine; 'auto': the running one), at most `max_concurrent` at a time.
-    A failing run is reported in its status and never stops the others.
+    (None: a local Ray started on this machine; 'auto': the running one), at most `max_concurrent` at a time;
+    'slurm' submits each as one job of a Slurm job array through submitit (`slurm`'s settings), requeued on
+    preemption or timeout and resumed from its checkpoint. A failing run is reported in its status and never stops
+    the others.
 
     Args:
         jobs: {name: (config, run directory)}; a directory whose metrics.json names the config's hash is skipped.
-        executor: 'serial' or 'ray' (needs the `cluster` extra).
+        executor: 'serial', 'ray' (needs the `cluster` extra) or 'slurm' (needs the `slurm` extra).
         address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally. Ray only.
         max_concurrent: the most runs at a time on Ray, an integer >= 1 (None: every job submitted at once, Ray
             scheduling them on the cluster's resources: one GPU, or one CPU without GPUs, per run).
         say: called with one line per event (skipped, started or submitted, done, failed).
+        track: track each run (simulations.tracking); None: not tracked.
+        slurm: the Slurm settings (default Slurm()). Slurm only.
+        folder: where submitit keeps its job files and logs (FOLDER/<job id>_<task>_log.out; default: the first
+            run's parent / 'slurm'). Slurm only.
 
     Returns:
         {name: Outcome}: status 'done', 'skipped' (finished earlier) or 'failed' with its error.
 
     Raises:
-        InputError: an unknown executor, max_concurrent < 1, an address with the serial executor, or the ray
-            executor without Ray installed (the last two only when some job is unfinished).
+        InputError: an unknown executor, max_concurrent < 1, an address without the ray executor, or an executor
+            whose package (or, for Slurm, `sbatch`) is missing (the last two only when some job is unfinished).
     """
     if executor not in EXECUTORS:
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
@@ -184,20 +277,24 @@ def execute(
         say(f"{name}: finished earlier, skipped")
     if not todo:
         return status
-    run = _ray if executor == "ray" else _serial
-    return status | run(todo, address=address, max_concurrent=max_concurrent, say=say)
+    if address is not None and executor != "ray":
+        raise InputError(f"--address needs --executor ray (the {executor} executor does not use Ray)")
+    if executor == "slurm":
+        folder = folder if folder is not None else next(iter(todo.values()))[1].parent / "slurm"
+        return status | _slurm(todo, slurm or Slurm(), folder, say=say, track=track)
+    if executor == "ray":
+        return status | _ray(todo, address=address, max_concurrent=max_concurrent, say=say, track=track)
+    return status | _serial(todo, say=say, track=track)
 
 
-def _serial(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
-    if address is not None:
-        raise InputError("--address needs --executor ray (the serial executor runs here)")
+def _serial(jobs, *, say, track) -> dict[str, Outcome]:
     status, held = {}, []
 
     def one(name: str, wait: bool) -> None:
         cfg, path = jobs[name]
         say(f"{name} (run {cfg.hash}): " + ("waiting for the process that holds it" if wait else "started"))
         try:
-            seconds = _run(cfg.to_dict(), str(path), wait=wait)
+            seconds = _run(cfg.to_dict(), str(path), wait=wait, track=track)
         except RunLocked as err:
             held.append(name)
             say(f"{name}: {err}; left to it until the end")
@@ -217,7 +314,7 @@ def _serial(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
     return status
 
 
-def _ray(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
+def _ray(jobs, *, address, max_concurrent, say, track) -> dict[str, Outcome]:
     try:
         import ray
     except ImportError:
@@ -237,7 +334,7 @@ def _ray(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
             name = pending.pop(0)
             cfg, path = jobs[name]
             say(f"{name} (run {cfg.hash}): submitted")
-            running[task.remote(cfg.to_dict(), str(path))] = name
+            running[task.remote(cfg.to_dict(), str(path), True, track)] = name
         ready, _ = ray.wait(list(running), num_returns=1)
         name = running.pop(ready[0])
         try:
@@ -251,6 +348,52 @@ def _ray(jobs, *, address, max_concurrent, say) -> dict[str, Outcome]:
     return status
 
 
+class _SlurmRun(Checkpointable if Checkpointable is not None else object):
+    """One run as a submitit job. On preemption or timeout submitit calls `checkpoint`, which resubmits the same
+    call: the requeued job resumes from the run's own checkpoint on disk (simulations.train), so nothing but the
+    call itself needs saving."""
+
+    def __call__(self, config: dict, path: str, track: Tracking | None = None) -> float:
+        return _run(config, path, wait=True, track=track)
+
+
+def _slurm(jobs, settings: Slurm, folder: Path, *, say, track) -> dict[str, Outcome]:
+    if Checkpointable is None:
+        raise InputError("the slurm executor needs submitit: pip install 'iclverify[slurm]' (or use --executor serial)")
+    if settings.cluster == "slurm" and shutil.which("sbatch") is None:
+        raise InputError(
+            "the slurm executor submits with sbatch, which is not on PATH: run the sweep on the cluster's login "
+            "node (or set cluster = \"local\" in [slurm] to run its jobs as processes here)"
+        )
+    import submitit
+
+    requeues = {f"{settings.cluster}_max_num_timeout": settings.max_requeues}
+    executor = submitit.AutoExecutor(folder=folder, cluster=settings.cluster, **requeues)
+    executor.update_parameters(name="iclverify", **settings.parameters())
+    names = list(jobs)
+    with executor.batch():  # one job array: array_parallelism of its jobs at a time
+        submitted = [executor.submit(_SlurmRun(), jobs[n][0].to_dict(), str(jobs[n][1]), track) for n in names]
+    for name, job in zip(names, submitted, strict=True):
+        say(f"{name} (run {jobs[name][0].hash}): submitted as job {job.job_id} (logs in {folder})")
+    status = {}
+    for name, job in zip(names, submitted, strict=True):
+        try:
+            seconds = job.result()
+        except Exception as err:  # the job's own error, within submitit's message (the run's traceback, log paths)
+            status[name] = Outcome("failed", _job_error(err))
+            say(f"{name}: failed: {status[name].error}")
+        else:
+            status[name] = Outcome("done")
+            say(f"{name}: done in {seconds:.0f} s (job {job.job_id})")
+    return status
+
+
+def _job_error(err: BaseException) -> str:
+    """The run's own error (its traceback's last line, 'Type: message') from submitit's FailedJobError."""
+    lines = [line for line in str(err).splitlines() if re.match(r"^[A-Za-z_][\w.]*: ", line)]
+    return lines[-1] if lines else f"{type(err).__name__}: {str(err).strip().splitlines()[0]}"
+
+
 # ---- a sweep directory ---------------------------------------------------------------------------------------
 def run_sweep(
     spec: Spec,
@@ -260,6 +403,7 @@ def run_sweep(
     address: str | None = None,
     max_concurrent: int | None = None,
     say: Callable[[str], None] = lambda _: None,
+    track: Tracking | None = None,
 ) -> dict:
     """Execute the spec's runs in `out` (one directory per config hash) and write out/sweep.json (the points and
     their status) and out/sweep.csv (every finished run's curves); return the sweep.json content.
@@ -267,10 +411,12 @@ def run_sweep(
     Args:
         spec: the sweep (Spec.load reads a TOML file).
         out: the sweep directory (created if missing); each run in out/<config hash>.
-        executor: 'serial' or 'ray' (see `execute`).
+        executor: 'serial', 'ray' or 'slurm' (see `execute`; Slurm with the spec's [slurm] settings, submitit's
+            files in out/slurm).
         address: the Ray cluster ('auto' or HOST:PORT); None starts Ray locally. Ray only.
         max_concurrent: the most runs at a time on Ray, an integer >= 1 (None: no limit).
         say: called with one line per event (see `execute`).
+        track: track each run (simulations.tracking); None: not tracked.
 
     Returns:
         sweep.json's content: {'spec': {task, preset, set, axes}, 'runs': [{run (config hash), axes (its values),
@@ -284,7 +430,16 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     points = spec.points()
     jobs = {cfg.hash: (cfg, out / cfg.hash) for _, cfg in points}
-    status = execute(jobs, executor, address=address, max_concurrent=max_concurrent, say=say)
+    status = execute(
+        jobs,
+        executor,
+        address=address,
+        max_concurrent=max_concurrent,
+        say=say,
+        track=track,
+        slurm=spec.slurm,
+        folder=out / "slurm",
+    )
     summary = {
         "spec": {"task": spec.task, "preset": spec.base_preset, "set": spec.fixed, "axes": spec.axes},
         "runs": [{"run": cfg.hash, "axes": values} | status[cfg.hash].to_dict() for values, cfg in points],

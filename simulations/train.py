@@ -12,6 +12,8 @@ import dataclasses
 import functools
 import io
 import os
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,22 +252,36 @@ def resume(cfg: RunConfig, checkpoint: Path, state: TrainState) -> tuple[TrainSt
 def _fault_hook(step: int) -> None:
     """Tests of recovery only: with ICLVERIFY_FAULT=STEP:MARKER set, the first process to save a checkpoint at or
     after STEP creates the file MARKER and exits at once (status 17), as a killed worker would; a retry (MARKER
-    exists) runs on."""
+    exists) runs on. With ICLVERIFY_FAULT=preempt:STEP:MARKER it sends itself SIGUSR2 instead, the signal Slurm
+    (through submitit) sends a job it preempts or is about to time out."""
     spec = os.environ.get(FAULT)
     if not spec or spec.startswith("write:"):
         return
-    at, _, marker = spec.partition(":")
+    preempt = spec.startswith("preempt:")
+    at, _, marker = spec.removeprefix("preempt:").partition(":")
     if step < int(at):
         return
     try:
         os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
     except FileExistsError:
         return
+    if preempt:
+        os.kill(os.getpid(), signal.SIGUSR2)  # handled at once, in this thread
+        return
     os._exit(17)
 
 
-def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = True) -> TrainState:
+def train(
+    cfg: RunConfig,
+    checkpoint: Path | None = None,
+    *,
+    progress: bool = True,
+    on_losses: Callable[[int, np.ndarray], None] | None = None,
+) -> TrainState:
     """Train cfg.train.seeds models together; resume from `checkpoint` if it exists; save every checkpoint_every.
+
+    `on_losses(first_step, losses [steps, seeds])` receives each stretch of losses once it is saved (a tracker's
+    hook: after a resume it sees only the steps trained since).
 
     The models at half the budget (`halfway`) are kept in the returned state and, with a checkpoint, beside it
     (`halfway_path`), so that a resumed run still has them; damaged checkpoints met on resuming (`resume`) are
@@ -312,6 +328,9 @@ def train(cfg: RunConfig, checkpoint: Path | None = None, *, progress: bool = Tr
                 save(halfway_path(checkpoint), state, keep_previous=False)
         if checkpoint is not None:
             save(checkpoint, state)
+        if on_losses is not None:
+            on_losses(stop - len(losses), losses)
+        if checkpoint is not None:
             _fault_hook(state.step)
     bar.close()
     state.halfway = kept

@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 # Tests compile hundreds of small programs and run each briefly: LLVM's optimizations (XLA's backend level,
 # default 2) cost more compile time than they save. Set before JAX is imported; a caller's XLA_FLAGS win.
@@ -12,6 +13,12 @@ os.environ.setdefault("ICLVERIFY_XLA_CACHE", "off")
 # The memory check before each run (simulations.memory.check) traces the run's programs, 1-4 s per tiny config:
 # its own tests turn it on.
 os.environ.setdefault("ICLVERIFY_MEMORY_CHECK", "off")
+
+# Tracking tests write W&B runs offline, never online, and keep W&B's caches out of the user's home.
+os.environ["WANDB_MODE"] = "offline"
+os.environ.setdefault("WANDB_CACHE_DIR", tempfile.mkdtemp(prefix="iclverify-wandb-"))
+os.environ.setdefault("WANDB_CONFIG_DIR", os.environ["WANDB_CACHE_DIR"])
+os.environ.setdefault("WANDB_DATA_DIR", os.environ["WANDB_CACHE_DIR"])
 
 from theory.testing import load_profile
 
@@ -39,3 +46,11 @@ SLOWEST_FIRST = (
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its own order
+
+
+def pytest_sessionfinish(session):
+    """End W&B's service while pytest still holds stderr (its exit hook would write to a closed one)."""
+    import sys
+
+    if sys.modules.get("wandb") is not None:
+        sys.modules["wandb"].teardown()

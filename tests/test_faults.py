@@ -6,6 +6,8 @@ import json
 import math
 import os
 import random
+import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -18,9 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_simulations import tiny
+from wandb_offline import offline_runs
 
-from iclverify.cli import INPUT_ERRORS, build_parser, main, simulation_config
-from simulations import memory, run
+import iclverify.report  # noqa: F401  (at collection: its first import inside a capsys test closed pytest's own
+from iclverify.cli import INPUT_ERRORS, build_parser, main, simulation_config  # capture file; not traced further)
+from simulations import memory, run, tracking
 from simulations.files import FAULT, atomic, locked, write_checked, write_json, write_npz
 from simulations.run import simulate
 from simulations.train import previous_path
@@ -207,15 +211,60 @@ def test_run_files_follow_the_umask(tmp_path):
     assert not (tmp_path / "d.json").exists() and not list(tmp_path.glob(".tmp-*"))  # nothing half-written
 
 
+# ---- tracking ----------------------------------------------------------------------------------------------------
+def test_a_tracker_that_cannot_start_is_one_line_before_anything_runs(tmp_path, monkeypatch, capsys):
+    """`--track wandb` without W&B installed (a process where importing it fails), or with W&B unable to start
+    (not logged in), is one line, exit 2, before anything is trained."""
+    out = tmp_path / "run"
+    argv = ["simulate", "--config", str(_config_file(tmp_path, quick())), "--out", str(out), "--track", "wandb"]
+    code = f"import sys; sys.modules['wandb'] = None; from iclverify.cli import main; sys.exit(main({argv!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "iclverify: error: --track wandb needs the wandb package: pip install 'iclverify[track]'"
+    )
+    assert not out.exists()
+    import wandb
+
+    def not_logged_in(**kwargs):
+        raise wandb.errors.UsageError("No API key configured. Use `wandb login` to log in.")
+
+    monkeypatch.setattr(wandb, "init", not_logged_in)
+    monkeypatch.setattr(memory, "check", lambda cfg: "memory: not checked")
+    assert main(argv) == 2 and "W&B could not start run" in _one_line(capsys)
+    assert not (out / "checkpoint.eqx").exists()  # nothing trained
+
+
+def test_a_tracker_that_fails_midway_never_stops_the_run(tmp_path, monkeypatch, caplog, fresh):
+    """W&B failing while a run goes on is a warning line (run.log, stderr), and the run finishes untracked; tracked,
+    a finished run that is reused logs its curves, its figure and its verdict rows (`iclverify rates`)."""
+    out = tmp_path / "run"
+    argv = ["simulate", "--config", str(_config_file(tmp_path, quick())), "--out", str(out), "--track", "wandb"]
+    shutil.copytree(fresh, out)
+
+    def full(*args):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tracking, "_images", full)
+    assert main([*argv, "--quiet"]) == 0
+    warning = "tracking stopped (results: OSError: No space left on device): the run goes on untracked"
+    assert warning in caplog.text and f"warning: {warning}" in (out / "run.log").read_text()
+    assert (out / "metrics.json").read_bytes() == (fresh / "metrics.json").read_bytes()
+    monkeypatch.undo()
+    assert main([*argv, "--quiet"]) == 0
+    (last,) = [r for r in offline_runs(out) if r.run_id][-1:]
+    assert {"figures/error_vs_n/path", "curves/table/nrows", "verdicts/nrows"} <= last.logged()
+
+
 # ---- kills at any moment -----------------------------------------------------------------------------------------
 SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from simulations.devices import compilation_cache
 from simulations.run import simulate
+from simulations.tracking import Tracking
 from test_faults import quick
 compilation_cache()
-simulate(quick(), {out!r}, progress=False)
+simulate(quick(), {out!r}, progress=False, track=Tracking())
 """
 
 
@@ -235,7 +284,11 @@ def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path, fr
     """A run killed again and again -- at a random moment, and in the middle of random file writes (checkpoints
     in training, curves in evaluation, errors.npz and metrics.json at the end: cut to half and left behind) --
     and resumed each time, in new processes that load the programs the first compiled from the persistent cache,
-    ends with metrics.json and errors.npz identical to an uninterrupted run's, compiled afresh here."""
+    ends with metrics.json and errors.npz identical to an uninterrupted run's, compiled afresh here.
+
+    The killed run is tracked (W&B, offline) and the uninterrupted one is not: tracking changes no number. Every
+    process that got as far continued the same tracked run (id: the config hash), each logging the training
+    losses from the step it resumed at, the last one the curves, the held-out risks and the figure."""
     out = tmp_path / "killed"
     script = SCRIPT.format(tests=str(Path(__file__).parent), out=str(out))
     rng = random.Random(0)
@@ -259,6 +312,18 @@ def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path, fr
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
     log = (out / "run.log").read_text()
     assert "resumed from the checkpoint at step" in log and not list(out.glob("**/.tmp-*"))
+    tracked = [r for r in offline_runs(out) if r.run_id]
+    assert len(tracked) >= 2 and {r.run_id for r in tracked} == {quick().hash}
+    assert tracked[0].config["config_hash"] == quick().hash and tracked[0].config["train"]["steps"] == 30
+    resumed = [int(m) for m in re.findall(r"resumed from the checkpoint at step (\d+)", log)]
+    trained = [r for r in tracked if r.steps("train/loss")]
+    assert trained and {r.steps("train/loss")[0] for r in trained} <= {0, *resumed}  # each from where it began
+    for tracked_run in trained:
+        assert tracked_run.steps("train/loss") == sorted(set(tracked_run.steps("train/loss")))  # none twice
+    last, metrics = tracked[-1], json.loads((out / "metrics.json").read_text())
+    assert last.steps("figures/error_vs_n/path") == [30] and last.steps("curves/table/nrows") == [30]
+    risk = metrics["curves"][0]["methods"]["icl_risk"]["mean"][-1]
+    assert last.history[-1]["held_out_risk/m=2,V=3/final"] == risk and "held_out_risk/m=2,V=3/halfway" in last.logged()
 
 
 # ---- numbers typed on the command line ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+from wandb_offline import offline_runs
 
 from iclverify import report as R
 from iclverify import verdicts as V
@@ -139,12 +140,21 @@ def test_importing_simulations_leaves_pyplot_and_the_backend_alone():
 
 
 def test_report_command_json_and_fail_on(tiny_report, capsys):
-    """Rerun through the command line in the same directory (finished runs are reused)."""
+    """Rerun through the command line in the same directory (finished runs are reused), tracked (W&B, offline):
+    every simulation under its config hash, with its curves, figure and verdict rows, and the report as one more
+    tracked run holding every verdict row."""
     out, rows = tiny_report
-    rc = _report(out, ["report", "--out", str(out), "--json", "--fail-on", "inconsistent"])
+    rc = _report(out, ["report", "--out", str(out), "--json", "--fail-on", "inconsistent", "--track", "wandb"])
     printed = json.loads(capsys.readouterr().out)
     assert printed["summary"] == V.summary(rows) and printed["out"] == str(out)
     assert rc == (1 if any(r.verdict == "inconsistent" and r.kind == "falsifiable" for r in rows) else 0)
+    (report,) = offline_runs(out)
+    assert report.run_id.startswith("report-") and report.config["preset"] == "quick"
+    assert report.history[0]["verdicts/nrows"] == len(rows) and "figures/icl_vs_finetune/path" in report.logged()
+    for name in ("classification", "tokens", "regression", "length-rope", "length-learned"):
+        (run,) = offline_runs(out / name)
+        assert run.run_id == json.loads((out / name / "config.json").read_text())["config_hash"]
+        assert {"curves/table/nrows", "verdicts/nrows", "figures/error_vs_n/path"} <= run.logged()
 
 
 def test_calibrate_on_a_finished_runs_own_curves(tiny_report, capsys):

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+from wandb_offline import offline_runs
 
 from iclverify import report as R
 from iclverify.cli import main
@@ -150,3 +151,50 @@ def test_two_drivers_at_once_one_killed_match_the_serial_sweep(serial, tmp_path)
     assert (out / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
     for _, cfg in sweep.Spec.load(spec).points():
         assert (out / cfg.hash / "run.log").read_text().count("finished: metrics.json, errors.npz") == 1, cfg.hash
+
+
+def test_slurm_sweep_through_submitit_resumes_a_preempted_job(serial, tmp_path, monkeypatch, capsys):
+    """`--executor slurm` with the [slurm] table's cluster = "local" (submitit's local executor: the jobs of a
+    Slurm job array, run as processes here). Three points finished earlier are skipped; the fourth is one job,
+    tracked (W&B, offline), which sends itself SIGUSR2 after its checkpoint at step 10 -- what Slurm sends a job it
+    preempts: submitit requeues it, the run resumes from its checkpoint, and the table equals the serial one byte
+    for byte. The requeued job continues the same tracked run, with the run's verdict rows."""
+    spec, serial_out = serial
+    path = tmp_path / "widths.toml"
+    path.write_text(spec.read_text() + '\n[slurm]\ncluster = "local"\ntime = 10\ngpus_per_run = 0\ncpus_per_run = 1\n')
+    points = sweep.Spec.load(path).points()
+    out = tmp_path / "widths"
+    for _, cfg in points[1:]:
+        shutil.copytree(serial_out / cfg.hash, out / cfg.hash)
+    marker = tmp_path / "preempted"
+    monkeypatch.setenv(FAULT, f"preempt:10:{marker}")  # inherited by the job's process
+    assert main(["sweep", str(path), "--executor", "slurm", "--track", "wandb", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert marker.exists() and [r["status"] for r in printed["runs"]] == ["done"] + ["skipped"] * 3
+    assert (out / "sweep.csv").read_bytes() == (serial_out / "sweep.csv").read_bytes()
+    run = out / points[0][1].hash
+    assert "resumed from the checkpoint at step 10" in (run / "run.log").read_text()
+    assert "Caught signal SIGUSR2" in "".join(p.read_text() for p in (out / "slurm").glob("*_log.err"))
+    tracked = [r for r in offline_runs(run) if r.run_id]
+    assert {r.run_id for r in tracked} == {points[0][1].hash} and len(tracked) == 2
+    assert tracked[0].steps("train/loss") == list(range(10)) and tracked[1].steps("train/loss") == list(range(10, 20))
+    assert tracked[1].steps("verdicts/nrows") == [20]  # the run's verdict rows, as `iclverify rates` prints them
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("colour = 1", "[slurm] has no key 'colour'"),
+        ("time = 0", "[slurm] time must be an integer >= 1"),
+        ('cluster = "moon"', "[slurm] cluster must be 'slurm' or 'local'"),
+        ("", "submits with sbatch, which is not on PATH"),  # no Slurm on this machine
+    ],
+)
+def test_bad_slurm_settings_are_one_line_exit_2(serial, tmp_path, monkeypatch, capsys, table, message):
+    spec, _ = serial
+    path = tmp_path / "grid.toml"
+    path.write_text(spec.read_text() + f"\n[slurm]\n{table}\n")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, whatever this machine has
+    assert main(["sweep", str(path), "--executor", "slurm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
