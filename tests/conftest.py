@@ -1,6 +1,8 @@
 import os
 import tempfile
 
+import pytest
+
 # Tests compile hundreds of small programs and run each briefly: LLVM's optimizations (XLA's backend level,
 # default 2) cost more compile time than they save. Set before JAX is imported; a caller's XLA_FLAGS win.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
@@ -41,6 +43,14 @@ SLOWEST_FIRST = (
     "test_references.py",
     "test_battery.py",
 )
+
+
+@pytest.fixture(autouse=True)
+def _own_wandb_service(monkeypatch):
+    """Processes a test starts run W&B's service of their own, as a user's would: once a test has tracked a run in
+    this process, W&B's WANDB_SERVICE points children at this process's service, where a child killed mid-run
+    would leave its run id in use."""
+    monkeypatch.delenv("WANDB_SERVICE", raising=False)
 
 
 def pytest_collection_modifyitems(items):
