@@ -8,9 +8,11 @@ import pytest
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
-# Tests compile afresh: no programs from, or into, the user's persistent compilation cache (simulations.devices);
-# the test of the cache sets its own directory.
-os.environ.setdefault("ICLVERIFY_XLA_CACHE", "off")
+# The suite's processes share a persistent compilation cache of their own (simulations.devices), never the user's:
+# xdist's workers and the processes tests start (Ray workers, Slurm jobs, a second sweep driver) load the programs
+# another one compiled instead of compiling the same small programs again. Removed when the session ends; the test
+# of the cache itself uses a directory of its own.
+os.environ.setdefault("ICLVERIFY_XLA_CACHE", os.path.join(tempfile.gettempdir(), f"iclverify-test-xla-{os.getpid()}"))
 
 # The memory check before each run (simulations.memory.check) traces the run's programs, 1-4 s per tiny config:
 # its own tests turn it on.
@@ -22,7 +24,10 @@ os.environ.setdefault("WANDB_CACHE_DIR", tempfile.mkdtemp(prefix="iclverify-wand
 os.environ.setdefault("WANDB_CONFIG_DIR", os.environ["WANDB_CACHE_DIR"])
 os.environ.setdefault("WANDB_DATA_DIR", os.environ["WANDB_CACHE_DIR"])
 
+from simulations.devices import compilation_cache
 from theory.testing import load_profile
+
+compilation_cache()  # in this process too (tests that call simulate() directly)
 
 # ICLVERIFY_HYPOTHESIS_PROFILE=thorough for the long run; `ci` (fast, derandomized) by default.
 load_profile()
@@ -59,8 +64,13 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_sessionfinish(session):
-    """End W&B's service while pytest still holds stderr (its exit hook would write to a closed one)."""
+    """End W&B's service while pytest still holds stderr (its exit hook would write to a closed one); the session's
+    compilation cache goes with the process that made it (xdist's controller, or the only one)."""
+    import shutil
     import sys
 
     if sys.modules.get("wandb") is not None:
         sys.modules["wandb"].teardown()
+    cache = os.environ["ICLVERIFY_XLA_CACHE"]
+    if not hasattr(session.config, "workerinput") and cache.endswith(f"iclverify-test-xla-{os.getpid()}"):
+        shutil.rmtree(cache, ignore_errors=True)

@@ -92,9 +92,13 @@ def _cut(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory) -> Path:
-    """The uninterrupted run of `quick()`, with the persistent compilation cache off (conftest)."""
+    """The uninterrupted run of `quick()`, every program compiled here (the persistent compilation cache off)."""
     out = tmp_path_factory.mktemp("fresh") / "run"
-    simulate(quick(), out, progress=False)
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        simulate(quick(), out, progress=False)
+    finally:
+        jax.config.update("jax_enable_compilation_cache", True)
     return out
 
 

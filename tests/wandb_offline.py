@@ -61,7 +61,11 @@ class OfflineRun:
 
 def offline_runs(directory: Path) -> list[OfflineRun]:
     """The offline runs W&B wrote under directory/wandb, oldest first (those killed before writing any record
-    included, with no id)."""
+    included, with no id). W&B's service in this process is shut down first: a finished run's last records reach
+    its file only then."""
+    import wandb
+
+    wandb.teardown()
     runs = []
     for run_dir in sorted((directory / "wandb").glob("offline-run-*")):
         run = OfflineRun(run_dir)
