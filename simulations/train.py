@@ -102,16 +102,17 @@ def n_examples(cfg: RunConfig, step: jax.Array) -> jax.Array | None:
     return jnp.ceil(n * jnp.maximum(0.25, frac)).astype(jnp.int32)
 
 
-CHUNK = 50  # training steps per compiled call (a lax.scan); progress and checkpoints fall between calls
+CHUNK = 50  # training steps per compiled call (a loop inside it); progress and checkpoints fall between calls
 
 
 def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | None = None):
     """The compiled training loop for all seeds: (train_keys, models, opt_states, start, length) ->
     (models, opt_states, losses [length, seeds]) for steps start .. start + length - 1.
 
-    Steps run inside one `lax.scan` per call: on XLA:CPU a call per step spent about 40% of its time in
-    dispatch (pytree flattening and waiting on the runtime), which a scan of 50 steps removes. `length` is
-    static (one compilation per distinct chunk length); `start` is traced.
+    Steps run inside one loop per call: on XLA:CPU a call per step spent about 40% of its time in dispatch
+    (pytree flattening and waiting on the runtime), which a loop of 50 steps removes. `start` and `length` are
+    traced: every stretch of up to CHUNK steps (a checkpoint or the halfway models end one early) runs the same
+    compiled program, whose losses fill a buffer of CHUNK rows (a longer `length` compiles one of its own).
 
     Seeds are vmapped on accelerators (one batched kernel per operation) and unrolled on one CPU device
     (`unroll_seeds`, default: when the backend is the CPU and the mesh one device): there a program holding each
@@ -136,8 +137,9 @@ def _step_program(cfg: RunConfig, unroll_seeds: bool, where: Mesh):
     opt = optimizer(cfg)
     tcfg = cfg.training  # shorter prompts when training for length generalization
 
-    def run(train_keys, models, opt_states, start, length: int):
+    def run(train_keys, models, opt_states, start, length, capacity: int):
         params, static = eqx.partition(models, eqx.is_array)
+        losses = jnp.zeros((capacity, train_keys.shape[0]), jnp.float32)  # rows past `length` stay 0
 
         def one_seed(params, opt_state, train_key, step):
             key = jax.random.fold_in(train_key, step)
@@ -157,24 +159,34 @@ def _step_program(cfg: RunConfig, unroll_seeds: bool, where: Mesh):
         if unroll_seeds:
             seeds = train_keys.shape[0]
 
-            def body(carry, step):
-                out = [one_seed(p, o, train_keys[i], step) for i, (p, o) in enumerate(carry)]
-                return [(p, o) for p, o, _ in out], jnp.stack([v for _, _, v in out])
+            def body(i, state):
+                carry, losses = state
+                out = [one_seed(p, o, train_keys[s], start + i) for s, (p, o) in enumerate(carry)]
+                value = jnp.stack([v for _, _, v in out]).astype(jnp.float32)
+                return [(p, o) for p, o, _ in out], losses.at[i].set(value)
 
             carry = [(_index(params, i), _index(opt_states, i)) for i in range(seeds)]
-            carry, losses = jax.lax.scan(body, carry, start + jnp.arange(length))
+            carry, losses = jax.lax.fori_loop(0, length, body, (carry, losses))
             params, opt_states = _stack([p for p, _ in carry]), _stack([o for _, o in carry])
         else:
             all_seeds = jax.vmap(one_seed, in_axes=(0, 0, 0, None), spmd_axis_name=devices.SEEDS)
 
-            def body(carry, step):
-                params, opt_states, value = all_seeds(*carry, train_keys, step)
-                return (params, opt_states), value
+            def body(i, state):
+                params, opt_states, losses = state
+                params, opt_states, value = all_seeds(params, opt_states, train_keys, start + i)
+                return params, opt_states, losses.at[i].set(value.astype(jnp.float32))
 
-            (params, opt_states), losses = jax.lax.scan(body, (params, opt_states), start + jnp.arange(length))
+            params, opt_states, losses = jax.lax.fori_loop(0, length, body, (params, opt_states, losses))
         return eqx.combine(params, static), opt_states, losses
 
-    return eqx.filter_jit(run, donate="all-except-first")  # models and optimizer states updated in place
+    program = eqx.filter_jit(run, donate="all-except-first")  # models and optimizer states updated in place
+
+    def step(train_keys, models, opt_states, start: jax.Array, length: int):
+        capacity = max(CHUNK, length)
+        models, opt_states, losses = program(train_keys, models, opt_states, start, jnp.int32(length), capacity)
+        return models, opt_states, losses[:length]
+
+    return step
 
 
 def _accumulated(value_and_grad, params, batch: dict, micro_batches: int):
