@@ -159,9 +159,10 @@ def _track_report(track: Tracking | None, out: Path, preset: str, seed: int, run
     config = {"preset": preset, "seed": seed, "runs": hashes}
     name = f"report {preset} {digest}"
     with tracking.start(track, f"report-{digest}", config, out, name=name, job_type="report") as t:
-        t.rows("verdicts", [r.to_dict() for r in rows], step=0)
-        t.rows("summary", [{"verdict": k, "rows": v} for k, v in Counter(r.verdict for r in rows).items()], step=0)
-        t.images(sorted(out.glob("*.png")), step=0)
+        summary = [{"verdict": k, "rows": v} for k, v in Counter(r.verdict for r in rows).items()]
+        t.images(sorted(out.glob("*.png")))  # W&B's next step each: a rerun's report appends to it
+        t.rows("verdicts", [r.to_dict() for r in rows])
+        t.rows("summary", summary)
 
 
 def verdict_tables(path: Path) -> dict[str, list[dict]]:

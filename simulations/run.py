@@ -146,6 +146,8 @@ def _tracker(track: tracking.Tracking | tracking.Tracker | None, cfg: RunConfig,
     """The run's tracker: a caller's as it is (the caller finishes it), else one started here and finished on exit."""
     if isinstance(track, tracking.Tracker):
         return contextlib.nullcontext(track)
+    if jax.process_index() != 0:  # on several hosts, process 0 tracks the run for all of them
+        return tracking.Tracker()
     config = cfg.to_dict() | {"config_hash": cfg.hash} | code_version()
     name = f"{cfg.task.kind} {cfg.hash}"
     return tracking.start(track, cfg.hash, config, out, name=name, warn=lambda line: note(out, line, logging.WARNING))
@@ -175,7 +177,7 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool, track) -> dict:
                 note(out, f"run {cfg.hash} already finished: metrics.json reused")
                 shutil.rmtree(out / "evaluation", ignore_errors=True)  # left by a kill just after metrics.json
                 with _tracker(track, cfg, out) as tracker:
-                    tracker.results(cfg.train.steps, metrics, [out / "error_vs_n.png"], out)
+                    tracker.results(None, metrics, [out / "error_vs_n.png"], out)  # logged before, maybe
                 return metrics
     write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
     on = ", ".join(str(d) for d in jax.devices())

@@ -151,7 +151,8 @@ class Slurm:
         max_requeues: times a job that ran out of `time` is requeued (a preempted job always is).
         setup: shell lines run before each job (`module load ...`, activating an environment).
         cluster: 'slurm', or 'local' to run the same jobs as processes on this machine (submitit's local
-            executor: try a spec, or preemption, before a cluster).
+            executor: try a spec, or preemption, before a cluster). Locally every job starts at once
+            (array_parallelism, cpus_per_run and mem_gb are Slurm's to enforce): keep such a sweep small.
     """
 
     partition: str | None = None
@@ -195,19 +196,21 @@ class Slurm:
         for name in ("partition", "account", "qos", "constraint"):
             if not isinstance(getattr(self, name), str | None):
                 raise InputError(f"{source}: [slurm] {name} must be a string; got {getattr(self, name)!r}")
-        if self.mem_gb is not None and not (isinstance(self.mem_gb, int | float) and self.mem_gb > 0):
-            raise InputError(f"{source}: [slurm] mem_gb must be a number > 0; got {self.mem_gb!r}")
+        mem = self.mem_gb
+        if mem is not None and (isinstance(mem, bool) or not isinstance(mem, int | float) or not 1 <= mem < 1e9):
+            raise InputError(f"{source}: [slurm] mem_gb must be a number of GB >= 1; got {mem!r}")
         if self.cluster not in ("slurm", "local"):
             raise InputError(f"{source}: [slurm] cluster must be 'slurm' or 'local'; got {self.cluster!r}")
 
     def parameters(self) -> dict:
         """submitit.AutoExecutor.update_parameters keywords (the slurm_* ones apply on Slurm only)."""
-        out = {"timeout_min": self.time, "gpus_per_node": self.gpus_per_run, "cpus_per_task": self.cpus_per_run}
+        out = {"timeout_min": self.time, "cpus_per_task": self.cpus_per_run}
+        out |= {"gpus_per_node": self.gpus_per_run} if self.gpus_per_run else {}  # no --gpus-per-node=0 line
         out |= {"mem_gb": self.mem_gb} if self.mem_gb is not None else {}
         slurm = {"partition": self.partition, "account": self.account, "qos": self.qos, "constraint": self.constraint}
         out |= {f"slurm_{k}": v for k, v in slurm.items() if v is not None}
         out |= {"slurm_array_parallelism": self.array_parallelism}
-        return out | ({"slurm_setup": list(self.setup)} if self.setup else {})
+        return out | ({f"{self.cluster}_setup": list(self.setup)} if self.setup else {})
 
 
 # ---- execution -----------------------------------------------------------------------------------------------
@@ -279,6 +282,8 @@ def execute(
         return status
     if address is not None and executor != "ray":
         raise InputError(f"--address needs --executor ray (the {executor} executor does not use Ray)")
+    if max_concurrent is not None and executor == "slurm":
+        raise InputError("--max-concurrent is Ray's; with Slurm set array_parallelism in the spec's [slurm] table")
     if executor == "slurm":
         folder = folder if folder is not None else next(iter(todo.values()))[1].parent / "slurm"
         return status | _slurm(todo, slurm or Slurm(), folder, say=say, track=track)

@@ -46,11 +46,20 @@ class Tracking:
             raise InputError(f"track must be one of {', '.join(KINDS)}; got {self.kind!r}")
 
     def check(self) -> None:
-        """InputError (one line) when the tracker's package is missing: before any run starts, not midway."""
+        """InputError (one line) when the tracker's package is missing or, online, no W&B login is configured:
+        before any run starts (a sweep's or a report's too), not midway."""
         try:
-            import wandb  # noqa: F401
+            import wandb
         except ImportError:
             raise InputError("--track wandb needs the wandb package: pip install 'iclverify[track]'") from None
+        if os.environ.get("WANDB_MODE", "online") in ("offline", "disabled", "dryrun"):
+            return
+        try:
+            logged_in = wandb.login(verify=False)
+        except Exception as err:  # W&B's UsageError without a key and no terminal to ask on
+            raise InputError(f"--track wandb: {_first_line(err)} (or set WANDB_MODE=offline)") from None
+        if not logged_in:
+            raise InputError("--track wandb: not logged in to W&B: run `wandb login` (or set WANDB_MODE=offline)")
 
 
 class Tracker:
@@ -59,9 +68,9 @@ class Tracker:
     def train(self, first_step: int, losses: np.ndarray) -> None:
         """Training losses [steps, seeds] of steps first_step, first_step + 1, ..."""
 
-    def results(self, step: int, metrics: dict, figures: list[Path], out: Path | None = None) -> None:
-        """The run's curves (metrics.json) and figures, after `step` training steps; with `out` (the finished run's
-        directory) also the tables of Tracking.tables."""
+    def results(self, step: int | None, metrics: dict, figures: list[Path], out: Path | None = None) -> None:
+        """The run's curves (metrics.json) and figures at `step` (the training steps; None: W&B's next step, for a
+        run logged before); with `out` (the finished run's directory) also the tables of Tracking.tables."""
 
     def rows(self, name: str, rows: list[dict], step: int | None = None) -> None:
         """A table of records (verdict rows, a sweep's table) under `name`."""
@@ -69,14 +78,15 @@ class Tracker:
     def images(self, paths: list[Path], step: int | None = None) -> None:
         """Figures (PNG files), each under figures/<its stem>."""
 
-    def finish(self) -> None:
-        """Close the tracked run (its files complete on disk)."""
+    def finish(self, failed: bool = False, preempted: bool = False) -> None:
+        """Close the tracked run: finished, failed (an error stopped the run) or preempted (SystemExit: submitit
+        requeuing a preempted job)."""
 
     def __enter__(self) -> Tracker:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.finish()
+    def __exit__(self, kind, error, traceback) -> None:
+        self.finish(failed=kind is not None, preempted=kind is SystemExit)
 
 
 def start(
@@ -162,7 +172,7 @@ class _Wandb(Tracker):
 
         self._guard("training loss", send)
 
-    def results(self, step: int, metrics: dict, figures: list[Path], out: Path | None = None) -> None:
+    def results(self, step: int | None, metrics: dict, figures: list[Path], out: Path | None = None) -> None:
         from simulations.config import curve_key
 
         def send() -> None:
@@ -202,10 +212,14 @@ class _Wandb(Tracker):
     def images(self, paths: list[Path], step: int | None = None) -> None:
         self._guard("figures", lambda: self._run.log(_images(self._wandb, paths), step=step))
 
-    def finish(self) -> None:
-        if self._run is not None:
-            self._guard("finishing", self._run.finish)
-            self._run = None
+    def finish(self, failed: bool = False, preempted: bool = False) -> None:
+        run = self._run
+        if run is None:
+            return
+        if preempted:
+            self._guard("marking the run preempted", run.mark_preempting)
+        self._guard("finishing", lambda: run.finish(exit_code=1 if failed else 0))
+        self._run = None
 
 
 STATS = ("mean", "ci_low", "ci_high")

@@ -235,6 +235,9 @@ def test_a_tracker_that_cannot_start_is_one_line_before_anything_runs(tmp_path, 
     monkeypatch.setattr(memory, "check", lambda cfg: "memory: not checked")
     assert main(argv) == 2 and "W&B could not start run" in _one_line(capsys)
     assert not (out / "checkpoint.eqx").exists()  # nothing trained
+    monkeypatch.setenv("WANDB_MODE", "online")  # online, the login is checked before anything starts
+    monkeypatch.setattr(wandb, "login", lambda **kwargs: not_logged_in())
+    assert main(argv) == 2 and "Use `wandb login` to log in. (or set WANDB_MODE=offline)" in _one_line(capsys)
 
 
 def test_a_tracker_that_fails_midway_never_stops_the_run(tmp_path, monkeypatch, caplog, fresh):

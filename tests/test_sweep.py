@@ -187,6 +187,7 @@ def test_slurm_sweep_through_submitit_resumes_a_preempted_job(serial, tmp_path, 
         ("colour = 1", "[slurm] has no key 'colour'"),
         ("time = 0", "[slurm] time must be an integer >= 1"),
         ('cluster = "moon"', "[slurm] cluster must be 'slurm' or 'local'"),
+        ("mem_gb = inf", "[slurm] mem_gb must be a number of GB >= 1"),
         ("", "submits with sbatch, which is not on PATH"),  # no Slurm on this machine
     ],
 )
