@@ -148,9 +148,19 @@ def _tracker(track: tracking.Tracking | tracking.Tracker | None, cfg: RunConfig,
         return contextlib.nullcontext(track)
     if jax.process_index() != 0:  # on several hosts, process 0 tracks the run for all of them
         return tracking.Tracker()
-    config = cfg.to_dict() | {"config_hash": cfg.hash} | code_version()
-    name = f"{cfg.task.kind} {cfg.hash}"
-    return tracking.start(track, cfg.hash, config, out, name=name, warn=lambda line: note(out, line, logging.WARNING))
+    return tracking.start(
+        track,
+        cfg.hash,
+        _stored_config(cfg),
+        out,
+        name=f"{cfg.task.kind} {cfg.hash}",
+        warn=lambda line: note(out, line, logging.WARNING),
+    )
+
+
+def _stored_config(cfg: RunConfig) -> dict:
+    """What config.json holds (and a tracked run's config): the config, its hash and the code's version."""
+    return cfg.to_dict() | {"config_hash": cfg.hash} | code_version()
 
 
 def _simulate(cfg: RunConfig, out: Path, progress: bool, track) -> dict:
@@ -179,7 +189,7 @@ def _simulate(cfg: RunConfig, out: Path, progress: bool, track) -> dict:
                 with _tracker(track, cfg, out) as tracker:
                     tracker.results(None, metrics, [out / "error_vs_n.png"], out)  # logged before, maybe
                 return metrics
-    write_json(config_path, cfg.to_dict() | {"config_hash": cfg.hash} | code_version())
+    write_json(config_path, _stored_config(cfg))
     on = ", ".join(str(d) for d in jax.devices())
     note(out, f"run {cfg.hash} ({cfg.task.kind}, iclverify {code_version()['iclverify_version']}) on {on}")
     with _out_of_memory(cfg, "the memory check"):  # compiling can allocate too (a GPU's autotuning)

@@ -198,7 +198,7 @@ class _Wandb(Tracker):
             row["curves/table"] = wandb.Table(columns=["curve", "method", "n", *STATS], data=table)
             row |= _images(wandb, figures)
             if out is not None and self._tables is not None:
-                row |= {name: _table(self._wandb, rows) for name, rows in self._tables(out).items()}
+                row |= {name: _table(wandb, rows) for name, rows in self._tables(out).items()}
             self._run.log(row, step=step)
 
         self._guard("results", send)
