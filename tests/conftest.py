@@ -1,5 +1,6 @@
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,8 @@ os.environ.setdefault("ICLVERIFY_MEMORY_CHECK", "off")
 
 # Tracking tests write W&B runs offline, never online, and keep W&B's caches out of the user's home.
 os.environ["WANDB_MODE"] = "offline"
-os.environ.setdefault("WANDB_CACHE_DIR", tempfile.mkdtemp(prefix="iclverify-wandb-"))
+if "WANDB_CACHE_DIR" not in os.environ:  # xdist's workers inherit the controller's
+    os.environ["WANDB_CACHE_DIR"] = tempfile.mkdtemp(prefix="iclverify-wandb-")
 os.environ.setdefault("WANDB_CONFIG_DIR", os.environ["WANDB_CACHE_DIR"])
 os.environ.setdefault("WANDB_DATA_DIR", os.environ["WANDB_CACHE_DIR"])
 
@@ -65,12 +67,14 @@ def pytest_collection_modifyitems(items):
 
 def pytest_sessionfinish(session):
     """End W&B's service while pytest still holds stderr (its exit hook would write to a closed one); the session's
-    compilation cache goes with the process that made it (xdist's controller, or the only one)."""
+    compilation cache and W&B directory go with the process that made them (xdist's controller, or the only one)."""
     import shutil
     import sys
 
     if sys.modules.get("wandb") is not None:
         sys.modules["wandb"].teardown()
-    cache = os.environ["ICLVERIFY_XLA_CACHE"]
-    if not hasattr(session.config, "workerinput") and cache.endswith(f"iclverify-test-xla-{os.getpid()}"):
-        shutil.rmtree(cache, ignore_errors=True)
+    if hasattr(session.config, "workerinput"):
+        return
+    for made in (os.environ["ICLVERIFY_XLA_CACHE"], os.environ["WANDB_CACHE_DIR"]):
+        if Path(made).name.startswith((f"iclverify-test-xla-{os.getpid()}", "iclverify-wandb-")):
+            shutil.rmtree(made, ignore_errors=True)
