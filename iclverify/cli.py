@@ -165,7 +165,7 @@ def _check_mutants(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from theory.montecarlo import check as coverage_check
-    from theory.testing import BoundCheckError, check_bound, load_profile
+    from theory.testing import BoundCheckError, check_bound, describe_looseness, load_profile
 
     load_profile(args.profile)
     if args.mutants:
@@ -177,6 +177,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             report = check_bound(bound)
             battery = {"passed": True, "failures": [], "validity": report.reference, "looseness": report.looseness}
+            if report.monte_carlo is not None:
+                battery["monte_carlo"] = str(report.monte_carlo)
         except BoundCheckError as err:
             battery = {"passed": False, "failures": str(err).splitlines()[1:]}
         cov = coverage_check(bound.id, trials=args.trials, seed=args.seed)
@@ -191,10 +193,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"    {line}")
             if r["battery"]["passed"]:
                 print(f"  validity: {r['battery']['validity']}")
+                if "monte_carlo" in r["battery"]:
+                    print(f"  {r['battery']['monte_carlo']}")
                 lo = r["battery"]["looseness"]
                 if lo:
-                    smallest = lo["smallest_n"]
-                    print(f"  looseness: n = {lo['n']} vs smallest sufficient n = {smallest} (x{lo['ratio']:.3g})")
+                    print(f"  looseness: {describe_looseness(lo)}")
             for c in r["coverage"]:
                 verdict = "passed" if c["passed"] else "FAILED"
                 ratio = c["n_empirical_over_bound"]

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import theory
 from theory import mutants
-from theory.reference import REFERENCES, binomial_worst, coverage_failure, power
+from theory.problems import _two_sided, binomial_worst, coverage_failure
+from theory.reference import power, problems
 from theory.symbols import V, d, delta, eps, m
 from theory.testing import BoundCheckError, check_bound, partners
 
@@ -156,8 +157,6 @@ def test_binomial_reference_is_certified_from_both_sides():
         # a dense grid of p never exceeds the certified upper bound, and reaches the certified lower one
         import numpy as np
 
-        from theory.reference import _two_sided
-
         dense = _two_sided(n, 0.1, np.linspace(0, 1, 20001)).max()
         assert dense <= f.high * (1 + 1e-9) and f.low >= dense * (1 - 1e-6) - 1e-12
 
@@ -175,7 +174,7 @@ def test_coverage_reference_matches_a_direct_count():
 
 def test_monte_carlo_power_is_stated():
     assert power(4000, 0.05, 0.1) > 0.99 and power(4000, 0.05, 0.05) < 0.02
-    assert set(REFERENCES) >= {
+    assert set(problems()) >= {
         "mean-estimation",
         "tv-distribution",
         "linf-distribution",

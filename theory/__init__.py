@@ -9,6 +9,7 @@ from theory.bound import Bound, Citation, Condition, MissingConstant, ValidityEr
 from theory.catalogue import catalogue, get, ids
 from theory.compare import Comparison, compare
 from theory.derivation import Derivation, Step
+from theory.reference import register_problem
 
 __all__ = [
     "Bound",
@@ -24,6 +25,7 @@ __all__ = [
     "get",
     "ids",
     "plot",
+    "register_problem",
 ]
 
 

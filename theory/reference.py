@@ -1,55 +1,58 @@
-"""References: what decides whether a bound's n is actually enough, by exact computation where it exists.
+"""References: what decides whether a bound's n is actually enough on its problem, and how to declare one.
 
-Each problem that has one gets a `Reference` with two questions about a worst case:
+A bound's `problem` names an estimator, its error metric and the laws it must work for. A `Reference` for that
+problem answers, at a sample size n, how likely the estimator is to miss by eps or more (error >= eps counts as
+a failure, within TIE: rounding must never hide one), in one or both of two ways:
 
-- `failure(n, params)` returns an interval [low, high] for the worst-case failure probability of the problem's
-  estimator at n samples. `low` is certified: it is the exact failure probability of some distribution of the
-  problem, so `low > delta` at an upper bound's own n proves the bound false. `high` (None where unknown)
-  is a certified upper bound on the worst case of the reference estimator, so `high <= delta` at n samples
-  below a lower bound's n proves the lower bound false (fewer samples suffice).
-- `smallest_n(params)` is the smallest n at which the certified `high` is at most delta (bisection), the figure
-  a valid but loose bound is compared with.
+- `exact(n, params, side)` returns a `Failure` with a certified `low` (the exact failure probability of some law
+  of the problem, so `low > delta` at an upper bound's own n proves the bound false) and, where known, a certified
+  `high` (an upper bound on the worst case over every law, so `high < delta` below a lower bound's n proves the
+  lower bound false). Returns None where it does not apply.
+- `monte_carlo`, a `MonteCarlo`: the estimator's errors drawn under candidate laws (the declarer's guess at the
+  worst cases) at fixed points. An upper bound is false when, at its own n, the exact one-sided binomial test
+  rejects "failure rate <= delta" under some law (Clopper & Pearson 1934). The level is ALPHA over all the
+  (point, law) tests together (Bonferroni), so a valid bound is called false with probability at most ALPHA
+  however many laws are searched; the number of trials of each test is the smallest that detects a failure rate
+  of 2 delta with the power asked for. A lower bound is false when an estimator supplied to beat it (`beat`) has
+  a failure rate significantly below delta under every candidate law at one sample fewer -- evidence on those
+  laws, not a proof over all laws.
 
-Exact references:
-
-- ``mean-estimation`` (empirical mean of [0, 1] variables, |mean - mu| >= eps): the worst case over Bernoulli(p)
-  laws (Bernoulli laws are the extreme points for this tail by convexity, Hoeffding 1963, Sec. 3). For each of
-  the O(n) cells of p in which both binomial tail events are fixed, the upper tail P(X >= k) grows and the lower
-  tail P(X <= j) falls with p, so evaluating each at the cell's right and left end gives a certified upper bound,
-  and the exact two-sided probability at every cell end gives a certified lower bound.
-- ``tv-distribution`` and ``linf-distribution`` at V = 2: TV and the sup-norm both equal |p_n(1) - p(1)|, the
-  binomial case above.
-- ``text-generation`` at V = 2 with ceil(N/m) (refuting an upper bound) or floor(N/m) (refuting a lower bound)
-  examples per context: contexts are independent, so the worst case is 1 - (1 - q)^m with q the single-context
-  worst case.
-- ``coverage``: P(some of m uniformly drawn contexts unseen after n draws) by inclusion-exclusion, in exact
-  rational arithmetic.
-- ``finite-class-realizable`` and ``vc-realizable``: k disjoint regions of mass just above eps, each the
-  disagreement region of one hypothesis (k = min(|H| - 1, floor(1/eps)) for a finite class with a worst-case
-  ERM; k = min(d, floor(1/eps)) shattered points for VC dimension d, where any learner guesses an unseen point's
-  random label wrong with probability 1/2). Only `low` is known.
-
-Monte-Carlo references (V > 2 for TV and sup-norm) search the laws in `LAWS` with `trials` draws at n and count
-failures; `low` is then the exact one-sided binomial test's verdict: the failure rate exceeds delta if the test
-rejects "rate <= delta" at level ALPHA, with the power stated by `power`.
+`register_problem` declares a problem; the package declares its own the same way (`theory.problems`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any, Literal
 
-import mpmath
 import numpy as np
 from scipy import stats
 
-from theory.symbols import InputError
+from theory.symbols import DOMAINS, InputError
 
-ALPHA = 0.01
-MC_TRIALS = 4000  # Monte-Carlo trials per law
+ALPHA = 0.01  # family-wise level of every Monte-Carlo validity check (and of each exact binomial test in compare)
 TIE = 1e-12  # an error within TIE of eps counts as a failure: rounding must never hide one
+POWER = 0.9  # default power against a failure rate of 2 delta
+TIME_LIMIT = 45.0  # default seconds for one bound's Monte-Carlo validity check
+MAX_TRIALS = 10**7  # a test that would need more trials than this is skipped (delta too small to simulate)
+BATCH_ELEMENTS = 2_000_000  # trials x n drawn at once: bounds the memory a draw takes
+
+#: Where a Monte-Carlo reference checks a bound when its declaration names no points: moderate eps and delta,
+#: delta large enough for the binomial test to have power with a few thousand trials.
+POINTS: tuple[dict[str, float], ...] = (
+    {"eps": 0.1, "delta": 0.05, "m": 3, "V": 10, "l": 1, "d": 3},
+    {"eps": 0.2, "delta": 0.01, "m": 2, "V": 4, "l": 2, "d": 2},
+    {"eps": 0.05, "delta": 0.01, "m": 1, "V": 2, "l": 1, "d": 1},
+    {"eps": 0.1, "delta": 1e-3, "m": 2, "V": 3, "l": 1, "d": 5},
+)
+
+#: draw(rng, n, law, trials, **params) -> the estimator's error on `trials` independent samples of size n
+Draw = Callable[..., np.ndarray]
+#: laws(**params) -> {label: law}: the candidate laws to search at a point
+Laws = Callable[..., Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -62,113 +65,6 @@ class Failure:
     witness: str = ""
 
 
-# ---- binomial: mean estimation and the V = 2 reductions -----------------------------------------------------
-@lru_cache(maxsize=4096)
-def binomial_worst(n: int, eps: float) -> Failure:
-    """sup over p of P(|Binomial(n, p)/n - p| >= eps), certified from both sides (see the module docstring)."""
-    if n <= 0:
-        return Failure(1.0, 1.0, "exact binomial", "n = 0")
-    k = np.arange(n + 2)
-    # Breakpoints in p where a tail event changes: k/n - eps (upper tail X >= k) and j/n + eps (lower X <= j).
-    cuts = np.unique(np.clip(np.concatenate([k / n - eps, k / n + eps, [0.0, 1.0]]), 0.0, 1.0))
-    lo_end, hi_end = cuts[:-1], cuts[1:]
-    mid = (lo_end + hi_end) / 2
-    up_k = np.ceil(n * (mid + eps) - 1e-9)  # the upper-tail event X >= up_k inside the cell
-    low_j = np.floor(n * (mid - eps) + 1e-9)  # the lower-tail event X <= low_j inside the cell
-    upper_sup = stats.binom.sf(up_k - 1, n, hi_end)  # P(X >= k) grows with p: sup at the right end
-    lower_sup = np.where(low_j >= 0, stats.binom.cdf(low_j, n, lo_end), 0.0)  # P(X <= j) falls with p
-    exact = _two_sided(n, eps, cuts)
-    i = int(np.argmax(exact))
-    high = float(min(1.0, max(np.max(upper_sup + lower_sup), exact[i])))
-    return Failure(float(exact[i]), high, "exact binomial", f"Bernoulli(p = {cuts[i]:.6g})")
-
-
-def _two_sided(n: int, eps: float, p: np.ndarray) -> np.ndarray:
-    """P(|X/n - p| >= eps) exactly, with a tie tolerance, for X ~ Binomial(n, p)."""
-    hi = np.ceil(n * (p + eps) - n * TIE - 1e-9)
-    lo = np.floor(n * (p - eps) + n * TIE + 1e-9)
-    return stats.binom.sf(hi - 1, n, p) + np.where(lo >= 0, stats.binom.cdf(lo, n, p), 0.0)
-
-
-# ---- coverage and disjoint regions ----------------------------------------------------------------------------
-MAX_REGIONS = 60  # inclusion-exclusion beyond this uses the first two Bonferroni terms
-
-
-def _some_unseen(regions: int, mass: mpmath.mpf, n: int) -> tuple[float, float]:
-    """P(some of `regions` disjoint regions of probability `mass` each gets none of n draws): (low, high).
-
-    Exact inclusion-exclusion (80 significant digits, ample for the alternating sum) up to MAX_REGIONS regions;
-    beyond, the Bonferroni bounds S1 - S2 <= P <= S1.
-    """
-    with mpmath.workdps(80):
-        term = [mpmath.binomial(regions, j) * (1 - j * mass) ** n for j in range(1, min(regions, MAX_REGIONS) + 1)]
-        if regions <= MAX_REGIONS:
-            p = float(sum((-1) ** j * t for j, t in enumerate(term)))
-            return p, p
-        return float(max(term[0] - term[1], 0)), float(min(term[0], 1))
-
-
-def coverage_failure(n: int, m: int) -> Failure:
-    low, high = _some_unseen(m, mpmath.mpf(1) / m, n) if m > 1 else (0.0, 0.0)
-    return Failure(low, high, "exact inclusion-exclusion", f"m = {m} uniform contexts")
-
-
-def regions_failure(n: int, eps: float, regions: int, guess: float) -> Failure:
-    """`regions` disjoint regions of mass just above eps; failure when one is unseen (times `guess`)."""
-    mass = mpmath.mpf(eps) * (1 + mpmath.mpf(10) ** -9)
-    regions = min(regions, int(mpmath.floor(1 / mass)), MAX_REGIONS)
-    if regions < 1:
-        return Failure(0.0, None, "exact inclusion-exclusion")
-    low, _ = _some_unseen(regions, mass, n)
-    witness = f"{regions} disjoint regions of mass {float(mass):.6g}"
-    return Failure(guess * low, None, "exact inclusion-exclusion", witness)
-
-
-# ---- Monte-Carlo search over laws (V > 2) -----------------------------------------------------------------------
-def _laws(V: int) -> dict[str, np.ndarray]:
-    zipf = 1.0 / np.arange(1, V + 1)
-    half = np.r_[np.full(V // 2, 2.0 / V), np.zeros(V - V // 2)]
-    return {
-        "uniform": np.full(V, 1.0 / V),
-        "two-point": np.r_[0.5, 0.5, np.zeros(V - 2)],
-        "Zipf": zipf / zipf.sum(),
-        "uniform on half": half / half.sum(),
-    }
-
-
-def _tv(counts: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
-    return 0.5 * np.abs(counts / n - p).sum(-1)
-
-
-def _linf(counts: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
-    return np.abs(counts / n - p).max(-1)
-
-
-def monte_carlo_worst(
-    n: int,
-    eps: float,
-    delta: float,
-    V: int,
-    metric: Callable,
-    *,
-    contexts: int = 1,
-    trials: int = MC_TRIALS,
-    seed: int = 0,
-) -> Failure:
-    """Search the laws of `_laws(V)` (the same law in every context); `low` is set above delta only when the
-    exact one-sided binomial test rejects "failure rate <= delta" at level ALPHA."""
-    rng = np.random.default_rng(seed)
-    worst, witness = 0.0, ""
-    for name, p in _laws(V).items():
-        err = np.max([metric(rng.multinomial(n, p, size=trials), n, p) for _ in range(contexts)], axis=0)
-        k = count_failures(err, eps)
-        rejects = rate_test(k, trials, delta)[0] < ALPHA
-        rate = k / trials
-        if rejects and rate > worst:
-            worst, witness = rate, f"{name} law on V = {V}: {k}/{trials} failures"
-    return Failure(worst, None, f"Monte Carlo ({trials} trials per law, binomial test at {ALPHA})", witness)
-
-
 def count_failures(errors: np.ndarray, eps: float) -> int:
     """Trials whose error reaches eps (within TIE: rounding must never hide a failure)."""
     return int(np.count_nonzero(np.asarray(errors) >= eps - TIE))
@@ -176,7 +72,7 @@ def count_failures(errors: np.ndarray, eps: float) -> int:
 
 def rate_test(failures: int, trials: int, delta: float) -> tuple[float, tuple[float, float]]:
     """Exact one-sided binomial test of "failure rate <= delta": its p-value, and the 95% Clopper-Pearson
-    interval of the rate. Shared by the Monte-Carlo coverage, the references and `theory.compare`."""
+    interval of the rate. Shared by the Monte-Carlo references, `theory.montecarlo` and `theory.compare`."""
     p_value = float(stats.binomtest(failures, trials, delta, alternative="greater").pvalue)
     ci = stats.binomtest(failures, trials).proportion_ci(0.95, method="exact")
     return p_value, (float(ci.low), float(ci.high))
@@ -188,42 +84,271 @@ def power(trials: int, delta: float, true_rate: float, alpha: float = ALPHA) -> 
     return float(stats.binom.sf(critical - 1, trials, true_rate))
 
 
-# ---- the registry ---------------------------------------------------------------------------------------------
+def _power_below(trials: int, delta: float, true_rate: float, alpha: float) -> float:
+    """Power of the exact one-sided test of "rate >= delta" (rejected for few failures) at rate true_rate."""
+    critical = int(stats.binom.ppf(alpha, trials, delta))  # P(X <= critical | delta) may exceed alpha
+    if stats.binom.cdf(critical, trials, delta) > alpha:
+        critical -= 1
+    return float(stats.binom.cdf(critical, trials, true_rate)) if critical >= 0 else 0.0
+
+
+def trials_for(delta: float, alpha: float, wanted: float, side: str = "upper") -> int | None:
+    """The fewest trials (within 1%) whose exact binomial test at level alpha has power `wanted`: against a
+    failure rate of 2 delta (upper bounds) or delta / 2 (lower bounds). None beyond MAX_TRIALS."""
+    if side == "upper":
+        rate = min(2 * delta, 1.0)
+        ok = lambda t: power(t, delta, rate, alpha) >= wanted  # noqa: E731
+    else:
+        ok = lambda t: _power_below(t, delta, delta / 2, alpha) >= wanted  # noqa: E731
+    hi = 16
+    while not ok(hi):
+        hi *= 2
+        if hi > MAX_TRIALS:
+            return None
+    lo = hi // 2
+    while hi - lo > max(1, lo // 100):  # power is not monotone in the trials at the 1% scale: bisect coarsely
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+# ---- Monte Carlo ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Test:
+    """One (point, law) Monte-Carlo test: the failures counted in `trials` draws at sample size n."""
+
+    params: Mapping[str, float]
+    law: str
+    n: int
+    trials: int
+    failures: int
+    p_value: float
+    rejected: bool
+    finished: bool = True
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one bound's Monte-Carlo validity check did: its tests, their level and power, and its verdict.
+
+    Attributes:
+        problem: the problem's name.
+        side: 'upper' (is the bound's n enough?) or 'lower' (does `beat` need fewer samples?).
+        tests: every (point, law) test run, in order.
+        alpha: the level of each test (ALPHA / the number of tests for upper bounds: Bonferroni).
+        power: the power asked for against a failure rate of 2 delta (delta / 2 for lower bounds).
+        skipped: points not tested, each with why.
+        seconds: wall time of the check.
+        false: the message proving the bound false, or None.
+    """
+
+    problem: str
+    side: str
+    tests: tuple[Test, ...]
+    alpha: float
+    power: float
+    skipped: tuple[str, ...]
+    seconds: float
+    false: str | None
+
+    @property
+    def unfinished(self) -> int:
+        return sum(not t.finished for t in self.tests)
+
+    def __str__(self) -> str:
+        if not self.tests:
+            return f"Monte Carlo on {self.problem!r}: no point tested ({'; '.join(self.skipped) or 'none applies'})"
+        points = len({tuple(sorted(t.params.items())) for t in self.tests})
+        laws = len({t.law for t in self.tests})
+        trials = sorted({t.trials for t in self.tests})
+        span = f"{trials[0]}" if len(trials) == 1 else f"{trials[0]}-{trials[-1]}"
+        against = "2 delta" if self.side == "upper" else "delta / 2"
+        out = (
+            f"Monte Carlo on {self.problem!r}: {points} point(s) x {laws} law(s), {span} trials per test for power "
+            f"{self.power:.2f} against a failure rate of {against} (exact one-sided binomial test at {ALPHA:g} / "
+            f"{len(self.tests)} = {self.alpha:.2g} each), {self.seconds:.1f} s"
+        )
+        if self.unfinished:
+            out += f"; {self.unfinished} test(s) stopped at the time limit (no evidence either way)"
+        if self.skipped:
+            out += f"; skipped: {'; '.join(self.skipped)}"
+        return out
+
+
+def _fmt(ps: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in ps.items())
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """A problem's estimator simulated under candidate laws (see the module docstring for the decision rule).
+
+    Attributes:
+        draw: draw(rng, n, law, trials, **params) -> the estimator's error (>= 0) on `trials` independent samples
+            of size n under `law`, shape [trials]; vectorize over trials.
+        laws: laws(**params) -> {label: law}, the laws to search at a point (your guess at the worst cases).
+        beat: like `draw`, for an estimator that should beat lower bounds; None: lower bounds are not checked.
+        points: parameter points to check at (keyword names of `theory.symbols`); default POINTS.
+        power: the power wanted against a failure rate of 2 delta; sets the trials of each test.
+        time_limit: seconds for one bound's check; tests not finished by then count as no evidence.
+        seed: the random seed (the same seed gives the same verdict).
+    """
+
+    draw: Draw
+    laws: Laws
+    beat: Draw | None = None
+    points: tuple[Mapping[str, float], ...] = POINTS
+    power: float = POWER
+    time_limit: float = TIME_LIMIT
+    seed: int = 0
+
+    def errors(
+        self, draw: Draw, rng: np.random.Generator, n: int, law: Any, trials: int, params: Mapping
+    ) -> np.ndarray:
+        """One batch of errors from `draw`, checked: shape [trials], no NaN."""
+        out = np.asarray(draw(rng, n, law, trials, **params), dtype=np.float64)
+        if out.shape != (trials,):
+            raise InputError(f"draw must return one error per trial, shape ({trials},); got shape {out.shape}")
+        if np.isnan(out).any():
+            raise InputError(f"draw returned NaN errors at n = {n}, {_fmt(params)}")
+        return out
+
+    def count(self, draw: Draw, rng, n: int, law, trials: int, params, eps: float, deadline: float) -> tuple[int, int]:
+        """Failures in `trials` draws, batched to bound memory; stops at the deadline: (failures, trials drawn)."""
+        failures, done = 0, 0
+        batch = max(1, min(trials, BATCH_ELEMENTS // max(n, 1)))
+        while done < trials and time.monotonic() < deadline:
+            k = min(batch, trials - done)
+            failures += count_failures(self.errors(draw, rng, n, law, k, params), eps)
+            done += k
+        return failures, done
+
+    def candidates(self, params: Mapping[str, float]) -> dict[str, Any]:
+        laws = dict(self.laws(**params))
+        if not laws:
+            raise InputError(f"laws must return at least one law at {_fmt(params)}; got none")
+        return laws
+
+    def evidence(self, bound, problem: str) -> Evidence:
+        """Check `bound` (explicit) at every applicable point; see the module docstring for the rule."""
+        from theory.bound import ValidityError
+
+        start = time.monotonic()
+        deadline = start + self.time_limit
+        side = bound.kind
+        plan, skipped = [], []
+        for point in self.points:
+            ps = {k: point[k] for k in bound.parameters if k in point}
+            try:
+                if len(ps) < len(bound.parameters) or bound.violations(**ps):
+                    continue
+                value = float(bound.n(**ps))
+            except (ValidityError, InputError):
+                continue
+            n = math.ceil(value) if side == "upper" else math.ceil(value) - 1
+            if not (1 <= n <= 10**9):
+                skipped.append(f"n = {value:.3g} at {_fmt(ps)}")
+                continue
+            if side == "lower" and self.beat is None:
+                continue
+            plan.append((dict(point), n, self.candidates(point)))
+        tests_total = sum(len(laws) for _, _, laws in plan) if side == "upper" else len(plan)
+        alpha = ALPHA / max(tests_total, 1)
+        rng = np.random.default_rng(self.seed)
+        tests: list[Test] = []
+        false = None
+        for point, n, laws in plan:
+            delta, eps = float(point["delta"]), float(point["eps"])
+            trials = trials_for(delta, alpha, self.power, side)
+            if trials is None:
+                skipped.append(f"delta = {delta:g} needs more than {MAX_TRIALS} trials")
+                continue
+            shown = _fmt({k: v for k, v in point.items() if k in bound.parameters or k in ("eps", "delta")})
+            below = []
+            for label, law in laws.items():
+                draw = self.draw if side == "upper" else self.beat
+                k, done = self.count(draw, rng, n, law, trials, point, eps, deadline)
+                finished = done == trials
+                if side == "upper":
+                    p = float(stats.binom.sf(k - 1, trials, delta)) if finished else 1.0
+                else:
+                    p = float(stats.binom.cdf(k, trials, delta)) if finished else 1.0
+                tests.append(Test(point, label, n, done, k, p, finished and p < alpha, finished))
+                below.append(tests[-1].rejected)
+            rejected = [t for t in tests[-len(below) :] if t.rejected]
+            if side == "upper" and rejected and false is None:
+                t = max(rejected, key=lambda t: t.failures)  # the witness: the law that fails most often
+                false = (
+                    f"invalid upper bound: at {shown} its n = {n} leaves a failure rate {t.failures}/{t.trials} = "
+                    f"{t.failures / t.trials:.4g} > delta = {delta:g} under the law {t.law!r} (Monte Carlo on "
+                    f"{problem!r}; exact one-sided binomial test, p = {t.p_value:.2g} < {alpha:.2g} = {ALPHA:g} / "
+                    f"{tests_total} tests)"
+                )
+            if side == "lower" and below and all(below) and false is None:
+                false = (
+                    f"false lower bound: at {shown} it says n >= {n + 1} is necessary, but the estimator supplied to "
+                    f"beat it fails with rate significantly below delta = {delta:g} at n = {n} under every law of "
+                    f"{problem!r} ({', '.join(laws)}; exact binomial tests at {alpha:.2g} each)"
+                )
+        return Evidence(problem, side, tuple(tests), alpha, self.power, tuple(skipped), time.monotonic() - start, false)
+
+    def smallest_n(self, params: Mapping[str, float], *, trials: int = 4000, limit: int = 10**7) -> int | None:
+        """Estimated smallest n (on a 2^(1/8) grid, then bisected) at which every candidate law's empirical failure
+        rate over `trials` draws is <= delta: a Monte-Carlo estimate, not a certificate."""
+        delta, eps = float(params["delta"]), float(params["eps"])
+        laws = self.candidates(params)
+
+        def ok(n: int) -> bool:
+            rng = np.random.default_rng(self.seed + n)
+            for law in laws.values():
+                k, _ = self.count(self.draw, rng, n, law, trials, params, eps, math.inf)
+                if k > delta * trials:
+                    return False
+            return True
+
+        hi = 1
+        while not ok(hi):
+            hi = max(hi + 1, math.ceil(hi * 2 ** (1 / 2)))
+            if hi > limit:
+                return None
+        lo = max(1, math.floor(hi / 2 ** (1 / 2)))
+        while hi - lo > max(1, lo // 64):
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+        return hi
+
+
+# ---- the registry --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Reference:
-    """What decides validity on one problem: the parameters it needs, its exact and Monte-Carlo regimes.
+    """What decides validity on one problem.
 
     Attributes:
         problem: the problem's name (a Bound's `problem`).
         description: what the worst case is and how it is certified.
-        exact: (n, params, side) -> the certified worst-case Failure at n, or None where only Monte Carlo applies
-            (side: 'upper' when refuting an upper bound, 'lower' for a lower one).
-        monte_carlo: (n, params) -> a simulated Failure, or None where the problem has no Monte-Carlo regime.
+        exact: (n, params, side) -> the certified Failure at n, or None where it does not apply (side: 'upper'
+            when refuting an upper bound, 'lower' for a lower one); None when the problem has no exact reference.
+        monte_carlo: the simulated estimator under candidate laws, or None.
     """
 
     problem: str
     description: str
-    exact: Callable[[int, Mapping[str, float], str], Failure | None]  # None where only Monte Carlo applies
-    monte_carlo: Callable[[int, Mapping[str, float]], Failure] | None = None
+    exact: Callable[[int, Mapping[str, float], str], Failure | None] | None = None
+    monte_carlo: MonteCarlo | None = None
 
-    def failure(self, n: int, params: Mapping[str, float], side: str = "upper") -> Failure:
-        """Worst-case failure at n (`side` = 'upper' when refuting an upper bound, 'lower' for a lower one)."""
-        out = self.exact(n, params, side)
-        if out is None and self.monte_carlo is not None:
-            out = self.monte_carlo(n, params)
-        if out is None:
-            raise InputError(f"no reference for {self.problem} at {dict(params)}")
-        return out
+    def failure(self, n: int, params: Mapping[str, float], side: str = "upper") -> Failure | None:
+        """The exact reference's Failure at n, or None where it does not apply."""
+        return None if self.exact is None else self.exact(n, params, side)
 
-    def smallest_n(self, params: Mapping[str, float], *, start: int = 1, limit: int = 10**7) -> int | None:
-        """Smallest n at which the certified worst case is <= delta (None when `high` is unknown here)."""
+    def _smallest(self, params: Mapping[str, float], which: Literal["high", "low"], start: int, limit: int):
         delta = params["delta"]
 
         def ok(k: int) -> bool:
-            f = self.exact(k, params, "lower")
-            if f is None or f.high is None:
+            f = self.failure(k, params, "lower")
+            value = None if f is None else getattr(f, which)
+            if value is None:
                 raise LookupError
-            return f.high <= delta
+            return value <= delta
 
         try:
             hi = max(start, 1)
@@ -239,76 +364,136 @@ class Reference:
             lo, hi = (lo, mid) if ok(mid) else (mid, hi)
         return hi
 
+    def smallest_n(self, params: Mapping[str, float], *, start: int = 1, limit: int = 10**7) -> int | None:
+        """Smallest n at which the certified worst case `high` is <= delta (None where `high` is unknown): every
+        law is then handled, so the true smallest sufficient n is at most this."""
+        return self._smallest(params, "high", start, limit)
 
-def _per_context(n: int, m: int, side: str) -> int:
-    return math.ceil(n / m) if side == "upper" else n // m
-
-
-def _mean(n, ps, side):
-    return binomial_worst(n, float(ps["eps"]))
-
-
-def _two_outcomes(n, ps, side):
-    return binomial_worst(n, float(ps["eps"])) if int(ps["V"]) == 2 else None
+    def hard_n(self, params: Mapping[str, float], *, start: int = 1, limit: int = 10**7) -> int | None:
+        """Smallest n at which the hardest known law's failure `low` is <= delta (bisected, assuming it falls with
+        n): fewer samples fail on that law, so the true smallest sufficient n is at least about this."""
+        return self._smallest(params, "low", start, limit)
 
 
-def _contexts(n, ps, side):
-    m = int(ps["m"])
-    if int(ps["V"]) != 2:
-        return None
-    q = binomial_worst(_per_context(n, m, side), float(ps["eps"]))
-    high = None if q.high is None else 1 - (1 - q.high) ** m
-    return Failure(1 - (1 - q.low) ** m, high, "exact binomial, independent contexts", f"{q.witness} in each")
+_REGISTRY: dict[str, Reference] = {}
+_LOADED = False
 
 
-def _mc(metric, contexts=False):
-    def run(n, ps):
-        m = int(ps.get("m", 1)) if contexts else 1
-        per = _per_context(n, m, "upper")
-        return monte_carlo_worst(per, float(ps["eps"]), float(ps["delta"]), int(ps["V"]), metric, contexts=m)
+def register_problem(
+    name: str,
+    draw: Draw | None = None,
+    laws: Laws | None = None,
+    *,
+    description: str = "",
+    exact: Callable[[int, Mapping[str, float], str], Failure | None] | None = None,
+    beat: Draw | None = None,
+    points: Sequence[Mapping[str, float]] | None = None,
+    power: float = POWER,
+    time_limit: float = TIME_LIMIT,
+    seed: int = 0,
+    replace: bool = False,
+) -> Reference:
+    """Declare a problem, so that `check_bound` checks the validity of every explicit bound whose `problem` is
+    `name`: by Monte Carlo under `laws` (with `draw`), and by `exact` where given.
 
-    return run
+    Args:
+        name: the problem's name, as bounds give it in their `problem` field.
+        draw: draw(rng, n, law, trials, **params) -> the estimator's error on `trials` independent samples of
+            size n under `law`, an array of shape [trials]. params are the point's parameters (eps, delta, m, V,
+            l, d); a failure is an error >= eps.
+        laws: laws(**params) -> {label: law}: the candidate laws at a point, your guess at the worst cases; the
+            label names the witness when a bound fails.
+        description: one line on the estimator and the laws, shown in reports.
+        exact: (n, params, side) -> Failure with a certified `low` (and `high` where known), or None where it
+            does not apply; side is 'upper' or 'lower' (which kind of bound is being refuted).
+        beat: like `draw`, for an estimator that should beat the problem's lower bounds (None: lower bounds are
+            checked by `exact` only).
+        points: where to check (default `theory.reference.POINTS`); each a dict with eps and delta at least.
+        power: the power wanted against a failure rate of 2 delta, in (0, 1); sets the trials per test.
+        time_limit: seconds for one bound's Monte-Carlo check (> 0).
+        seed: random seed of the draws.
+        replace: allow re-declaring a name that is already registered.
+
+    Returns:
+        The registered `Reference`.
+
+    Raises:
+        InputError: a bad argument, naming it and what is valid.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name must be a non-empty string; got {name!r}")
+    _load()
+    if name in _REGISTRY and not replace:
+        raise InputError(f"problem {name!r} is already registered; pass replace=True to re-declare it")
+    if (draw is None) != (laws is None):
+        raise InputError("draw and laws must be given together (a Monte-Carlo reference needs both)")
+    if draw is None and exact is None:
+        raise InputError("give draw and laws (Monte Carlo), exact, or both")
+    for label, fn in (("draw", draw), ("laws", laws), ("exact", exact), ("beat", beat)):
+        if fn is not None and not callable(fn):
+            raise InputError(f"{label} must be callable; got {type(fn).__name__}")
+    if beat is not None and draw is None:
+        raise InputError("beat needs laws to search: give draw and laws too")
+    if not (isinstance(power, (int, float)) and 0 < power < 1):
+        raise InputError(f"power must be in (0, 1); got {power!r}")
+    if not (isinstance(time_limit, (int, float)) and time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
+    chosen = tuple(dict(p) for p in (POINTS if points is None else points))
+    if not chosen:
+        raise InputError("points must hold at least one point")
+    for p in chosen:
+        for key in ("eps", "delta"):
+            if key not in p:
+                raise InputError(f"every point needs {key}; got {p}")
+        for key, value in p.items():
+            if key not in DOMAINS:
+                raise InputError(f"unknown parameter {key!r} in a point; known: {', '.join(DOMAINS)}")
+            DOMAINS[key].validate(value)
+    mc = None if draw is None else MonteCarlo(draw, laws, beat, chosen, float(power), float(time_limit), seed)
+    ref = Reference(name, description or ("Monte Carlo over the declared laws" if mc else "exact"), exact, mc)
+    _REGISTRY[name] = ref
+    return ref
 
 
-def _finite(n, ps, side):
-    size = int(ps["V"]) ** int(ps.get("l", 1))
-    return regions_failure(n, float(ps["eps"]), size - 1, 1.0)
-
-
-def _vc(n, ps, side):
-    return regions_failure(n, float(ps["eps"]), int(ps["d"]), 0.5)
-
-
-REFERENCES: dict[str, Reference] = {
-    r.problem: r
-    for r in (
-        Reference("mean-estimation", "worst Bernoulli law, exact binomial tails", _mean),
-        Reference(
-            "tv-distribution", "V = 2: exact binomial; V > 2: Monte-Carlo search over laws", _two_outcomes, _mc(_tv)
-        ),
-        Reference(
-            "linf-distribution",
-            "V = 2: exact binomial; V > 2: Monte-Carlo search over laws",
-            _two_outcomes,
-            _mc(_linf),
-        ),
-        Reference(
-            "text-generation",
-            "m contexts with N/m examples each; V = 2: exact binomial; V > 2: Monte Carlo",
-            _contexts,
-            _mc(_tv, contexts=True),
-        ),
-        Reference(
-            "coverage",
-            "exact inclusion-exclusion over the m contexts",
-            lambda n, ps, s: coverage_failure(n, int(ps["m"])),
-        ),
-        Reference("finite-class-realizable", "|H| - 1 disjoint bad regions, worst-case ERM (exact)", _finite),
-        Reference("vc-realizable", "d shattered points of mass just above eps, any learner (exact)", _vc),
-    )
-}
+def _load() -> None:
+    """Register the package's own problems (theory.problems) on first use, before any user's."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        import theory.problems  # noqa: F401  (registers through register_problem)
 
 
 def reference_for(problem: str) -> Reference | None:
-    """The reference of `problem`, or None when the package has none."""
-    return REFERENCES.get(problem)
+    """The reference of `problem`, or None when none is registered."""
+    _load()
+    return _REGISTRY.get(problem)
+
+
+def problems() -> dict[str, Reference]:
+    """Every registered problem's reference, by name (the package's and any a user declared)."""
+    _load()
+    return dict(_REGISTRY)
+
+
+def unregister_problem(name: str) -> None:
+    """Remove a registered problem (for tests and notebooks); unknown names are ignored."""
+    _load()
+    _REGISTRY.pop(name, None)
+
+
+__all__ = [
+    "ALPHA",
+    "POINTS",
+    "Evidence",
+    "Failure",
+    "MonteCarlo",
+    "Reference",
+    "count_failures",
+    "power",
+    "problems",
+    "rate_test",
+    "reference_for",
+    "register_problem",
+    "trials_for",
+    "unregister_problem",
+]

@@ -20,7 +20,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
@@ -30,8 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from theory.bound import Bound, Condition, ValidityError, stable
-from theory.reference import ALPHA as REFERENCE_ALPHA
-from theory.reference import MC_TRIALS, power, reference_for
+from theory.reference import Evidence, reference_for
 from theory.symbols import SYMBOLS, InputError
 
 # ---- profiles --------------------------------------------------------------------------------------------------
@@ -151,6 +150,7 @@ def _fmt(ps: Mapping) -> str:
 class _Ctx:
     against: tuple[Bound, ...]
     settings: settings
+    notes: dict = field(default_factory=dict)  # what a property learned for the report (the Monte-Carlo evidence)
 
 
 def _given(ctx: _Ctx, strategy: st.SearchStrategy, test: Callable) -> None:
@@ -416,12 +416,8 @@ PROBES: tuple[dict[str, float], ...] = tuple(
         (0.1, 0.01, 1, 1),
     ]
 )
-#: Monte-Carlo probes (V > 2): delta large enough for the binomial test to have power with 4000 trials.
-MC_PROBES: tuple[dict[str, float], ...] = (
-    {"eps": 0.1, "delta": 0.05, "m": 3, "V": 10, "l": 1, "d": 1},
-    {"eps": 0.15, "delta": 0.02, "m": 2, "V": 30, "l": 1, "d": 1},
-)
 N_CAP = 200_000  # the exact references are O(n); larger sizes are skipped
+MC_LOOSENESS_TRIALS = 4000  # trials per law when a Monte-Carlo reference estimates the smallest sufficient n
 LOOSENESS_POINT = {"eps": 0.1, "delta": 0.01, "m": 2, "V": 2, "l": 1, "d": 2}
 
 
@@ -444,13 +440,14 @@ def _ranged_params(
 
 
 def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
-    """Why `bound` is false at `params` according to its problem's reference, or None when no contradiction.
+    """Why `bound` is false at `params` according to its problem's exact reference, or None when no contradiction
+    (or no exact reference applies there; the Monte-Carlo reference is `monte_carlo_failure`).
 
     Upper bound: the worst-case failure at its own n exceeds delta (certified `low`). Lower bound: at the largest
     integer below its n, the reference estimator's certified worst case is already below delta.
     """
     ref = reference_for(bound.problem)
-    if ref is None or not bound.explicit:
+    if ref is None or ref.exact is None or not bound.explicit:
         return None
     if bound.violations(**_only(bound, params)):
         return None
@@ -465,7 +462,7 @@ def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
         if n_b > N_CAP:
             return None
         f = ref.failure(n_b, params, "upper")
-        if f.low > delta * (1 + 1e-9):
+        if f is not None and f.low > delta * (1 + 1e-9):
             return (
                 f"invalid upper bound: at {_fmt(ps)} its n = {n_b} leaves a failure probability {f.low:.4g} > "
                 f"delta = {delta:g} ({f.witness}; {f.method})"
@@ -474,11 +471,8 @@ def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
     below = math.ceil(value) - 1
     if below < 1 or below > N_CAP:
         return None
-    try:
-        f = ref.failure(below, params, "lower")
-    except ValueError:
-        return None
-    if f.high is not None and f.high < delta:
+    f = ref.failure(below, params, "lower")
+    if f is not None and f.high is not None and f.high < delta:
         return (
             f"false lower bound: at {_fmt(ps)} it says n >= {value:.6g} is necessary, but {below} samples already "
             f"give worst-case failure <= {f.high:.4g} < delta = {delta:g} ({ref.description})"
@@ -486,13 +480,26 @@ def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
     return None
 
 
+def monte_carlo_evidence(bound: Bound) -> Evidence | None:
+    """The Monte-Carlo validity check of an explicit `bound` on its problem's declared laws and points, or None
+    where the problem has no Monte-Carlo reference (see `theory.reference`)."""
+    ref = reference_for(bound.problem)
+    if ref is None or ref.monte_carlo is None or not bound.explicit:
+        return None
+    return ref.monte_carlo.evidence(bound, ref.problem)
+
+
 def _valid(bound: Bound, ctx: _Ctx) -> None:
     ref = reference_for(bound.problem)
     if ref is None or not bound.explicit:
         return
-    for probe in PROBES + (MC_PROBES if ref.monte_carlo is not None else ()):
-        if "delta" not in bound.parameters:
-            continue
+    evidence = monte_carlo_evidence(bound)
+    if evidence is not None:
+        ctx.notes["monte_carlo"] = evidence
+        assert evidence.false is None, evidence.false
+    if ref.exact is None or "delta" not in bound.parameters:
+        return
+    for probe in PROBES:
         try:
             why = validity_failure(bound, probe)
         except ValidityError:
@@ -503,26 +510,76 @@ def _valid(bound: Bound, ctx: _Ctx) -> None:
         why = validity_failure(bound, ps)
         assert why is None, why
 
-    if "delta" in bound.parameters:
-        _given(ctx, _ranged_params(bound, REFERENCE_RANGES), test)
+    _given(ctx, _ranged_params(bound, REFERENCE_RANGES), test)
 
 
 def looseness(bound: Bound, params: Mapping[str, float] | None = None) -> dict | None:
-    """How loose a valid explicit upper bound is at `params` (default LOOSENESS_POINT): its n over the smallest
-    n at which the reference's certified worst-case failure is <= delta. None where no exact reference applies."""
+    """How loose a valid explicit upper bound is: its n over the smallest sufficient n, at `params` (default
+    LOOSENESS_POINT; for a problem with a Monte-Carlo reference only, its first declared point the bound applies at).
+
+    Returns None where nothing applies, else a dict with params, n, smallest_n, ratio = n / smallest_n, and basis:
+    'certified' (smallest_n is where the certified worst case `high` reaches delta, and the hardest known law
+    agrees), 'bracketed' (the true smallest n lies between hard_n, from the hardest known law, and smallest_n, from
+    the certified `high`: the ratio is between `ratio` and `ratio_max`), 'hardest known law' (no certified worst
+    case: smallest_n is the hardest known law's, so the ratio is an upper bound on the slack), or 'Monte Carlo'
+    (estimated over the declared laws).
+    """
     ref = reference_for(bound.problem)
     if ref is None or not bound.explicit or bound.kind != "upper":
         return None
+    if ref.exact is None:
+        return _looseness_monte_carlo(bound, ref.monte_carlo, params)
     point = {k: v for k, v in (params or LOOSENESS_POINT).items() if k in bound.parameters}
     try:
         n_b = math.ceil(bound.n(**point))
     except ValidityError:
         return None
-    full = dict(LOOSENESS_POINT)
-    smallest = ref.smallest_n(full) if n_b <= N_CAP else None
-    if smallest is None:
+    if n_b > N_CAP:
         return None
-    return {"params": point, "n": n_b, "smallest_n": smallest, "ratio": n_b / smallest}
+    full = dict(LOOSENESS_POINT) | dict(params or {})
+    certified, hard = ref.smallest_n(full), ref.hard_n(full)
+    if certified is None and hard is None:
+        return None
+    out = {"params": point, "n": n_b}
+    if certified is None:
+        return out | {"smallest_n": hard, "ratio": n_b / hard, "basis": "hardest known law"}
+    out |= {"smallest_n": certified, "ratio": n_b / certified, "basis": "certified"}
+    if hard is not None and hard < 0.95 * certified:  # the binomial cells leave a few percent between the two
+        out |= {"basis": "bracketed", "hard_n": hard, "ratio_max": n_b / hard}
+    return out
+
+
+def _looseness_monte_carlo(bound: Bound, mc, params: Mapping[str, float] | None) -> dict | None:
+    for point in [params] if params else mc.points:
+        ps = {k: v for k, v in point.items() if k in bound.parameters}
+        try:
+            if len(ps) < len(bound.parameters) or bound.violations(**ps):
+                continue
+            n_b = math.ceil(bound.n(**ps))
+        except (ValidityError, InputError):
+            continue
+        trials = MC_LOOSENESS_TRIALS
+        smallest = mc.smallest_n(point, trials=trials, limit=max(4 * n_b, 16))
+        if smallest is None:
+            return None
+        return {"params": ps, "n": n_b, "smallest_n": smallest, "ratio": n_b / smallest, "basis": "Monte Carlo",
+                "trials": trials}
+    return None
+
+
+def describe_looseness(lo: Mapping) -> str:
+    """One line for a `looseness` dict."""
+    n, s = lo["n"], lo["smallest_n"]
+    if lo["basis"] == "bracketed":
+        return (f"n = {n} vs smallest sufficient n between {lo['hard_n']} (hardest known law) and {s} (certified): "
+                f"ratio {lo['ratio']:.3g}-{lo['ratio_max']:.3g}")
+    if lo["basis"] == "hardest known law":
+        return (f"n = {n} vs {s}, the n the hardest known law needs (no certified worst case): ratio at most "
+                f"{lo['ratio']:.3g}")
+    if lo["basis"] == "Monte Carlo":
+        return (f"n = {n} vs smallest sufficient n ~ {s} (Monte-Carlo estimate over the declared laws, "
+                f"{lo['trials']} trials each): ratio ~ {lo['ratio']:.3g}")
+    return f"n = {n} vs smallest sufficient n = {s} (ratio {lo['ratio']:.3g})"
 
 
 PROPERTIES: tuple[Property, ...] = (
@@ -554,23 +611,23 @@ class CheckReport:
         bound_id: the bound checked.
         properties: the names of the properties it ran and passed (see PROPERTIES).
         reference: the problem's reference, or why validity was not checked.
-        looseness: n / smallest sufficient n at a standard point (valid explicit upper bounds), or None: a dict
-            with params, n, smallest_n and ratio.
+        looseness: how loose a valid explicit upper bound is (see `looseness`): a dict with params, n, smallest_n,
+            ratio and basis, or None.
+        monte_carlo: what the Monte-Carlo validity check did (points, laws, trials, power, level), or None.
     """
 
     bound_id: str
     properties: tuple[str, ...]
     reference: str | None  # the problem's reference, or why validity was not checked
-    looseness: dict | None  # n / smallest sufficient n at a standard point (valid explicit upper bounds)
+    looseness: dict | None  # n / smallest sufficient n (valid explicit upper bounds)
+    monte_carlo: Evidence | None = None
 
     def __str__(self) -> str:
         lines = [f"{self.bound_id}: passed {', '.join(self.properties)}", f"  validity: {self.reference}"]
+        if self.monte_carlo is not None:
+            lines.append(f"  {self.monte_carlo}")
         if self.looseness:
-            lo = self.looseness
-            lines.append(
-                f"  looseness at {_fmt(lo['params'])}: n = {lo['n']} vs smallest sufficient n = {lo['smallest_n']} "
-                f"(ratio {lo['ratio']:.3g})"
-            )
+            lines.append(f"  looseness at {_fmt(self.looseness['params'])}: {describe_looseness(self.looseness)}")
         return "\n".join(lines)
 
 
@@ -584,17 +641,10 @@ def _describe(err: BaseException) -> str:
 def _reference_note(bound: Bound) -> str:
     ref = reference_for(bound.problem)
     if ref is None:
-        return f"no reference for problem {bound.problem!r}: not checked"
+        return f"no reference for problem {bound.problem!r}: not checked (declare one: theory.register_problem)"
     if not bound.explicit:
         return f"not checked: unspecified constant ({', '.join(c.name for c in bound.constants)}) is no guarantee"
-    note = f"checked against {ref.description}"
-    if ref.monte_carlo is not None:
-        d = MC_PROBES[0]["delta"]
-        note += (
-            f"; Monte-Carlo probes ({MC_TRIALS} trials per law, exact binomial test at {REFERENCE_ALPHA}) detect a "
-            f"failure rate of 2 delta at delta = {d:g} with power {power(MC_TRIALS, d, 2 * d):.2f}"
-        )
-    return note
+    return f"checked against {ref.description}"
 
 
 def check_bound(
@@ -644,4 +694,4 @@ def check_bound(
         count = f"{len(failures)} propert{'y' if len(failures) == 1 else 'ies'}"
         raise BoundCheckError(f"{bound.id} failed {count}:\n" + "\n".join(failures))
     loose = looseness(bound) if "valid" in wanted else None
-    return CheckReport(bound.id, tuple(ran), _reference_note(bound), loose)
+    return CheckReport(bound.id, tuple(ran), _reference_note(bound), loose, ctx.notes.get("monte_carlo"))
