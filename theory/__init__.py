@@ -9,7 +9,7 @@ from theory.bound import Bound, Citation, Condition, MissingConstant, ValidityEr
 from theory.catalogue import catalogue, get, ids
 from theory.compare import Comparison, compare
 from theory.derivation import Derivation, Step
-from theory.reference import register_problem
+from theory.reference import Failure, register_problem, unregister_problem
 
 __all__ = [
     "Bound",
@@ -17,6 +17,7 @@ __all__ = [
     "Comparison",
     "Condition",
     "Derivation",
+    "Failure",
     "MissingConstant",
     "Step",
     "ValidityError",
@@ -26,6 +27,7 @@ __all__ = [
     "ids",
     "plot",
     "register_problem",
+    "unregister_problem",
 ]
 
 

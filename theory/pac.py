@@ -85,7 +85,11 @@ FINITE_AGNOSTIC = Bound(
     expr=2 * (LOG_H + sp.log(2 / delta)) / eps**2,
     order="O",
     rate=(LOG_H + sp.log(1 / delta)) / eps**2,
-    assumptions=("hypothesis class: all V^l outputs of length l", "agnostic: any data law", "ERM learner"),
+    assumptions=(
+        "any hypothesis class of |H| = V^l hypotheses (the paper's reading: all V^l outputs of length l)",
+        "agnostic: any data law",
+        "ERM learner",
+    ),
     citation=cite("ssbd2014", "Corollary 4.6"),
     provenance="SSBD Cor. 4.6: m_H(eps, delta) <= m_UC(eps/2, delta) <= ceil(2 log(2|H|/delta)/eps^2). Matches.",
     problem="finite-class-agnostic",

@@ -20,16 +20,19 @@ Exact references:
   random label wrong with probability 1/2). Only `low` is known.
 - ``mode-identification`` (the empirical mode, ties broken against the learner; failure when its true mass is
   eps or more below the largest) at V = 2: the two outcomes must be at least eps apart to fail, and
-  P(Binomial(n, (1 + g)/2) <= n/2) falls with the gap g, so the gap eps is the exact worst case (low = high).
-- ``finite-class-agnostic`` (ERM over |H| = V^l hypotheses, ties broken against it; failure when its excess
-  0-1 risk is >= eps): `low` is the larger of two exact constructions -- two hypotheses whose losses differ by
-  +-1 with mean eps (ERM fails iff Binomial(n, (1 + eps)/2) <= n/2), and |H| - 1 hypotheses with independent
+  P(Binomial(n, (1 + g)/2) <= n/2) falls with the gap g, so the gap eps is the exact worst case (`high`; `low`
+  puts the gap at eps (1 + 1e-9), so that it fails under either convention, error > eps or >= eps).
+- ``finite-class-agnostic`` (ERM over any class of |H| = V^l hypotheses, ties broken against it; failure when
+  its excess 0-1 risk exceeds eps: the constructions put it at eps (1 + 1e-9)): `low` is the larger of two exact
+  constructions -- two hypotheses whose losses differ by +-1 with mean eps (ERM fails iff Binomial(n,
+  (1 + eps)/2) <= n/2; with constant outputs as hypotheses, this is the mode), and |H| - 1 hypotheses with independent
   Bernoulli((1 + eps)/2) losses against one with Bernoulli((1 - eps)/2) (every joint law of losses is realized by
   h_i(x) = x_i on x in {0, 1}^|H| with y = 0); `high` = 2 |H| exp(-n eps^2 / 2), Hoeffding's inequality for each
   hypothesis at eps/2 and a union bound (Shalev-Shwartz & Ben-David 2014, Cor. 4.6): certified for every law.
 - ``vc-agnostic`` (VC dimension d): `low` is the two-hypothesis construction on one shattered point; `high` is
   the union bound above for ERM over the 2^d labelings of d points (a class of VC dimension d), so a lower bound
-  claimed for every class of VC dimension d is false where it exceeds that class's certified sample size.
+  claimed for every class of VC dimension d is false where it exceeds that class's certified sample size. That
+  `high` covers one class only, so it certifies no upper bound's looseness (`high_scope`).
 
 Monte-Carlo references (TV and sup-norm at V > 2, text generation at V > 2, the mode at V > 2, TV over V^l
 outputs) search the laws of `_laws` (uniform, two-point, Zipf, uniform on half; for the mode, two leaders eps
@@ -164,12 +167,15 @@ def _union(n: int, eps: float, log_size: float) -> float:
     return float(min(1.0, math.exp(min(0.0, math.log(2) + log_size - n * eps**2 / 2))))
 
 
+ABOVE = 1 + 1e-9  # a gap just above eps: the excess is then > eps, a failure under either convention (> or >=)
+
+
 def _mode(n, ps, side):
     if int(ps.get("V", 2)) != 2:
         return None
     eps = float(ps["eps"])
-    p = _pair(n, eps)
-    return Failure(p, p, "exact binomial", f"two outcomes of mass {(1 + eps) / 2:.6g} and {(1 - eps) / 2:.6g}")
+    witness = f"two outcomes of mass {(1 + eps) / 2:.6g} and {(1 - eps) / 2:.6g}"
+    return Failure(_pair(n, eps * ABOVE), _pair(n, eps), "exact binomial", witness)
 
 
 def _agnostic(n, ps, side):
@@ -178,7 +184,7 @@ def _agnostic(n, ps, side):
     if V < 2:
         return Failure(0.0, 0.0, "one hypothesis")
     log_others = log_size + math.log1p(-math.exp(-log_size))  # ln(|H| - 1)
-    pair, independent = _pair(n, eps), _independent(n, eps, log_others)
+    pair, independent = _pair(n, eps * ABOVE), _independent(n, eps * ABOVE, log_others)
     witness = (
         "two hypotheses whose losses differ by +-1 with mean eps"
         if pair >= independent
@@ -189,7 +195,7 @@ def _agnostic(n, ps, side):
 
 def _vc_agnostic(n, ps, side):
     eps, d = float(ps["eps"]), int(ps["d"])
-    low = _pair(n, eps)
+    low = _pair(n, eps * ABOVE)
     witness = "one shattered point, labels Bernoulli((1 + eps)/2)"
     method = "exact construction; Hoeffding union over 2^d labelings"
     return Failure(low, _union(n, eps, d * math.log(2)), method, witness)
@@ -233,7 +239,7 @@ def _mode_laws(V, eps, **_):
         "two outcomes eps apart": pair,
         "one outcome eps above V - 1 tied ones": np.r_[top, np.full(V - 1, top - eps)],
     }
-    if V > 2 and eps < 0.5:
+    if V > 2 and 0.5 / (V - 2) <= (0.5 - eps) / 2:  # the rest below both leaders
         laws["two leaders eps apart, the rest uniform"] = np.r_[
             (0.5 + eps) / 2, (0.5 - eps) / 2, np.full(V - 2, 0.5 / (V - 2))
         ]
@@ -265,8 +271,12 @@ def _sequence(n, ps, side):
 # ---- declarations -------------------------------------------------------------------------------------------
 _V2_MC = "V = 2: exact binomial; V > 2: Monte-Carlo search over laws"
 register_problem("mean-estimation", description="worst Bernoulli law, exact binomial tails", exact=_mean)
-register_problem("tv-distribution", _tv, _laws, description=_V2_MC, exact=_two_outcomes, points=MC_POINTS)
-register_problem("linf-distribution", _linf, _laws, description=_V2_MC, exact=_two_outcomes, points=MC_POINTS)
+register_problem(
+    "tv-distribution", _tv, _laws, description=_V2_MC, exact=_two_outcomes, points=MC_POINTS, exact_at=("V",)
+)
+register_problem(
+    "linf-distribution", _linf, _laws, description=_V2_MC, exact=_two_outcomes, points=MC_POINTS, exact_at=("V",)
+)
 register_problem(
     "text-generation",
     _contexts_tv,
@@ -274,6 +284,7 @@ register_problem(
     description="m contexts with N/m examples each; V = 2: exact binomial; V > 2: Monte Carlo",
     exact=_contexts,
     points=MC_POINTS,
+    exact_at=("V",),
 )
 register_problem(
     "sequence-tv",
@@ -302,6 +313,7 @@ register_problem(
     "Monte Carlo",
     exact=_mode,
     points=MC_POINTS,
+    exact_at=("V",),
 )
 register_problem(
     "finite-class-agnostic",
@@ -312,4 +324,5 @@ register_problem(
     "vc-agnostic",
     description="one shattered point (low); Hoeffding's union bound over the 2^d labelings of d points (high)",
     exact=_vc_agnostic,
+    high_scope="ERM on one class of VC dimension d (the 2^d labelings of d points)",
 )

@@ -35,7 +35,7 @@ from theory.symbols import DOMAINS, InputError
 
 ALPHA = 0.01  # family-wise level of every Monte-Carlo validity check (and of each exact binomial test in compare)
 TIE = 1e-12  # an error within TIE of eps counts as a failure: rounding must never hide one
-POWER = 0.9  # default power against a failure rate of 2 delta
+POWER = 0.99  # default power against a failure rate of 2 delta (each test costs milliseconds to seconds)
 TIME_LIMIT = 45.0  # default seconds for one bound's Monte-Carlo validity check
 MAX_TRIALS = 10**7  # a test that would need more trials than this is skipped (delta too small to simulate)
 BATCH_ELEMENTS = 2_000_000  # trials x n drawn at once: bounds the memory a draw takes
@@ -140,6 +140,8 @@ class Evidence:
         skipped: points not tested, each with why.
         seconds: wall time of the check.
         false: the message proving the bound false, or None.
+        divisor: the Bonferroni divisor, alpha = ALPHA / divisor: the number of tests (upper bounds) or of points
+            (lower bounds, where every law at a point must reject).
     """
 
     problem: str
@@ -150,23 +152,34 @@ class Evidence:
     skipped: tuple[str, ...]
     seconds: float
     false: str | None
+    divisor: int = 1
 
     @property
     def unfinished(self) -> int:
         return sum(not t.finished for t in self.tests)
 
+    @property
+    def tested(self) -> bool:
+        """Whether at least one test ran to the end (else the check is no evidence either way)."""
+        return any(t.finished for t in self.tests)
+
     def __str__(self) -> str:
-        if not self.tests:
-            return f"Monte Carlo on {self.problem!r}: no point tested ({'; '.join(self.skipped) or 'none applies'})"
-        points = len({tuple(sorted(t.params.items())) for t in self.tests})
-        laws = len({t.law for t in self.tests})
-        trials = sorted({t.trials for t in self.tests})
+        if not self.tested:
+            why = "; ".join(self.skipped) or "stopped at the time limit"
+            return f"Monte Carlo on {self.problem!r}: NOT CHECKED, no test finished ({why})"
+        done = [t for t in self.tests if t.finished]
+        points = len({tuple(sorted(t.params.items())) for t in done})
+        laws = len({t.law for t in done})
+        trials = sorted({t.trials for t in done})
         span = f"{trials[0]}" if len(trials) == 1 else f"{trials[0]}-{trials[-1]}"
-        against = "2 delta" if self.side == "upper" else "delta / 2"
+        if self.side == "upper":
+            what = f"power {self.power:.2f} per test against a failure rate of 2 delta (capped at 1)"
+        else:
+            what = f"power {self.power:.2f} per point (every law must reject) against a failure rate of delta / 2"
         out = (
-            f"Monte Carlo on {self.problem!r}: {points} point(s) x {laws} law(s), {span} trials per test for power "
-            f"{self.power:.2f} against a failure rate of {against} (exact one-sided binomial test at {ALPHA:g} / "
-            f"{len(self.tests)} = {self.alpha:.2g} each), {self.seconds:.1f} s"
+            f"Monte Carlo on {self.problem!r}: {points} point(s) x {laws} law(s), {span} trials per test for {what}; "
+            f"exact one-sided binomial tests at {ALPHA:g} / {self.divisor} = {self.alpha:.2g} each (Bonferroni); "
+            f"{self.seconds:.2f} s"
         )
         if self.unfinished:
             out += f"; {self.unfinished} test(s) stopped at the time limit (no evidence either way)"
@@ -229,37 +242,50 @@ class MonteCarlo:
             raise InputError(f"laws must return at least one law at {_fmt(params)}; got none")
         return laws
 
-    def evidence(self, bound, problem: str) -> Evidence:
-        """Check `bound` (explicit) at every applicable point; see the module docstring for the rule."""
+    def evidence(self, bound, problem: str, *, seed: int | None = None, power: float | None = None) -> Evidence:
+        """Check `bound` (explicit) at every applicable point; see the module docstring for the rule.
+
+        The same seed gives the same verdict unless the time limit stops a test. `seed` and `power` override the
+        declared ones (an independent second look, as the mutant suite's ground truth takes)."""
         from theory.bound import ValidityError
 
         start = time.monotonic()
         deadline = start + self.time_limit
-        side = bound.kind
+        side, wanted = bound.kind, self.power if power is None else power
         plan, skipped = [], []
-        for point in self.points:
+        if "delta" not in bound.parameters:
+            skipped.append("the bound has no delta: there is no failure probability to test")
+        elif side == "lower" and self.beat is None:
+            skipped.append("lower bounds are checked only with an estimator to beat them (register_problem's beat)")
+        for point in self.points if not skipped else ():
             ps = {k: point[k] for k in bound.parameters if k in point}
+            missing = [k for k in bound.parameters if k not in point]
             try:
-                if len(ps) < len(bound.parameters) or bound.violations(**ps):
+                if missing:
+                    skipped.append(f"a point lacks {', '.join(missing)}")
+                    continue
+                if bound.violations(**ps):
+                    skipped.append(f"the bound's conditions exclude {_fmt(ps)}")
                     continue
                 value = float(bound.n(**ps))
-            except (ValidityError, InputError):
+            except (ValidityError, InputError) as err:
+                skipped.append(f"{_fmt(ps)}: {err}")
                 continue
             n = math.ceil(value) if side == "upper" else math.ceil(value) - 1
-            if not (1 <= n <= 10**9):
-                skipped.append(f"n = {value:.3g} at {_fmt(ps)}")
-                continue
-            if side == "lower" and self.beat is None:
+            if not (1 <= n <= BATCH_ELEMENTS):
+                skipped.append(f"n = {value:.3g} at {_fmt(ps)} is outside 1..{BATCH_ELEMENTS}")
                 continue
             plan.append((dict(point), n, self.candidates(point)))
-        tests_total = sum(len(laws) for _, _, laws in plan) if side == "upper" else len(plan)
-        alpha = ALPHA / max(tests_total, 1)
-        rng = np.random.default_rng(self.seed)
+        divisor = max(sum(len(laws) for _, _, laws in plan) if side == "upper" else len(plan), 1)
+        alpha = ALPHA / divisor
+        rng = np.random.default_rng(self.seed if seed is None else seed)
         tests: list[Test] = []
         false = None
         for point, n, laws in plan:
             delta, eps = float(point["delta"]), float(point["eps"])
-            trials = trials_for(delta, alpha, self.power, side)
+            # lower bounds: every law must reject, from independent draws, so each test gets power wanted^(1/L)
+            per_test = wanted if side == "upper" else wanted ** (1 / len(laws))
+            trials = trials_for(delta, alpha, per_test, side)
             if trials is None:
                 skipped.append(f"delta = {delta:g} needs more than {MAX_TRIALS} trials")
                 continue
@@ -282,19 +308,21 @@ class MonteCarlo:
                     f"invalid upper bound: at {shown} its n = {n} leaves a failure rate {t.failures}/{t.trials} = "
                     f"{t.failures / t.trials:.4g} > delta = {delta:g} under the law {t.law!r} (Monte Carlo on "
                     f"{problem!r}; exact one-sided binomial test, p = {t.p_value:.2g} < {alpha:.2g} = {ALPHA:g} / "
-                    f"{tests_total} tests)"
+                    f"{divisor} tests)"
                 )
             if side == "lower" and below and all(below) and false is None:
                 false = (
                     f"false lower bound: at {shown} it says n >= {n + 1} is necessary, but the estimator supplied to "
-                    f"beat it fails with rate significantly below delta = {delta:g} at n = {n} under every law of "
-                    f"{problem!r} ({', '.join(laws)}; exact binomial tests at {alpha:.2g} each)"
+                    f"beat it fails with rate significantly below delta = {delta:g} at n = {n} under every declared "
+                    f"law of {problem!r} ({', '.join(laws)}; exact binomial tests at {alpha:.2g} each; declaring "
+                    "beat= says these laws are the problem's whole family)"
                 )
-        return Evidence(problem, side, tuple(tests), alpha, self.power, tuple(skipped), time.monotonic() - start, false)
+        seconds = time.monotonic() - start
+        return Evidence(problem, side, tuple(tests), alpha, wanted, tuple(skipped), seconds, false, divisor)
 
     def smallest_n(self, params: Mapping[str, float], *, trials: int = 4000, limit: int = 10**7) -> int | None:
-        """Estimated smallest n (on a 2^(1/8) grid, then bisected) at which every candidate law's empirical failure
-        rate over `trials` draws is <= delta: a Monte-Carlo estimate, not a certificate."""
+        """Estimated smallest n at which every candidate law's empirical failure rate over `trials` draws is <=
+        delta: a Monte-Carlo estimate, not a certificate. Found on a sqrt(2) grid, then bisected to 1/64."""
         delta, eps = float(params["delta"]), float(params["eps"])
         laws = self.candidates(params)
 
@@ -329,12 +357,18 @@ class Reference:
         exact: (n, params, side) -> the certified Failure at n, or None where it does not apply (side: 'upper'
             when refuting an upper bound, 'lower' for a lower one); None when the problem has no exact reference.
         monte_carlo: the simulated estimator under candidate laws, or None.
+        exact_at: parameters at which `exact` computes the worst case when a bound does not take them (V = 2 for
+            a V-free bound on learning a law): its certificate then covers only the laws at those values.
+        high_scope: where `high` holds when that is less than the problem's whole family (one class of VC
+            dimension d): `high` then refutes lower bounds claimed for every member, and certifies no looseness.
     """
 
     problem: str
     description: str
     exact: Callable[[int, Mapping[str, float], str], Failure | None] | None = None
     monte_carlo: MonteCarlo | None = None
+    exact_at: tuple[str, ...] = ()
+    high_scope: str = ""
 
     def failure(self, n: int, params: Mapping[str, float], side: str = "upper") -> Failure | None:
         """The exact reference's Failure at n, or None where it does not apply."""
@@ -371,7 +405,8 @@ class Reference:
 
     def hard_n(self, params: Mapping[str, float], *, start: int = 1, limit: int = 10**7) -> int | None:
         """Smallest n at which the hardest known law's failure `low` is <= delta (bisected, assuming it falls with
-        n): fewer samples fail on that law, so the true smallest sufficient n is at least about this."""
+        n; parity can make it a sawtooth of about 1%): fewer samples fail on that law, so the true smallest
+        sufficient n is at least about this."""
         return self._smallest(params, "low", start, limit)
 
 
@@ -391,6 +426,8 @@ def register_problem(
     power: float = POWER,
     time_limit: float = TIME_LIMIT,
     seed: int = 0,
+    exact_at: Sequence[str] = (),
+    high_scope: str = "",
     replace: bool = False,
 ) -> Reference:
     """Declare a problem, so that `check_bound` checks the validity of every explicit bound whose `problem` is
@@ -412,6 +449,10 @@ def register_problem(
         power: the power wanted against a failure rate of 2 delta, in (0, 1); sets the trials per test.
         time_limit: seconds for one bound's Monte-Carlo check (> 0).
         seed: random seed of the draws.
+        exact_at: parameters that `exact` fixes when a bound does not take them (e.g. ("V",) where the exact
+            worst case is computed at V = 2 only): looseness then says its certificate holds at those values.
+        high_scope: where `exact`'s `high` holds if not for the whole family the problem's bounds speak about
+            (e.g. one class of VC dimension d); such a `high` refutes lower bounds but certifies no looseness.
         replace: allow re-declaring a name that is already registered.
 
     Returns:
@@ -450,7 +491,11 @@ def register_problem(
                 raise InputError(f"unknown parameter {key!r} in a point; known: {', '.join(DOMAINS)}")
             DOMAINS[key].validate(value)
     mc = None if draw is None else MonteCarlo(draw, laws, beat, chosen, float(power), float(time_limit), seed)
-    ref = Reference(name, description or ("Monte Carlo over the declared laws" if mc else "exact"), exact, mc)
+    unknown = [k for k in exact_at if k not in DOMAINS]
+    if unknown:
+        raise InputError(f"exact_at names unknown parameter {unknown[0]!r}; known: {', '.join(DOMAINS)}")
+    description = description or ("Monte Carlo over the declared laws" if mc else "exact")
+    ref = Reference(name, description, exact, mc, tuple(exact_at), high_scope)
     _REGISTRY[name] = ref
     return ref
 

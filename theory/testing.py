@@ -441,7 +441,7 @@ def _ranged_params(
 
 def validity_failure(bound: Bound, params: Mapping[str, float]) -> str | None:
     """Why `bound` is false at `params` according to its problem's exact reference, or None when no contradiction
-    (or no exact reference applies there; the Monte-Carlo reference is `monte_carlo_failure`).
+    (or no exact reference applies there; the Monte-Carlo reference is `monte_carlo_evidence`).
 
     Upper bound: the worst-case failure at its own n exceeds delta (certified `low`). Lower bound: at the largest
     integer below its n, the reference estimator's certified worst case is already below delta.
@@ -537,10 +537,14 @@ def looseness(bound: Bound, params: Mapping[str, float] | None = None) -> dict |
     if n_b > N_CAP:
         return None
     full = dict(LOOSENESS_POINT) | dict(params or {})
-    certified, hard = ref.smallest_n(full), ref.hard_n(full)
+    certified = None if ref.high_scope else ref.smallest_n(full)  # a `high` for one class certifies nothing here
+    hard = ref.hard_n(full)
     if certified is None and hard is None:
         return None
     out = {"params": point, "n": n_b}
+    fixed = {k: full[k] for k in ref.exact_at if k not in bound.parameters}
+    if fixed:
+        out["reference_at"] = fixed
     if certified is None:
         return out | {"smallest_n": hard, "ratio": n_b / hard, "basis": "hardest known law"}
     out |= {"smallest_n": certified, "ratio": n_b / certified, "basis": "certified"}
@@ -569,6 +573,13 @@ def _looseness_monte_carlo(bound: Bound, mc, params: Mapping[str, float] | None)
 
 def describe_looseness(lo: Mapping) -> str:
     """One line for a `looseness` dict."""
+    line = _looseness_line(lo)
+    if lo.get("reference_at"):
+        line += f" (worst case over the laws at {_fmt(lo['reference_at'])} only)"
+    return line
+
+
+def _looseness_line(lo: Mapping) -> str:
     n, s = lo["n"], lo["smallest_n"]
     if lo["basis"] == "bracketed":
         return (f"n = {n} vs smallest sufficient n between {lo['hard_n']} (hardest known law) and {s} (certified): "
@@ -638,12 +649,14 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def _reference_note(bound: Bound) -> str:
+def _reference_note(bound: Bound, evidence: Evidence | None) -> str:
     ref = reference_for(bound.problem)
     if ref is None:
         return f"no reference for problem {bound.problem!r}: not checked (declare one: theory.register_problem)"
     if not bound.explicit:
         return f"not checked: unspecified constant ({', '.join(c.name for c in bound.constants)}) is no guarantee"
+    if ref.exact is None and (evidence is None or not evidence.tested):
+        return f"NOT CHECKED: no Monte-Carlo test of {ref.description!r} applies or finished (see below)"
     return f"checked against {ref.description}"
 
 
@@ -694,4 +707,5 @@ def check_bound(
         count = f"{len(failures)} propert{'y' if len(failures) == 1 else 'ies'}"
         raise BoundCheckError(f"{bound.id} failed {count}:\n" + "\n".join(failures))
     loose = looseness(bound) if "valid" in wanted else None
-    return CheckReport(bound.id, tuple(ran), _reference_note(bound), loose, ctx.notes.get("monte_carlo"))
+    evidence = ctx.notes.get("monte_carlo")
+    return CheckReport(bound.id, tuple(ran), _reference_note(bound, evidence), loose, evidence)
