@@ -621,6 +621,41 @@ def length_verdicts(runs: dict[str, Run], *, seed: int = 0) -> list[Verdict]:
     return rows
 
 
+def _stored(d: dict) -> rates.Estimate:
+    """An Estimate back from its to_dict() form (None: nan)."""
+    num = lambda x: np.nan if x is None else float(x)  # noqa: E731
+    rest = {k: v for k, v in d.items() if k not in ("estimate", "ci")}
+    return rates.Estimate(num(d["estimate"]), (num(d["ci"][0]), num(d["ci"][1])), rest)
+
+
+def long_context_verdicts(results: dict[str, dict]) -> list[Verdict]:
+    """Long context (simulations.longcontext): per task and position scheme, the in-context gain kept at 2T, 4T,
+    ... and at the longest prompt (expected >= 1: still improving past the trained length T), and ICL over the
+    family's reference on the same prompts at the longest prompt (descriptive: expected near 1).
+
+    Args:
+        results: {'<task>/<scheme>': summary} as simulations.longcontext.run returns them.
+
+    Returns:
+        Sanity rows, one per run and beyond-length N, and one ratio row per run.
+    """
+    rows = []
+    for name, r in results.items():
+        task, scheme = name.split("/")
+        T = r["trained"]
+        for beyond, stored in r["gain_kept"].items():
+            n = int(beyond)
+            est = _stored(stored)
+            check = f"long context, {task}, {scheme} positions: gain kept at N = {n} ({2 * n + 1} tokens)"
+            verdict = decide_inequality(est, 1.0, ">=")
+            rows.append(_row(BOUNDED, check, {"T": T, "N": n}, verdict, est, ">= 1", "sanity", RULES["inequality"]))
+        est, n = _stored(r["ratio_at_n_max"]), r["n"][-1]
+        check = f"long context, {task}, {scheme} positions: ICL / {r['reference_name']} at N = {n}"
+        verdict = decide_inequality(est, 1.25, "<=")
+        rows.append(_row(BOUNDED, check, {"T": T, "N": n}, verdict, est, "<= 1.25", "sanity", RULES["inequality"]))
+    return rows
+
+
 def coverage_verdicts(results: Iterable[dict]) -> list[Verdict]:
     """Monte-Carlo coverage results (theory.montecarlo.coverage) as verdict rows: failure rate <= delta."""
     rows = []

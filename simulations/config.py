@@ -31,15 +31,17 @@ def curve_key(params: dict) -> str:
 class ModelConfig:
     """The transformer (simulations.model): `depth` pre-norm blocks of width `width` with `heads` attention heads
     (width divisible by heads; an even head width with RoPE) and an MLP of mlp_ratio x width; positions learned
-    (a table over the prompt) or rotary (Su et al. 2021); attention causal (decoder, every prefix at once) or
+    (a table over the prompt), rotary (Su et al. 2021) or none; attention causal (decoder, every prefix at once) or
     bidirectional (encoder, one prefix per pass)."""
 
     depth: int = documented(3, "pre-norm transformer blocks")
     width: int = documented(64, "model width (residual stream), a multiple of heads")
     heads: int = documented(4, "attention heads per block (head width = width / heads; even with rope)")
     mlp_ratio: int = documented(4, "MLP hidden width as a multiple of width")
-    positions: Literal["learned", "rope"] = documented(
-        "learned", "position encoding: learned (a table over the longest prompt) or rope (rotary, Su et al. 2021)"
+    positions: Literal["learned", "rope", "none"] = documented(
+        "learned",
+        "position encoding: learned (a table over the longest prompt), rope (rotary, Su et al. 2021) or none (no "
+        "position information: a bidirectional encoder is then a function of the set of its tokens)",
     )
     attention: Literal["causal", "bidirectional"] = documented(
         "causal", "causal (a decoder: every prefix in one pass) or bidirectional (an encoder: one pass per prefix)"
@@ -55,7 +57,7 @@ class ModelConfig:
             raise InputError(f"width must be a multiple of heads = {self.heads}; got {self.width}")
         if self.positions == "rope" and (self.width // self.heads) % 2:
             raise InputError(f"width / heads must be even with positions = 'rope'; got {self.width} / {self.heads}")
-        _choice("positions", self.positions, ("learned", "rope"))
+        _choice("positions", self.positions, ("learned", "rope", "none"))
         _choice("attention", self.attention, ("causal", "bidirectional"))
         _choice("dtype", self.dtype, ("float32", "bfloat16"))
 

@@ -1,8 +1,10 @@
 """A small pre-LayerNorm transformer in Equinox, written for one sequence and batched with vmap.
 
-Positions are `learned` (an embedding table) or `rope` (rotary embeddings on queries and keys, as in
-RoFormer / nomic-bert-2048). Attention is causal (GPT-style: one pass predicts after every prefix) or
-bidirectional (BERT-style: the caller passes a mask that hides everything after the query).
+Positions are `learned` (an embedding table), `rope` (rotary embeddings on queries and keys, as in
+RoFormer / nomic-bert-2048) or `none` (no position information; a causal decoder still tells order from its
+mask, Haviv et al. 2022, a bidirectional encoder does not). Attention is causal (GPT-style: one pass predicts
+after every prefix) or bidirectional (BERT-style: the caller passes a mask that hides everything after the
+query).
 """
 
 from __future__ import annotations

@@ -314,3 +314,34 @@ def other_metric(metrics: dict, metric: str, label: str, path: Path) -> None:
     fig.suptitle(f"{metrics['task']}: {label} (run {metrics['config_hash']})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def long_context(results: dict, path: Path) -> None:
+    """Long context: one panel per task, in-context error vs N for each position scheme beside the family's
+    reference on the same prompts (dashed), intervals shaded, the trained length T marked; prompt tokens on top."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    tasks = sorted({name.split("/")[0] for name in results})
+    fig = Figure(figsize=(5.0 * len(tasks), 4.6))
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        runs = {name.split("/")[1]: r for name, r in results.items() if name.split("/")[0] == task}
+        first = next(iter(runs.values()))
+        ns = first["n"]
+        for scheme, r in runs.items():
+            _band(ax, ns, r["icl"], f"ICL, {scheme} positions", dict(lw=1.8))
+        reference = f"{first['reference_name']} (reference)"
+        _band(ax, ns, first["reference"], reference, dict(color="black", ls="--", lw=1.2))
+        T = first["trained"]
+        ax.axvline(T, color="gray", ls=":", lw=1.0, label=f"trained length T = {T} ({2 * T + 1} tokens)")
+        _loglog(ax, "N (in-context examples)", f"{first['metric']} at the query", task)
+        top = ax.secondary_xaxis("top", functions=(lambda n: 2 * n + 1, lambda t: (t - 1) / 2))
+        marks = [t for t in (3, 9, 33, 129, 513, 2047) if t <= 2 * ns[-1] + 1]
+        top.xaxis.set_major_locator(FixedLocator(marks))
+        top.xaxis.set_minor_locator(NullLocator())
+        top.set_xticklabels([str(t) for t in marks])
+        top.set_xlabel("prompt tokens (2N + 1)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)  # off the curves
+    fig.tight_layout()
+    with atomic(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")

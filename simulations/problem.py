@@ -53,6 +53,11 @@ def sample_batch(cfg: RunConfig, key: jax.Array, batch: int, n_families: jax.Arr
     return jax.vmap(lambda k, f, lk: cfg.task.sample(k, f, lk))(keys, families, latent)
 
 
+def bidirectional_mask(cfg: RunConfig, length: int, n_demos: jax.Array) -> jax.Array:
+    """The encoder's mask for the prediction after `n_demos` examples, in the task's prompt layout."""
+    return prompts.bidirectional_mask(length, n_demos, pairs=getattr(cfg.task, "pairs", False))
+
+
 def predict(
     cfg: RunConfig, model: Transformer, features: jax.Array, active: jax.Array, remat: bool = False
 ) -> jax.Array:
@@ -68,7 +73,7 @@ def predict(
     else:
 
         def at(k):
-            return model(features, prompts.bidirectional_mask(length, k), read=2 * k[None], remat=remat)[0]
+            return model(features, bidirectional_mask(cfg, length, k), read=2 * k[None], remat=remat)[0]
 
         # eval.prefix_batch passes at a time: one pass per prefix of a 2048-token prompt would otherwise hold all
         # n + 1 passes' attention scores at once
@@ -138,7 +143,7 @@ def loss(
 
         def one(f, a, k):
             length = f.shape[0]
-            o = model(f, prompts.bidirectional_mask(length, k), read=2 * k[None], remat=remat)[0]
+            o = model(f, bidirectional_mask(cfg, length, k), read=2 * k[None], remat=remat)[0]
             raw = jnp.zeros((n + 1, *o.shape)).at[k].set(o)
             return cfg.task.readout(raw, a)
 

@@ -6,9 +6,11 @@ Layout for n examples plus a final query (length 2n + 1):
 
 q_i carries the input alone (x_i, or context c_i) and is where the model predicts; d_i carries the input with
 its answer (x_i and y_i, or c_i and t_i), an explicit pairing so that one attention layer can match a query to
-the demonstrations that answer it. Under causal attention the prediction at q_i has seen exactly i
-demonstrations, so one forward pass gives the prediction for every N = 0..n. (A token packing x_i with the
-*previous* label did not learn in 2000 steps in our trials on a 2-core CPU.)
+the demonstrations that answer it -- the order of the examples then carries nothing. In the `pairs` layout of
+vector tasks d_i carries y_i alone, so that a model must bind each label to the input before it by position
+(Garg et al. 2022's layout), and position schemes can differ. Under causal attention the prediction at q_i has
+seen exactly i demonstrations, so one forward pass gives the prediction for every N = 0..n. (A token packing
+x_i with the *previous* label did not learn in 2000 steps in our trials on a 2-core CPU.)
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ def vector_queries(x: jax.Array) -> jax.Array:
     return jnp.concatenate([x, zeros, ones, zeros], axis=1)
 
 
-def vectors(x: jax.Array, y: jax.Array) -> jax.Array:
+def vectors(x: jax.Array, y: jax.Array, pairs: bool = False) -> jax.Array:
     """x [n+1, d_max], y [n+1] (a +-1 label or a real value) -> features [2n+1, d_max + 3] =
-    [x, y, is_query, is_demo]."""
+    [x, y, is_query, is_demo]. With `pairs`, a demonstration carries its label alone ([0, y, 0, 1]): the label
+    is bound to its input x_i (the token q_i just before it) by position only."""
     n = x.shape[0] - 1
     zeros, ones = jnp.zeros((n + 1, 1)), jnp.ones((n + 1, 1))
-    demos = jnp.concatenate([x, y[:, None], zeros, ones], axis=1)[:n]
+    demos = jnp.concatenate([x * (0.0 if pairs else 1.0), y[:, None], zeros, ones], axis=1)[:n]
     return _interleave(vector_queries(x), demos)
 
 
@@ -64,13 +67,16 @@ def causal_mask(length: int) -> jax.Array:
     return jnp.tril(jnp.ones((length, length), dtype=bool))
 
 
-def bidirectional_mask(length: int, n_demos: jax.Array) -> jax.Array:
-    """Full attention among the first `n_demos` demonstrations and the query q_{n_demos}; all else hidden.
+def bidirectional_mask(length: int, n_demos: jax.Array, pairs: bool = False) -> jax.Array:
+    """Full attention among the first `n_demos` demonstrations and the query q_{n_demos}; all else hidden. With
+    `pairs` (labels apart from their inputs) the earlier queries q_0..q_{n_demos - 1}, which hold those inputs,
+    are visible too: the first 2 n_demos + 1 tokens.
 
     Every token keeps itself visible, so rows of hidden tokens stay well defined (their outputs are unused).
     """
     pos = jnp.arange(length)
-    visible = ((pos % 2 == 1) & (pos < 2 * n_demos)) | (pos == 2 * n_demos)
+    earlier = pos < 2 * n_demos if pairs else (pos % 2 == 1) & (pos < 2 * n_demos)
+    visible = earlier | (pos == 2 * n_demos)
     return (visible[None, :] & visible[:, None]) | jnp.eye(length, dtype=bool)
 
 

@@ -126,3 +126,62 @@ def test_length_verdicts():
     assert set(good) == {16, 32} and all(r.verdict == "consistent" for r in good.values())
     bad = V.length_verdicts({"learned": length_run(-5.0)})  # the error rises past T
     assert all(r.verdict == "inconsistent" for r in bad)
+
+
+# ---- long context: position schemes, the pairs layout, the experiment ----------------------------------------------
+def _encoder_prediction(cfg, features, n):
+    from simulations import problem
+
+    model = problem.init_model(cfg, jax.random.PRNGKey(0))
+    mask = problem.bidirectional_mask(cfg, 2 * n + 1, jnp.asarray(n))
+    return model(features[: 2 * n + 1], mask, read=jnp.asarray([2 * n]))[0]
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_an_encoder_without_positions_cannot_bind_labels_placed_apart_and_rope_can(pairs):
+    """Without positions a bidirectional encoder sees a set of tokens: permuting whole examples changes nothing;
+    in the pairs layout, where each label sits in a token of its own, permuting the labels alone (re-pairing them
+    with other inputs) changes nothing either -- so that layout needs positions. RoPE sees the re-pairing."""
+    from simulations.config import ModelConfig
+    from simulations.tasks.regression import LinearRegression
+
+    n = 6
+    task = LinearRegression(n_max=n, dims=(3,), pairs=pairs)
+    base = RunConfig(task, ModelConfig(depth=2, width=16, heads=2, positions="none", attention="bidirectional"))
+    t = task.sample(KEY, jnp.asarray(0))
+    perm = jnp.array([3, 0, 5, 1, 4, 2, 6])  # the query (index n) stays last
+    x, y = t["x"], t["y"]
+    whole = task.prompt(x[perm], y[perm])  # examples permuted with their labels
+    relabelled = task.prompt(x, y[perm])  # inputs kept, labels re-paired
+    if pairs:
+        assert not jnp.any(t["features"][1::2, :3])  # a demonstration holds its label alone
+    same = _encoder_prediction(base, t["features"], n)
+    np.testing.assert_allclose(_encoder_prediction(base, whole, n), same, rtol=1e-5, atol=1e-6)
+    if pairs:
+        np.testing.assert_allclose(_encoder_prediction(base, relabelled, n), same, rtol=1e-5, atol=1e-6)
+        rope = dataclasses.replace(base, model=dataclasses.replace(base.model, positions="rope"))
+        a, b = _encoder_prediction(rope, t["features"], n), _encoder_prediction(rope, relabelled, n)
+        assert not np.allclose(a, b, atol=1e-6)
+
+
+def test_long_context_command_trains_evaluates_and_resumes(tmp_path):
+    """The tiny preset end to end (one position scheme, to stay quick): rows for both tasks, the figure, the curves;
+    a rerun reuses the finished runs."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "iclverify", "long-context", "--preset", "tiny", "--schemes", "none"]
+    cmd += ["--out", str(tmp_path)]
+    rows = json.loads(subprocess.run([*cmd, "--json"], check=True, capture_output=True, text=True).stdout)["rows"]
+    checks = [r["check"] for r in rows]
+    for name in ("tokens, none", "regression-pairs, none"):
+        assert any(c.startswith(f"long context, {name} positions: gain kept at N = 8 (17 tokens)") for c in checks)
+        assert any(c.startswith(f"long context, {name} positions: ICL / ") for c in checks), name
+    assert (tmp_path / "long_context.png").stat().st_size > 10_000
+    curves = json.loads((tmp_path / "long_context.json").read_text())
+    assert curves["tokens/none"]["n"] == [0, 1, 2, 4, 8, 16] and curves["regression-pairs/none"]["trained"] == 4
+    again = subprocess.run([*cmd, "--quiet"], check=True, capture_output=True, text=True).stdout
+    assert "gain kept" in again and not any(tmp_path.glob("*/checkpoint-*.tmp"))
+    bad = subprocess.run([*cmd, "--schemes", "learned"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--schemes: must be a comma-separated list of rope and none" in bad.stderr

@@ -22,12 +22,17 @@ class GaussianInputs(Task):
     size_name: ClassVar[str] = "d"
 
     dims: tuple[int, ...] = documented((2, 4), "input dimensions d, one curve each (inputs zero-padded to the largest)")
+    pairs: bool = documented(
+        False, "prompt layout: each label in a token of its own after its input, bound to it by position only"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         ints = all(isinstance(d, int) and not isinstance(d, bool) for d in self.dims)
         if not self.dims or not ints or min(self.dims) < 1:
             raise InputError(f"dims must be a non-empty list of integers >= 1; got {self.dims}")
+        if not isinstance(self.pairs, bool):
+            raise InputError(f"pairs must be true or false; got {self.pairs!r}")
 
     @property
     def curves(self) -> list[dict]:
@@ -49,6 +54,10 @@ class GaussianInputs(Task):
 
     def readout(self, out, active):
         return out[..., 0]
+
+    def prompt(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """The prompt of inputs x [n+1, d_max] and labels y [n+1] in this family's layout (simulations.prompts)."""
+        return prompts.vectors(x, y, self.pairs)
 
     def fresh_inputs(self, tasks: dict, key: jax.Array, count: int) -> tuple[jax.Array, jax.Array]:
         """`count` fresh inputs per task in its active coordinates: (query tokens [E, K, F], inputs [E, K, d_max])."""

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations import baselines, prompts
+from simulations import baselines
 from simulations.tasks.base import RatioCheck, documented
 from simulations.tasks.gaussian import GaussianInputs
 from theory.symbols import InputError
@@ -100,7 +100,7 @@ class LinearRegression(GaussianInputs):
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]
         task = sample(key, d, max(self.dims), self.n_max, self.noise_var, latent_key)
-        return task | {"features": prompts.vectors(task["x"], task["y"]), "target": task["y"], "active": d}
+        return task | {"features": self.prompt(task["x"], task["y"]), "target": task["y"], "active": d}
 
     def loss(self, output, target):
         return (output - target) ** 2
