@@ -642,10 +642,11 @@ def _add_report_parsers(sub) -> None:
     )
     p = sub.add_parser(
         "long-context",
-        help="bidirectional encoders trained on 129-token prompts, evaluated to 2047 tokens (about 30 min on 2 cores)",
+        help="bidirectional encoders trained on short prompts, evaluated to 2047 tokens (about 25 min on 2 cores)",
         description="Train (or resume) small bidirectional encoders with rotary and with no positions on prompts of "
-        "64 examples, for an order-invariant task (next-token laws) and a task where each label is bound to its "
-        "input by position (regression, labels in tokens of their own), and evaluate in-context error out to 1023 "
+        "64 examples (16 for regression), for an order-invariant task (next-token laws) and a task where each label "
+        "is bound to its input by position (regression, labels in tokens of their own), and evaluate in-context error "
+        "out to 1023 "
         "examples (2047 tokens) beside each family's reference: a figure, the curves, and rows of the in-context gain "
         "kept past the trained length.",
     )

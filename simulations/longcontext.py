@@ -2,7 +2,8 @@
 
 The question (the paper's finite-context claims, and users of 2048-token encoders such as nomic-bert-2048): does an
 encoder trained on prompts of T examples keep learning in context as its window grows far past T? One run per task
-and position scheme, each trained on prompts of T = 64 examples (129 tokens) and evaluated at N up to 1023 examples
+and position scheme, trained on prompts of T examples (64, 129 tokens, for tokens; 16, 33 tokens, for
+regression-pairs, whose position binding an encoder learns far more slowly) and evaluated at N up to 1023 examples
 (2047 tokens), on two tasks:
 
 - ``tokens``: next-token laws (m = 2 contexts, V = 4), each example one token holding its context and its output:
@@ -44,6 +45,7 @@ from simulations.files import write_json
 from simulations.tasks.regression import LinearRegression
 from simulations.tasks.tokens import NextToken
 from simulations.train import keys, train
+from theory.symbols import InputError
 
 SCHEMES = ("rope", "none")  # position schemes that extend past the trained length
 REFERENCE = {"tokens": "posterior_mean", "regression": "ridge"}  # the family's reference, a baseline name
@@ -51,6 +53,7 @@ REFERENCE = {"tokens": "posterior_mean", "regression": "ridge"}  # the family's 
 
 ENCODER = ModelConfig(depth=3, width=64, heads=4, attention="bidirectional")
 TRAIN = TrainConfig(steps=1800, batch=64, lr=2e-3, seeds=1, checkpoint_every=300)
+PAIRS_TRAIN = TrainConfig(steps=6000, batch=64, lr=2e-3, seeds=1, checkpoint_every=500)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,50 +61,57 @@ class LongContext:
     """The experiment: one run per task and position scheme, and how it is evaluated.
 
     Attributes:
-        trained: examples per training prompt T (prompts of 2T + 1 tokens).
+        trained: examples per training prompt T of the tokens task (prompts of 2T + 1 tokens).
+        pairs_trained: T of the regression-pairs task, shorter: binding labels to inputs by position is learned
+            far more slowly by an encoder (trained at one prefix per prompt), and short prompts buy more steps.
         n_max: the most examples evaluated (prompts of 2 n_max + 1 tokens).
         model: the encoder (its `positions` is set per run; attention must be bidirectional).
-        train: training of every run (on prompts of `trained` examples).
+        train: training of the tokens runs.
+        pairs_train: training of the regression-pairs runs.
         tasks: fresh tasks evaluated per N.
         chunk: tasks per evaluation call (memory: a call holds chunk x heads x (2N + 1)^2 attention scores).
         schemes: position schemes run.
-        per_octave: N evaluated per octave (each N one compiled pass: `grid`).
+        per_octave: N evaluated per octave (`grid`).
     """
 
     trained: int = 64
+    pairs_trained: int = 16
     n_max: int = 1023
     model: ModelConfig = ENCODER
     train: TrainConfig = TRAIN
+    pairs_train: TrainConfig = PAIRS_TRAIN
     tasks: int = 96
     chunk: int = 8
     schemes: tuple[str, ...] = SCHEMES
     per_octave: int = 2
 
-    def families(self) -> dict:
-        """The two tasks: order-invariant tokens, and regression with labels bound to inputs by position."""
-        t, n = self.trained, self.n_max
-        return {
-            "tokens": NextToken(n_max=n, families=((2, 4),), train_n_max=t),
-            "regression-pairs": LinearRegression(n_max=n, dims=(2,), noise_var=0.25, train_n_max=t, pairs=True),
-        }
+    def families(self) -> dict[str, tuple]:
+        """The two tasks, each with its training: order-invariant tokens, and regression with labels bound to
+        inputs by position."""
+        n = self.n_max
+        tokens = NextToken(n_max=n, families=((2, 4),), train_n_max=self.trained)
+        pairs = LinearRegression(n_max=n, dims=(2,), noise_var=0.25, train_n_max=self.pairs_trained, pairs=True)
+        return {"tokens": (tokens, self.train), "regression-pairs": (pairs, self.pairs_train)}
 
     def runs(self, seed: int = 0) -> dict[str, RunConfig]:
         """{'tokens/rope': config, ...}."""
         ev = EvalConfig(tasks=self.tasks, finetune_tasks=0, risk_tasks=2, chunk=self.chunk)  # risk: unused here
         return {
-            f"{name}/{pos}": RunConfig(task, dataclasses.replace(self.model, positions=pos), self.train, ev, seed)
-            for name, task in self.families().items()
+            f"{name}/{pos}": RunConfig(task, dataclasses.replace(self.model, positions=pos), train, ev, seed)
+            for name, (task, train) in self.families().items()
             for pos in self.schemes
         }
 
 
 PRESETS = {
-    "cpu": LongContext(),  # about 30 minutes on 2 cores (docs/performance.md)
+    "cpu": LongContext(),  # about 25 minutes on 2 cores (docs/performance.md)
     # for tests: the same code path in seconds
     "tiny": LongContext(
         trained=4,
+        pairs_trained=4,
         n_max=16,
         train=TrainConfig(steps=10, batch=8, seeds=2, checkpoint_every=5),
+        pairs_train=TrainConfig(steps=10, batch=8, seeds=2, checkpoint_every=5),
         tasks=8,
         chunk=8,
         per_octave=1,
@@ -215,7 +225,10 @@ def run(
     for name, cfg in experiment.runs(seed).items():
         where = out / name.replace("/", "-")
         where.mkdir(parents=True, exist_ok=True)
-        done = where / "longcontext.json"
+        done, config = where / "longcontext.json", where / "config.json"
+        if config.exists() and json.loads(config.read_text()) != json.loads(json.dumps(cfg.to_dict())):
+            raise InputError(f"{where} holds another run (its config.json differs): choose another --out")
+        write_json(config, cfg.to_dict())  # before training: a resumed run's checkpoint is this config's
         if done.exists():
             results[name] = json.loads(done.read_text())
             say(f"{name}: reused {done}")
@@ -223,11 +236,12 @@ def run(
         t0 = time.perf_counter()
         state = train(cfg, where / "checkpoint.eqx", progress=progress)
         t1 = time.perf_counter()
-        ns = grid(experiment.trained, experiment.n_max, experiment.per_octave)
-        errors = evaluate(cfg, state.models, ns, experiment.tasks, experiment.chunk, experiment.trained)
+        trained = cfg.task.train_n_max
+        ns = grid(trained, experiment.n_max, experiment.per_octave)
+        errors = evaluate(cfg, state.models, ns, experiment.tasks, experiment.chunk, trained)
         seconds = {"train_s": t1 - t0, "evaluate_s": time.perf_counter() - t1}  # train_s: this call only
-        summary = _summary(errors, ns, experiment.trained, seed)
-        about = {"config": cfg.to_dict(), "trained": experiment.trained, "metric": cfg.task.metric}
+        summary = _summary(errors, ns, trained, seed)
+        about = {"config": cfg.to_dict(), "trained": trained, "metric": cfg.task.metric}
         summary = about | {"reference_name": REFERENCE[cfg.task.kind], "seconds": seconds} | summary
         write_json(done, summary)
         results[name] = summary

@@ -166,22 +166,25 @@ def test_an_encoder_without_positions_cannot_bind_labels_placed_apart_and_rope_c
 
 def test_long_context_command_trains_evaluates_and_resumes(tmp_path):
     """The tiny preset end to end (one position scheme, to stay quick): rows for both tasks, the figure, the curves;
-    a rerun reuses the finished runs."""
+    a rerun reuses the finished runs; a bad scheme is one line."""
     import json
     import subprocess
     import sys
 
+    from iclverify.cli import UsageError, build_parser
+    from simulations import longcontext
+
     cmd = [sys.executable, "-m", "iclverify", "long-context", "--preset", "tiny", "--schemes", "none"]
-    cmd += ["--out", str(tmp_path)]
-    rows = json.loads(subprocess.run([*cmd, "--json"], check=True, capture_output=True, text=True).stdout)["rows"]
-    checks = [r["check"] for r in rows]
+    out = subprocess.run([*cmd, "--out", str(tmp_path), "--json"], check=True, capture_output=True, text=True)
+    checks = [r["check"] for r in json.loads(out.stdout)["rows"]]
     for name in ("tokens, none", "regression-pairs, none"):
         assert any(c.startswith(f"long context, {name} positions: gain kept at N = 8 (17 tokens)") for c in checks)
         assert any(c.startswith(f"long context, {name} positions: ICL / ") for c in checks), name
     assert (tmp_path / "long_context.png").stat().st_size > 10_000
     curves = json.loads((tmp_path / "long_context.json").read_text())
     assert curves["tokens/none"]["n"] == [0, 1, 2, 4, 8, 16] and curves["regression-pairs/none"]["trained"] == 4
-    again = subprocess.run([*cmd, "--quiet"], check=True, capture_output=True, text=True).stdout
-    assert "gain kept" in again and not any(tmp_path.glob("*/checkpoint-*.tmp"))
-    bad = subprocess.run([*cmd, "--schemes", "learned"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--schemes: must be a comma-separated list of rope and none" in bad.stderr
+    said = []
+    assert longcontext.run(tmp_path, "tiny", schemes=("none",), say=said.append) == curves  # reused, not retrained
+    assert said == [f"{name}: reused {tmp_path / name.replace('/', '-') / 'longcontext.json'}" for name in curves]
+    with pytest.raises(UsageError, match="--schemes: must be a comma-separated list of rope and none"):
+        build_parser().parse_args(["long-context", "--schemes", "learned"])

@@ -23,9 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines
-from simulations.tasks.base import RatioCheck, documented
+from simulations.tasks.base import RatioCheck, documented, require_real
 from simulations.tasks.gaussian import GaussianInputs
-from theory.symbols import InputError
 
 _VMAPPED = {
     "least_squares": jax.jit(jax.vmap(baselines.least_squares)),
@@ -94,8 +93,7 @@ class LinearRegression(GaussianInputs):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.noise_var > 0:
-            raise InputError(f"noise_var must be > 0 (the label-noise variance sigma^2); got {self.noise_var}")
+        require_real("noise_var", self.noise_var, 0.0, open_low=True)  # the label-noise variance sigma^2
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]
