@@ -36,7 +36,7 @@ def test_bad_task_input_names_the_field():
         get_task("nope")
     with pytest.raises(ValueError, match="tokens tasks have no field dims"):
         make_task("tokens", dims=(2,))
-    with pytest.raises(ValueError, match="noise_var must be > 0"):
+    with pytest.raises(ValueError, match=r"noise_var must be a real number in \(0, inf\); got 0.0"):
         LinearRegression(noise_var=0.0)
     with pytest.raises(ValueError, match="pool must be an integer >= 1"):
         Halfspaces(pool=0)
