@@ -157,19 +157,18 @@ def _prefix_program(cfg: RunConfig, length: int) -> Callable:
     return run
 
 
-def evaluate(
-    cfg: RunConfig, models: eqx.Module, ns: list[int], count: int, chunk: int, trained: int
-) -> dict[str, np.ndarray]:
-    """Errors of ICL [S, E, len(ns)] and of the family's reference [E, len(ns)] at q_N for N in ns, on `count`
-    fresh tasks of n_max examples (the evaluation branch of the run's keys)."""
-    task = cfg.task
+def evaluate(cfg: RunConfig, models: eqx.Module, ns: list[int]) -> dict[str, np.ndarray]:
+    """Errors of ICL [S, E, len(ns)] and of the family's reference [E, len(ns)] at q_N for N in ns, on
+    E = cfg.eval.tasks fresh tasks of n_max examples (the evaluation branch of the run's keys), cfg.eval.chunk at
+    a time."""
+    task, count, chunk = cfg.task, cfg.eval.tasks, cfg.eval.chunk
     k_eval = jax.random.fold_in(keys(cfg)[2], 2000)  # a branch no other evaluation of the run takes
     tasks = jax.vmap(lambda k: task.sample(k, jnp.asarray(0)))(jax.random.split(k_eval, count))
     truth = np.asarray(task.truth(tasks))  # [E, n+1, ...]
     reference = REFERENCE[task.kind]
     ref_pred = np.asarray(task.baselines(tasks, jax.random.split(k_eval, count), cfg.eval)[reference])
     icl = {}
-    for length, group in buckets(ns, trained, task.n_max).items():
+    for length, group in buckets(ns, task.train_n_max, task.n_max).items():
         run, at = _prefix_program(cfg, length), jnp.asarray(group)
         parts = [
             np.asarray(run(models, tasks["features"][i : i + chunk], tasks["active"][i : i + chunk], at))
@@ -238,7 +237,7 @@ def run(
         t1 = time.perf_counter()
         trained = cfg.task.train_n_max
         ns = grid(trained, experiment.n_max, experiment.per_octave)
-        errors = evaluate(cfg, state.models, ns, experiment.tasks, experiment.chunk, trained)
+        errors = evaluate(cfg, state.models, ns)
         seconds = {"train_s": t1 - t0, "evaluate_s": time.perf_counter() - t1}  # train_s: this call only
         summary = _summary(errors, ns, trained, seed)
         about = {"config": cfg.to_dict(), "trained": trained, "metric": cfg.task.metric}

@@ -192,6 +192,23 @@ def _fmt(ps: Mapping[str, float]) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in ps.items())
 
 
+def bound_at(bound, point: Mapping[str, float]) -> tuple[dict[str, float], float] | str:
+    """The bound's own parameters at `point` and its n there, or why it does not apply (a parameter the point
+    lacks, a violated condition, an invalid value)."""
+    from theory.bound import ValidityError
+
+    ps = {k: point[k] for k in bound.parameters if k in point}
+    missing = [k for k in bound.parameters if k not in point]
+    if missing:
+        return f"a point lacks {', '.join(missing)}"
+    try:
+        if bound.violations(**ps):
+            return f"the bound's conditions exclude {_fmt(ps)}"
+        return ps, float(bound.n(**ps))
+    except (ValidityError, InputError) as err:
+        return f"{_fmt(ps)}: {err}"
+
+
 @dataclass(frozen=True)
 class MonteCarlo:
     """A problem's estimator simulated under candidate laws (see the module docstring for the decision rule).
@@ -247,8 +264,6 @@ class MonteCarlo:
 
         The same seed gives the same verdict unless the time limit stops a test. `seed` and `power` override the
         declared ones (an independent second look, as the mutant suite's ground truth takes)."""
-        from theory.bound import ValidityError
-
         start = time.monotonic()
         deadline = start + self.time_limit
         side, wanted = bound.kind, self.power if power is None else power
@@ -258,19 +273,11 @@ class MonteCarlo:
         elif side == "lower" and self.beat is None:
             skipped.append("lower bounds are checked only with an estimator to beat them (register_problem's beat)")
         for point in self.points if not skipped else ():
-            ps = {k: point[k] for k in bound.parameters if k in point}
-            missing = [k for k in bound.parameters if k not in point]
-            try:
-                if missing:
-                    skipped.append(f"a point lacks {', '.join(missing)}")
-                    continue
-                if bound.violations(**ps):
-                    skipped.append(f"the bound's conditions exclude {_fmt(ps)}")
-                    continue
-                value = float(bound.n(**ps))
-            except (ValidityError, InputError) as err:
-                skipped.append(f"{_fmt(ps)}: {err}")
+            at = bound_at(bound, point)
+            if isinstance(at, str):
+                skipped.append(at)
                 continue
+            ps, value = at
             n = math.ceil(value) if side == "upper" else math.ceil(value) - 1
             if not (1 <= n <= BATCH_ELEMENTS):
                 skipped.append(f"n = {value:.3g} at {_fmt(ps)} is outside 1..{BATCH_ELEMENTS}")

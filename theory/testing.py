@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from theory.bound import Bound, Condition, ValidityError, stable
-from theory.reference import Evidence, reference_for
+from theory.reference import Evidence, bound_at, reference_for
 from theory.symbols import SYMBOLS, InputError
 
 # ---- profiles --------------------------------------------------------------------------------------------------
@@ -555,13 +555,10 @@ def looseness(bound: Bound, params: Mapping[str, float] | None = None) -> dict |
 
 def _looseness_monte_carlo(bound: Bound, mc, params: Mapping[str, float] | None) -> dict | None:
     for point in [params] if params else mc.points:
-        ps = {k: v for k, v in point.items() if k in bound.parameters}
-        try:
-            if len(ps) < len(bound.parameters) or bound.violations(**ps):
-                continue
-            n_b = math.ceil(bound.n(**ps))
-        except (ValidityError, InputError):
+        at = bound_at(bound, point)
+        if isinstance(at, str):
             continue
+        ps, n_b = at[0], math.ceil(at[1])
         trials = MC_LOOSENESS_TRIALS
         smallest = mc.smallest_n(point, trials=trials, limit=max(4 * n_b, 16))
         if smallest is None:
