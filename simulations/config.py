@@ -348,23 +348,25 @@ LONG = RunConfig(
 )
 
 PRESETS: dict[str, dict[str, RunConfig]] = {
-    # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU. Batches of 16 (classification) and
-    # 32 (regression) prompts: on halfspaces, the same number of prompts in smaller batches, with more steps, ended
-    # closer to the Bayes rule in about the same time (docs/performance.md, "Time to target")
+    # sized so that `iclverify report --quick` fits in its budget on a 2-core CPU with every curve near its reference
+    # at n_max (docs/performance.md, "The quick report"): N <= 16 (rates on the top two octaves, [4, 16]; a step
+    # costs about half as much as at 32), two halfspace dimensions. Batches of 16 (classification) and 32 (regression)
+    # prompts: on halfspaces, the same number of prompts in smaller batches, with more steps, ended closer to the
+    # Bayes rule in about the same time (docs/performance.md, "Time to target")
     "quick": {
-        "classification": RunConfig(  # fit ranges [2d, 32]: at least a factor of 4
-            task=Halfspaces(n_max=32, dims=(2, 3, 4)),
-            train=TrainConfig(steps=5200, batch=16, lr=2e-3, seeds=2),
+        "classification": RunConfig(
+            task=Halfspaces(n_max=16, dims=(2, 4)),
+            train=TrainConfig(steps=9000, batch=16, lr=2e-3, seeds=2),
             eval=QUICK_EVAL,
         ),
-        "tokens": RunConfig(  # within 1.1x of the posterior mean at half of 900 steps: 500 suffice
-            task=NextToken(n_max=32, families=((2, 2), (2, 4), (4, 2))),  # fit ranges [m V, 32]: >= 4x
+        "tokens": RunConfig(  # within 1.03x of the posterior mean at n_max after 500 steps
+            task=NextToken(n_max=16, families=((2, 2), (2, 4), (4, 2))),
             train=TrainConfig(steps=500, batch=64, lr=2e-3, seeds=2),
             eval=QUICK_EVAL,
         ),
         "regression": RunConfig(
-            task=LinearRegression(n_max=24, dims=(1, 2, 3), noise_var=0.25),  # fit ranges [2d, 24]: >= 4x
-            train=TrainConfig(steps=2500, batch=32, lr=3e-3, seeds=2),
+            task=LinearRegression(n_max=16, dims=(1, 2, 3), noise_var=0.25),
+            train=TrainConfig(steps=4000, batch=32, lr=3e-3, seeds=2),
             eval=QUICK_EVAL,
         ),
     },
