@@ -140,7 +140,7 @@ def report(
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
     runs, lengths = _simulations(
-        configs, length_configs(preset, seed), out, address, track, timed, say, wall, compiling
+        configs, length_configs(preset, seed), out, address, track, timed, say, wall, compiling, PARALLEL[preset]
     )
     long_context = {}
     if preset in LONG_CONTEXT:  # trained on short prompts, evaluated to 2047 tokens (simulations.longcontext)
@@ -191,21 +191,24 @@ def verdict_tables(path: Path) -> dict[str, list[dict]]:
 
 
 def _simulations(
-    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling
+    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling, parallel: int = 2
 ) -> tuple[dict, dict]:
     """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process two
     at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
     jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
     if address is None:
-        timed("simulations (two at a time)", lambda: _simulate_all(jobs, wall, compiling, say, track))
+        timed(f"simulations ({parallel} at a time)", lambda: _simulate_all(jobs, wall, compiling, say, track, parallel))
     else:
         timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say, track))
     lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
     return {name: load_run(out / name) for name in configs}, lengths
 
 
-PARALLEL = 2  # simulations run at a time
+# simulations run at a time in this process: the quick report's three at once on a 2-core CPU (one run's compiling
+# and small kernels overlap the others' arithmetic, and no run is left alone at the end: 580 -> ~520 s measured
+# against two at a time, docs/performance.md); the full presets, each sized for one accelerator, two
+PARALLEL = {"quick": 3, "full": 2}
 
 
 def _clocked(fn: Callable) -> tuple[object, float, float]:
@@ -221,10 +224,11 @@ def _simulate_all(
     compiling: dict[str, float],
     say: Callable,
     track: Tracking | None = None,
+    parallel: int = 2,
 ) -> None:
-    """Every simulation, PARALLEL at a time in threads (JAX releases the GIL while it computes): one run's
-    compilation and Python work overlap the other's arithmetic, about 6% faster on 2 cores than one after the
-    other. A run's numbers do not depend on what runs beside it (its metrics are byte-identical either way)."""
+    """Every simulation, `parallel` at a time in threads (JAX releases the GIL while it computes): one run's
+    compilation and Python work overlap the others' arithmetic. A run's numbers do not depend on what runs beside
+    it (its metrics are byte-identical either way)."""
 
     def one(name: str) -> None:
         cfg, path = jobs[name]
@@ -232,7 +236,7 @@ def _simulate_all(
         _, wall[name], compiling[name] = _clocked(lambda: simulate(cfg, path, progress=False, track=track))
         say(f"{name}: done in {wall[name]:.0f} s ({compiling[name]:.0f} s compiling)")
 
-    with ThreadPoolExecutor(PARALLEL) as pool:
+    with ThreadPoolExecutor(parallel) as pool:
         list(pool.map(one, jobs))  # list(): re-raises the first failure
 
 
@@ -378,7 +382,9 @@ def row_note(r: V.Verdict) -> str:
         note += f"; q at half the budget minus q {fmt(gain['estimate'])} [{fmt(lo)}, {fmt(hi)}]"
     if r.detail.get("ratio") is not None and "tolerance" in r.detail:
         note += f"; ICL / reference at n_max {r.detail['ratio']:.3g}"
-    if r.detail.get("why"):
+    if r.detail.get("gate_unknown") and not r.detail.get("why"):
+        note += f"; no training-budget gate ({r.detail['gate_unknown']})"
+    if r.detail.get("why") and r.detail["why"] != r.detail.get("reason"):
         note += f" ({r.detail['why']})"
     return note
 
@@ -495,22 +501,27 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.STILL_IMPROVING)]
     if budget:
         limits.append(f"the training budget ({len(budget)} row(s) still improving between half and full budget)")
+    unknown = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.BUDGET_UNKNOWN)]
+    if unknown:
+        limits.append(f"the training budget ({len(unknown)} row(s) whose halfway curve was not resolved)")
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
     converged = sum(x <= V.CONVERGED for x in ratios)  # a curve without a ratio is not known to be converged
-    if converged < len(rel):
+    if converged < len(ratios):
         limits.append(
-            f"convergence ({len(rel) - converged} of {len(rel)} curve(s) not within {V.CONVERGED:g}x the "
+            f"convergence ({len(ratios) - converged} of {len(ratios)} curve(s) not within {V.CONVERGED:g}x the "
             "reference at n_max)"
         )
+    if len(ratios) < len(rel):
+        limits.append(f"estimates ({len(rel) - len(ratios)} curve(s) without one)")
     if rel[0].kind == "sanity":
         limits.append(f"the reference: {ref} has no proved rate, so these rows are descriptive")
     ratio_text = ""
     if ratios:
         ratio_text = (
             f"; ICL / {ref} at n_max: {min(ratios):.2f}-{max(ratios):.2f} (converged, within {V.CONVERGED:g}x: "
-            f"{converged} of {len(rel)} curves)"
+            f"{converged} of {len(ratios)} curves)"
         )
     return (
         f"- **`{task.claim}`** ({task.kind}, {sizes}): ICL's rate in N relative to `{ref}` on the same tasks "
@@ -774,7 +785,7 @@ def _closing(r: ReportData) -> list[str]:
         "",
         "## Wall time",
         "",
-        "Each simulation's own time; they ran two at a time, so these overlap (the total is the whole call's). In",
+        "Each simulation's own time; they ran side by side, so these overlap (the total is the whole call's). In",
         "parentheses, the seconds of it spent compiling in that stage's own thread (tracing, lowering to XLA and XLA's",
         "compilation, or a read of the persistent compilation cache).",
         "",

@@ -97,6 +97,7 @@ CONVERGED = 1.25  # a model is called converged when its mean per-task risk at n
 SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
 # why a relative row is inconclusive (the start of its `why`; the report's headline counts them)
 RANGE_TOO_SHORT, STILL_IMPROVING, TOO_WIDE = "range too short", "still improving", "the interval contains the tolerance"
+BUDGET_UNKNOWN = "training budget unknown"  # the halfway checkpoint's curve was not resolved: no gate to pass
 
 
 def rate_in_n(
@@ -128,7 +129,8 @@ def decide_relative(
     improvement as large as the second half of training gave), that value's low end must also exceed tau, else the
     row is inconclusive because the model was still improving. Consistent when hi < tau (and, with gate_down, for a
     finite pretraining pool where more training can move ICL away from the reference, the 'pessimistic' value's
-    high end too). Inconclusive otherwise, or without an estimate."""
+    high end too). Inconclusive otherwise, or without an estimate. Where the gate could not be measured (detail
+    'gate_unknown': the halfway curve not resolved), a verdict that needs the gate is inconclusive."""
     lo, hi = est.ci
     if not all(np.isfinite([est.value, lo])) or np.isnan(hi):
         return "inconclusive", est.detail.get("reason", "no estimate")
@@ -138,6 +140,9 @@ def decide_relative(
                 f"{RANGE_TOO_SHORT}: a rate-optimal learner with an offset of {rates.OFFSET} s examples has "
                 f"q = {floor:.3g} on this window"
             )
+        unknown = est.detail.get("gate_unknown")
+        if unknown:
+            return "inconclusive", f"{BUDGET_UNKNOWN}: {unknown}"
         opt = est.detail.get("optimistic")
         if opt is not None and not (opt["ci"][0] is not None and opt["ci"][0] > tau):
             gain = est.detail["improvement"]["estimate"]
@@ -145,6 +150,8 @@ def decide_relative(
         return "inconsistent", ""
     if hi < tau:
         pes = est.detail.get("pessimistic")
+        if gate_down and est.detail.get("gate_unknown"):
+            return "inconclusive", f"{BUDGET_UNKNOWN}: {est.detail['gate_unknown']}"
         if gate_down and pes is not None and not (pes["ci"][1] is not None and pes["ci"][1] < tau):
             return "inconclusive", "training moved ICL away from the reference (finite pretraining pool)"
         return "consistent", ""

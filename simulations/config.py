@@ -356,7 +356,7 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     "quick": {
         "classification": RunConfig(
             task=Halfspaces(n_max=16, dims=(2, 4)),
-            train=TrainConfig(steps=9000, batch=16, lr=2e-3, seeds=2),
+            train=TrainConfig(steps=8000, batch=16, lr=2e-3, seeds=2),
             eval=QUICK_EVAL,
         ),
         "tokens": RunConfig(  # within 1.03x of the posterior mean at n_max after 500 steps

@@ -770,7 +770,8 @@ def relative_exponent(
         q with its 95% interval; detail: n_range, points, the learner's and the reference's exponents in N (of the
         mean risk, descriptive), ratio (of mean risks at n_max), n_equivalent (N_eq at the fit points), per_seed q,
         and the halfway entries. Undefined (nan, with the reason) for a range under a factor of 2 or a fit point
-        whose mean risk is not resolved from 0.
+        whose mean risk is not resolved from 0; where only the halfway learner's is not, q stands without the
+        halfway entries and 'gate_unknown' says why.
 
     Raises:
         InputError: an array is neither [S, T, N] nor [T, N], or the arrays hold different numbers of tasks.
@@ -787,10 +788,13 @@ def relative_exponent(
     cols = np.searchsorted(ns, points)
     d = draw(arrays, seed, resamples, paired=True)
     resampled = _paired_means(arrays, d.seeds, d.tasks[0])
-    for a, boot, name in zip(arrays, resampled, ("learner", "reference", "halfway learner"), strict=False):
-        reason = _unresolved(a.mean((0, 1))[cols], boot[:, cols], points)
+    reasons = [_unresolved(a.mean((0, 1))[cols], b[:, cols], points) for a, b in zip(arrays, resampled, strict=True)]
+    for name, reason in zip(("learner", "reference"), reasons, strict=False):
         if reason:
             return undefined(f"{name}: {reason}", **detail)
+    if len(reasons) == 3 and reasons[2]:  # q stands; the training-budget gate is unknown (the verdict says so)
+        detail["gate_unknown"] = f"halfway learner: {reasons[2]}"
+        arrays, resampled = arrays[:2], resampled[:2]
     x = np.log(points)
 
     def cost(m: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -841,7 +845,8 @@ def relative_scaling(
     Returns:
         {axis: Estimate} for every axis along which the sizes vary (an axis with one value is left out); detail:
         sizes, n_range, kappa per curve. Undefined entries (with the reason) when there are fewer curves than
-        parameters, the range is too short or a mean risk is unresolved.
+        parameters, the range is too short or a mean risk is unresolved (a halfway learner's alone: the
+        exponents stand without the gate entries, and 'gate_unknown' says why).
     """
     ns = np.asarray(ns)
     axes = [a for a in curves[0][0] if len({c[0][a] for c in curves}) > 1]
@@ -863,10 +868,15 @@ def relative_scaling(
     seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
     boot_means = [_paired_means(g, seeds, rng.integers(0, g[0].shape[1], (resamples, g[0].shape[1]))) for g in groups]
     for j, (g, bm) in enumerate(zip(groups, boot_means, strict=True)):
-        for a, b in zip(g, bm, strict=True):
+        for i, (a, b) in enumerate(zip(g, bm, strict=True)):
             reason = _unresolved(a.mean((0, 1))[cols], b[:, cols], points)
-            if reason:
+            if reason and i == 2 and gated:  # the exponents stand; the training-budget gate is unknown
+                detail["gate_unknown"] = f"curve {sizes[j]}: halfway learner: {reason}"
+                gated = False
+            elif reason and i < 2:
                 return {ax: undefined(f"curve {sizes[j]}: {reason}", **detail) for ax in axes}
+    if not gated:
+        groups, boot_means = [g[:2] for g in groups], [bm[:2] for bm in boot_means]
     solve = np.linalg.pinv(design)  # [1 + axes, curves]
 
     def kappa(m: np.ndarray, ref: np.ndarray) -> np.ndarray:

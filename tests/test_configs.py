@@ -179,9 +179,9 @@ SET_VALUES = {
         "finetune_chunk": 4,
         "prefix_batch": 16,
     },
-    "classification": {"n_max": 16, "train_n_max": 8, "pool": 64, "dims": [2, 5], "pairs": True, "label_noise": 0.1},
-    "tokens": {"n_max": 16, "train_n_max": 8, "pool": 64, "families": [[3, 3]], "alpha": 0.5},
-    "regression": {"n_max": 16, "train_n_max": 8, "pool": 64, "dims": [4], "pairs": True, "noise_var": 0.5},
+    "classification": {"n_max": 20, "train_n_max": 8, "pool": 64, "dims": [2, 5], "pairs": True, "label_noise": 0.1},
+    "tokens": {"n_max": 20, "train_n_max": 8, "pool": 64, "families": [[3, 3]], "alpha": 0.5},
+    "regression": {"n_max": 20, "train_n_max": 8, "pool": 64, "dims": [4], "pairs": True, "noise_var": 0.5},
 }
 
 
