@@ -504,6 +504,9 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     unknown = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.BUDGET_UNKNOWN)]
     if unknown:
         limits.append(f"the training budget ({len(unknown)} row(s) whose halfway curve was not resolved)")
+    weak = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.UNDERPOWERED)]
+    if weak:
+        limits.append(f"power ({len(weak)} row(s) underpowered at these sizes by the calibration, not verdicts)")
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")

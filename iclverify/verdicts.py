@@ -64,7 +64,7 @@ import numpy as np
 
 import theory
 from simulations import rates
-from simulations.config import curve_key
+from simulations.config import PRESETS, RunConfig, curve_key
 from simulations.evaluate import HALFWAY
 from simulations.finetune import finetuned_name, grid
 from simulations.run import Run
@@ -98,6 +98,34 @@ SIZE_TOLERANCE = 0.5  # of the cost exponent in a size
 # why a relative row is inconclusive (the start of its `why`; the report's headline counts them)
 RANGE_TOO_SHORT, STILL_IMPROVING, TOO_WIDE = "range too short", "still improving", "the interval contains the tolerance"
 BUDGET_UNKNOWN = "training budget unknown"  # the halfway checkpoint's curve was not resolved: no gate to pass
+UNDERPOWERED = "underpowered"
+# Relative checks that `iclverify calibrate` (100 repetitions; docs/verdicts.md, "Calibration") found short of a
+# target at a preset's sizes -- power >= 0.8 against an alternative, false alarms <= 0.05 -- declared before any
+# run at those sizes was read. A run at those sizes (calibrated_preset) reports these rows as inconclusive,
+# "underpowered", with the rule's own outcome in its reason, never as a verdict. Keys: (preset, family, check),
+# check "rate" (the relative rate in N) or "size" (the relative N* scaling).
+CALIBRATED_SHORT = {
+    ("quick", "classification", "size"): "power 0.50 against one more power of d",
+    ("quick", "tokens", "rate"): "power 0.60 against a learner that stops improving at n_max/2",
+    ("quick", "tokens", "size"): "power 0.39 against one more power of m or V, false alarms 0.06",
+    ("quick", "regression", "rate"): "power 0.12 against the reference slowed by N^0.5 (the offset floor)",
+    ("full", "regression", "rate"): "power 0.33 against the reference slowed by N^0.5 (the offset floor)",
+}
+
+
+def calibrated_preset(cfg: RunConfig) -> str | None:
+    """The preset whose calibration applies to a run: the one with its task, seeds, per-task-risk tasks and queries
+    (what `iclverify calibrate` simulates at); None for other sizes."""
+    for name, runs in PRESETS.items():
+        p = runs.get(cfg.task.kind)
+        if p is not None and (p.task, p.train.seeds, p.eval.risk_tasks, p.eval.risk_queries) == (
+            cfg.task,
+            cfg.train.seeds,
+            cfg.eval.risk_tasks,
+            cfg.eval.risk_queries,
+        ):
+            return name
+    return None
 
 
 def rate_in_n(
@@ -292,9 +320,15 @@ def relative_row(
     run: Run, check: str, params: dict, est: rates.Estimate, tau: float, ref: str, floor: float | None = None
 ) -> Verdict:
     """A rate relative to the reference (simulations.rates.relative_exponent / relative_scaling), decided by
-    decide_relative; falsifiable against a reference of proved rate, a sanity row otherwise."""
+    decide_relative; falsifiable against a reference of proved rate, a sanity row otherwise. At a preset's sizes
+    where the calibration found the check short of its targets (CALIBRATED_SHORT) the row is inconclusive,
+    underpowered."""
     source = proven(run, ref)
     verdict, reason = decide_relative(est, tau, gate_down=run.cfg.task.pool is not None, floor=floor)
+    which = "rate" if check.startswith("rate relative") else "size"
+    short = CALIBRATED_SHORT.get((calibrated_preset(run.cfg), run.cfg.task.kind, which))
+    if short:
+        verdict, reason = "inconclusive", f"{UNDERPOWERED} at these sizes ({short}); the rule alone: {verdict}"
     role = "falsifiable" if source else "sanity"
     extra = {"reference": ref, "tolerance": tau} | ({} if floor is None else {"offset_q": floor})
     extra |= {"proved": source} if source else {"note": f"{ref} has no proved rate: descriptive only"}

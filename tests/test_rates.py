@@ -235,6 +235,40 @@ def test_a_model_still_improving_is_inconclusive_not_inconsistent():
     assert V.decide_relative(rates.relative_exponent(icl, ref, ns), V.TOLERANCE)[0] == "inconsistent"
 
 
+def test_an_unresolved_halfway_curve_leaves_q_but_not_the_gate():
+    """Halfway risks whose two seeds disagree so much that their mean is within 5 standard errors of 0: q stands, the
+    gate is unknown, so an inconsistent needing it becomes inconclusive and a consistent stays."""
+    run = synthetic_run(slowdown=0.5)
+    ns = np.arange(65)
+    icl, ref = V.units(run, {"d": 4}, "icl_risk"), V.units(run, {"d": 4}, "bayes_risk")
+    wild = icl * np.array([0.0, 20.0])[:, None, None]  # one seed's halfway model at 0, the other 20x ICL's
+    est = rates.relative_exponent(icl, ref, ns, halfway=wild)
+    assert est.detail["gate_unknown"].startswith("halfway learner: mean error not resolved")
+    assert "improvement" not in est.detail and est.value == rates.relative_exponent(icl, ref, ns).value
+    why = f"{V.BUDGET_UNKNOWN}: {est.detail['gate_unknown']}"
+    assert V.decide_relative(est, V.TOLERANCE) == ("inconclusive", why)
+    same = rates.relative_exponent(ref.repeat(2, 0), ref, ns, halfway=wild)
+    assert V.decide_relative(same, V.TOLERANCE)[0] == "consistent"
+
+
+def test_checks_the_calibration_found_short_are_reported_as_underpowered():
+    """At the quick tokens sizes the rate and size rows are underpowered (docs/verdicts.md), whatever the rule says;
+    the same family at other sizes keeps the rule's verdict."""
+    from simulations.config import PRESETS
+
+    assert V.calibrated_preset(PRESETS["quick"]["tokens"]) == "quick"
+    assert V.calibrated_preset(PRESETS["full"]["regression"]) == "full"
+    other = PRESETS["quick"]["tokens"].override(["train.seeds=3"])
+    assert V.calibrated_preset(other) is None
+    run = synthetic_run()
+    ref = V.units(run, {"d": 4}, "bayes_risk")
+    est = rates.relative_exponent(ref, ref, np.arange(65))  # the reference against itself: q = 0
+    quick = dataclasses.replace(run, cfg=PRESETS["quick"]["tokens"])
+    row = V.relative_row(quick, "rate relative to posterior_mean_risk", {}, est, V.TOLERANCE, "posterior_mean_risk")
+    assert row.verdict == "inconclusive" and row.detail["why"].startswith(V.UNDERPOWERED)
+    assert row.detail["why"].endswith("the rule alone: consistent")
+
+
 def test_cost_exponent_is_zero_for_a_constant_factor_and_a_half_for_half_an_order_slower():
     n = np.maximum(NS, 1).astype(float)
     ref = (0.5 / (n + 1))[None]
