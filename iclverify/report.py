@@ -99,9 +99,9 @@ def report(
 ) -> list[V.Verdict]:
     """Run everything into `out` and write report.md and verdicts.json; return the verdict rows.
 
-    Trains (or reuses) one run per task family of the preset and the length-generalization runs, evaluates them,
-    runs the bounded-context experiments and the Monte-Carlo coverage checks, fits every rate and writes the
-    report with its figures. Every run directory under `out` is reused when it holds the same config, and
+    Trains (or reuses) one run per task family of the preset (and, in `full`, the length-generalization runs),
+    evaluates them, runs the bounded-context experiments and the Monte-Carlo coverage checks, fits every rate and
+    writes the report with its figures. Every run directory under `out` is reused when it holds the same config, and
     resumes from its last checkpoint when it was interrupted.
 
     Args:
