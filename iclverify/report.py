@@ -499,18 +499,18 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
     if short:
         limits.append(f"the window ({len(short)} curve(s) too close to N ~ size to tell slow from offset learners)")
     budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.STILL_IMPROVING)]
-    if budget:
-        limits.append(f"the training budget ({len(budget)} row(s) still improving between half and full budget)")
     unknown = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.BUDGET_UNKNOWN)]
-    if unknown:
-        limits.append(f"the training budget ({len(unknown)} row(s) whose halfway curve was not resolved)")
+    said = [f"{len(budget)} row(s) still improving between half and full budget"] if budget else []
+    said += [f"{len(unknown)} row(s) whose halfway curve was not resolved"] if unknown else []
+    if said:
+        limits.append(f"the training budget ({'; '.join(said)})")
     weak = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.UNDERPOWERED)]
     if weak:
         limits.append(f"power ({len(weak)} row(s) underpowered at these sizes by the calibration, not verdicts)")
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
-    converged = sum(x <= V.CONVERGED for x in ratios)  # a curve without a ratio is not known to be converged
+    converged = sum(x <= V.CONVERGED for x in ratios)  # of the curves with a ratio; those without are counted apart
     if converged < len(ratios):
         limits.append(
             f"convergence ({len(ratios) - converged} of {len(ratios)} curve(s) not within {V.CONVERGED:g}x the "

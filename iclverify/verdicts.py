@@ -328,7 +328,8 @@ def relative_row(
     which = "rate" if check.startswith("rate relative") else "size"
     short = CALIBRATED_SHORT.get((calibrated_preset(run.cfg), run.cfg.task.kind, which))
     if short:
-        verdict, reason = "inconclusive", f"{UNDERPOWERED} at these sizes ({short}); the rule alone: {verdict}"
+        rule = verdict + (f" ({reason})" if reason else "")
+        verdict, reason = "inconclusive", f"{UNDERPOWERED} at these sizes ({short}); the rule alone: {rule}"
     role = "falsifiable" if source else "sanity"
     extra = {"reference": ref, "tolerance": tau} | ({} if floor is None else {"offset_q": floor})
     extra |= {"proved": source} if source else {"note": f"{ref} has no proved rate: descriptive only"}

@@ -867,15 +867,16 @@ def relative_scaling(
     n_seeds = max(a.shape[0] for g in groups for a in g)
     seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
     boot_means = [_paired_means(g, seeds, rng.integers(0, g[0].shape[1], (resamples, g[0].shape[1]))) for g in groups]
+    unknown = ""
     for j, (g, bm) in enumerate(zip(groups, boot_means, strict=True)):
         for i, (a, b) in enumerate(zip(g, bm, strict=True)):
             reason = _unresolved(a.mean((0, 1))[cols], b[:, cols], points)
-            if reason and i == 2 and gated:  # the exponents stand; the training-budget gate is unknown
-                detail["gate_unknown"] = f"curve {sizes[j]}: halfway learner: {reason}"
-                gated = False
-            elif reason and i < 2:
+            if reason and i == 2:  # the exponents stand; the training-budget gate is unknown
+                unknown = unknown or f"curve {sizes[j]}: halfway learner: {reason}"
+            elif reason:
                 return {ax: undefined(f"curve {sizes[j]}: {reason}", **detail) for ax in axes}
-    if not gated:
+    if unknown:
+        detail["gate_unknown"], gated = unknown, False
         groups, boot_means = [g[:2] for g in groups], [bm[:2] for bm in boot_means]
     solve = np.linalg.pinv(design)  # [1 + axes, curves]
 

@@ -166,7 +166,7 @@ SET_VALUES = {
     "eval": {
         "tasks": 300,
         "bootstrap": 200,
-        "finetune_tasks": 16,
+        "finetune_tasks": 12,
         "finetune_steps": 20,
         "finetune_lrs": [1e-3],
         "finetune_validation": 6,

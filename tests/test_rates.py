@@ -249,6 +249,11 @@ def test_an_unresolved_halfway_curve_leaves_q_but_not_the_gate():
     assert V.decide_relative(est, V.TOLERANCE) == ("inconclusive", why)
     same = rates.relative_exponent(ref.repeat(2, 0), ref, ns, halfway=wild)
     assert V.decide_relative(same, V.TOLERANCE)[0] == "consistent"
+    assert V.decide_relative(same, V.TOLERANCE, gate_down=True)[1].startswith(V.BUDGET_UNKNOWN)  # a finite pool
+    sized = [({"d": d}, icl, ref, wild) for d in (2, 4)]  # the size check: the same, per curve
+    est = rates.relative_scaling(sized, ns, resamples=50)["d"]
+    assert est.detail["gate_unknown"].startswith("curve {'d': 2.0}: halfway learner")
+    assert "improvement" not in est.detail
 
 
 def test_checks_the_calibration_found_short_are_reported_as_underpowered():
