@@ -39,7 +39,7 @@ def _report(out, argv=None):
     length_task = NextToken(n_max=8, families=((2, 4),), train_n_max=4)
     lengths = {
         p: RunConfig(length_task, dataclasses.replace(TINY["model"], positions=p), TINY["train"], TINY["eval"])
-        for p in ("rope", "learned")
+        for p in ("rope",)  # the learned-positions run takes the same code path
     }
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
@@ -65,7 +65,7 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
     test_simulate_is_deterministic_and_reused's) recomputes coverage, the bounded-context experiments and every fit,
     and gives byte-identical verdicts."""
     out, _ = tiny_report
-    for run in ("classification", "tokens", "regression", "length-rope", "length-learned"):
+    for run in ("classification", "tokens", "regression", "length-rope"):
         shutil.copytree(out / run, tmp_path / run)
     _report(tmp_path)
     assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
@@ -152,7 +152,7 @@ def test_report_command_json_and_fail_on(tiny_report, capsys):
     assert report.run_id.startswith("report-") and report.config["preset"] == "quick"
     assert [row["verdicts/nrows"] for row in report.history if "verdicts/nrows" in row] == [len(rows)]
     assert "figures/icl_vs_finetune/path" in report.logged()
-    for name in ("classification", "tokens", "regression", "length-rope", "length-learned"):
+    for name in ("classification", "tokens", "regression", "length-rope"):
         (run,) = offline_runs(out / name)
         assert run.run_id == json.loads((out / name / "config.json").read_text())["config_hash"]
         assert {"curves/table/nrows", "verdicts/nrows", "figures/error_vs_n/path"} <= run.logged()
