@@ -191,10 +191,10 @@ def verdict_tables(path: Path) -> dict[str, list[dict]]:
 
 
 def _simulations(
-    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling, parallel: int = 2
+    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling, parallel: int
 ) -> tuple[dict, dict]:
-    """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process two
-    at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
+    """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process
+    `parallel` at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
     jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
     if address is None:
@@ -206,8 +206,8 @@ def _simulations(
 
 
 # simulations run at a time in this process: the quick report's three at once on a 2-core CPU (one run's compiling
-# and small kernels overlap the others' arithmetic, and no run is left alone at the end: 580 -> ~520 s measured
-# against two at a time, docs/performance.md); the full presets, each sized for one accelerator, two
+# and small kernels overlap the others' arithmetic, and no run is left alone at the end; docs/performance.md, "The
+# quick report"); the full presets, each sized for one accelerator, two
 PARALLEL = {"quick": 3, "full": 2}
 
 
@@ -223,8 +223,8 @@ def _simulate_all(
     wall: dict[str, float],
     compiling: dict[str, float],
     say: Callable,
-    track: Tracking | None = None,
-    parallel: int = 2,
+    track: Tracking | None,
+    parallel: int,
 ) -> None:
     """Every simulation, `parallel` at a time in threads (JAX releases the GIL while it computes): one run's
     compilation and Python work overlap the others' arithmetic. A run's numbers do not depend on what runs beside
@@ -495,18 +495,20 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
 
     ratios = [r.detail.get("ratio") for r in rel if r.detail.get("ratio") is not None]
     limits = [f"the range N in [{lo}, {hi}] (two octaves)"]
-    short = [r for r in rel if str(r.detail.get("why", "")).startswith(V.RANGE_TOO_SHORT)]
+    def why(start: str, group: list[V.Verdict] = rel + size) -> int:  # rows inconclusive for that reason
+        return sum(str(r.detail.get("why", "")).startswith(start) for r in group)
+
+    short = why(V.RANGE_TOO_SHORT, rel)
     if short:
-        limits.append(f"the window ({len(short)} curve(s) too close to N ~ size to tell slow from offset learners)")
-    budget = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.STILL_IMPROVING)]
-    unknown = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.BUDGET_UNKNOWN)]
-    said = [f"{len(budget)} row(s) still improving between half and full budget"] if budget else []
-    said += [f"{len(unknown)} row(s) whose halfway curve was not resolved"] if unknown else []
+        limits.append(f"the window ({short} curve(s) too close to N ~ size to tell slow from offset learners)")
+    budget, unknown = why(V.STILL_IMPROVING), why(V.BUDGET_UNKNOWN)
+    said = [f"{budget} row(s) still improving between half and full budget"] if budget else []
+    said += [f"{unknown} row(s) whose halfway curve was not resolved"] if unknown else []
     if said:
         limits.append(f"the training budget ({'; '.join(said)})")
-    weak = [r for r in rel + size if str(r.detail.get("why", "")).startswith(V.UNDERPOWERED)]
+    weak = why(V.UNDERPOWERED)
     if weak:
-        limits.append(f"power ({len(weak)} row(s) underpowered at these sizes by the calibration, not verdicts)")
+        limits.append(f"power ({weak} row(s) underpowered at these sizes by the calibration, not verdicts)")
     wide = [r for r in rel + size if r.detail.get("why") == V.TOO_WIDE]
     if wide:
         limits.append(f"power ({len(wide)} interval(s) contain the tolerance)")
