@@ -51,7 +51,8 @@ SEED_SD = 0.05
 SEED_SLOPE_SD = 0.03
 POWER = 0.8  # required probability of "inconsistent" for an alternative
 FALSE_ALARM = 0.05  # largest allowed probability of "inconsistent" for a null learner
-CONSISTENT = 0.8  # required probability of "consistent" for a null learner at the full presets' sizes
+CONSISTENT = 0.8  # required probability of "consistent" for a null learner at the decisive presets' sizes
+DECISIVE = ("standard", "full")  # presets whose rows must also decide (CONSISTENT), not only avoid false alarms
 REFERENCE_DRAWS = 4000  # Monte-Carlo tasks behind each exact reference mean curve
 
 Curves = Callable[[dict, np.ndarray], np.ndarray]  # (curve params, N grid) -> mean risk [len(N)]
@@ -237,7 +238,7 @@ class Case:
         return self.cfg.train.seeds, self.cfg.eval.risk_tasks, self.cfg.eval.risk_queries
 
 
-def cases(presets: tuple[str, ...] = ("quick", "full")) -> list[Case]:
+def cases(presets: tuple[str, ...] = ("quick", "standard", "full")) -> list[Case]:
     return [Case(p, kind, cfg) for p in presets for kind, cfg in PRESETS[p].items()]
 
 
@@ -309,7 +310,7 @@ def calibrate_case(case: Case, reps: int, seed: int = 0, resamples: int = rates.
                 continue
             freq = {v: verdicts.count(v) / len(verdicts) for v in V.VERDICTS}
             role = getattr(learner, check)
-            full = case.preset == "full"
+            full = case.preset in DECISIVE
             if role == "null":
                 wanted = f"false alarm <= {FALSE_ALARM:g}" + (f", consistent >= {CONSISTENT:g}" if full else "")
                 ok = freq["inconsistent"] <= FALSE_ALARM and (not full or freq["consistent"] >= CONSISTENT)
@@ -336,7 +337,7 @@ def calibrate_case(case: Case, reps: int, seed: int = 0, resamples: int = rates.
 
 
 def calibrate(
-    presets: tuple[str, ...] = ("quick", "full"),
+    presets: tuple[str, ...] = ("quick", "standard", "full"),
     reps: int = 100,
     seed: int = 0,
     progress=None,

@@ -464,7 +464,7 @@ def _exit_status(rows: list, fail_on: str | None) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from iclverify.calibrate import calibrate, table
 
-    presets = ("quick", "full") if args.preset in ("both", None) else (args.preset,)
+    presets = ("quick", "standard", "full") if args.preset in ("all", None) else (args.preset,)
     say = (
         None
         if args.json or args.quiet
@@ -483,7 +483,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _compilation_cache()
     from iclverify.report import report
 
-    size = "full" if args.full else "quick"
+    size = args.preset or ("full" if args.full else "quick")
     track = _tracking(args, group=f"report {Path(args.out).resolve().name}")
     progress = not args.quiet and not args.json
     rows = report(args.out, size, seed=args.seed, progress=progress, address=args.address, track=track)
@@ -561,8 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--preset",
-        choices=["quick", "full", "long"],
-        help="the task's preset to start from: quick (default), full (one GPU), long (tokens: 2048-token prompts)",
+        choices=["quick", "standard", "full", "long"],
+        help="the task's preset to start from: quick (default), standard (the decisive CPU preset), full (one GPU), "
+        "long (tokens: 2048-token prompts)",
     )
     p.add_argument("--config", metavar="FILE", help="rerun a saved run: its config.json (instead of a preset)")
     p.add_argument(
@@ -684,7 +685,10 @@ def _add_report_parsers(sub) -> None:
         "alternatives (required >= 0.8). --run DIR calibrates on a finished run's own reference curves.",
     )
     p.add_argument(
-        "--preset", choices=["quick", "full", "both"], default=None, help="sizes to calibrate at (default both)"
+        "--preset",
+        choices=["quick", "standard", "full", "all"],
+        default=None,
+        help="sizes to calibrate at (default all)",
     )
     p.add_argument(
         "--run", action="append", default=[], metavar="DIR", help="also a finished run's own curves (repeatable)"
@@ -701,6 +705,12 @@ def _add_report_parsers(sub) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 10 min on 2 cores)")
     size.add_argument("--full", action="store_true", help="presets sized for one GPU")
+    size.add_argument(
+        "--preset",
+        choices=["quick", "standard", "full"],
+        help="the presets by name: standard is the decisive CPU one (within an hour on 2 cores; N <= 64, every fit "
+        "range at least 8x, the task-diversity runs)",
+    )
     p.add_argument("--out", default="report", help="report directory (default report/; finished runs in it are reused)")
     p.add_argument(
         "--address",

@@ -24,10 +24,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import theory
+from iclverify import reproductions
 from iclverify import verdicts as V
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, compiletime, longcontext, plots, rates, tracking
-from simulations.config import LENGTH, PRESETS, RunConfig, curve_key
+from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig, curve_key
 from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
 from simulations.sweep import execute, run_directories
 from simulations.tracking import Tracking
@@ -35,19 +36,26 @@ from theory.audit import audit
 from theory.montecarlo import EXPERIMENTS, coverage
 from theory.symbols import InputError
 
-TRIALS = {"quick": 20000, "full": 20000}  # Monte-Carlo trials per experiment
+TRIALS = {"quick": 20000, "standard": 20000, "full": 20000}  # Monte-Carlo trials per experiment
 PACKAGES = ("iclverify", "jax", "equinox", "optax", "numpy", "scipy", "sympy", "hypothesis", "matplotlib")
 BOUND_CHECKS = ("holds", "conservativeness")
 PLOT_FILES = {  # figures shared by every run; each run adds task_plot_files(kind) and its family's own figures
     "finetune": "icl_vs_finetune.png",
     "window": "window_retrieval.png",
     "length": "length_generalization.png",
+    "diversity": "task_diversity.png",
 }
-WINDOW = {"quick": bounded.WindowConfig(V=2), "full": bounded.WindowConfig(ms=(1, 2, 4, 8), V=8, data=1024, tasks=1024)}
-FIXED = {"quick": bounded.FixedConfig(), "full": bounded.FixedConfig(tasks=512)}
+WINDOW = {
+    "quick": bounded.WindowConfig(V=2),
+    "standard": bounded.WindowConfig(V=2),
+    "full": bounded.WindowConfig(ms=(1, 2, 4, 8), V=8, data=1024, tasks=1024),
+}
+FIXED = {"quick": bounded.FixedConfig(), "standard": bounded.FixedConfig(), "full": bounded.FixedConfig(tasks=512)}
 # presets whose report trains the length-generalization runs (sanity rows only): the quick report's 10 minutes on a
 # 2-core CPU go to the runs that test the paper's claims
 LENGTH_IN_REPORT = ("full",)
+# presets whose report trains the task-diversity runs (iclverify.reproductions; one per pretraining pool size)
+DIVERSITY_IN_REPORT = ("standard",)
 LONG_CONTEXT = {"full": "cpu"}  # the long-context experiment's preset (simulations.longcontext) per report preset
 LONG_CONTEXT_PLOT = "long_context.png"  # drawn only where the report runs that experiment
 
@@ -88,6 +96,14 @@ def length_configs(preset: str, seed: int) -> dict[str, RunConfig]:
     return {pos: dataclasses.replace(cfg, seed=seed) for pos, cfg in LENGTH[preset].items()}
 
 
+def diversity_configs(preset: str, seed: int) -> dict[int, RunConfig]:
+    """The task-diversity runs the report trains, by pretraining pool size; none for a preset not in
+    DIVERSITY_IN_REPORT."""
+    if preset not in DIVERSITY_IN_REPORT:
+        return {}
+    return {cfg.task.pool: dataclasses.replace(cfg, seed=seed) for cfg in DIVERSITY[preset].values()}
+
+
 def report(
     out: Path | str,
     preset: str = "quick",
@@ -99,7 +115,8 @@ def report(
 ) -> list[V.Verdict]:
     """Run everything into `out` and write report.md and verdicts.json; return the verdict rows.
 
-    Trains (or reuses) one run per task family of the preset (and, in `full`, the length-generalization runs),
+    Trains (or reuses) one run per task family of the preset (and, in `full`, the length-generalization runs; in
+    `standard`, one task-diversity run per pool size), reads the field's known results from them,
     evaluates them, runs the bounded-context experiments and the Monte-Carlo coverage checks, fits every rate and
     writes the report with its figures. Every run directory under `out` is reused when it holds the same config, and
     resumes from its last checkpoint when it was interrupted.
@@ -107,7 +124,8 @@ def report(
     Args:
         out: the report directory (created if missing): report.md, verdicts.json, the figures and one run
             directory per simulation.
-        preset: `quick` (a 2-core CPU, about 10 minutes) or `full` (one GPU per run).
+        preset: `quick` (a 2-core CPU, about 10 minutes), `standard` (the decisive CPU preset, within an hour
+            on 2 cores) or `full` (one GPU per run).
         seed: the seed of every run, experiment and bootstrap; the same seed gives byte-identical verdicts.
         progress: show progress bars (only where a terminal is attached).
         address: a Ray cluster (`auto` or HOST:PORT) on which the simulations run as Ray tasks
@@ -139,9 +157,12 @@ def report(
     audited = audit(**DEFAULTS)
     say("Monte-Carlo coverage")
     cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
-    runs, lengths = _simulations(
-        configs, length_configs(preset, seed), out, address, track, timed, say, wall, compiling, PARALLEL[preset]
-    )
+    side = {f"length-{pos}": cfg for pos, cfg in length_configs(preset, seed).items()}
+    side |= {f"diversity-{pool}": cfg for pool, cfg in diversity_configs(preset, seed).items()}
+    runs, side_runs = _simulations(configs, side, out, address, track, timed, say, wall, compiling, PARALLEL[preset])
+    lengths = {name.removeprefix("length-"): run for name, run in side_runs.items() if name.startswith("length-")}
+    pools = {run.cfg.task.pool: run for name, run in side_runs.items() if name.startswith("diversity-")}
+    known = _reproductions(runs, pools, out)
     long_context = {}
     if preset in LONG_CONTEXT:  # trained on short prompts, evaluated to 2047 tokens (simulations.longcontext)
         say("long context: encoders evaluated to 2047 tokens")
@@ -162,11 +183,12 @@ def report(
     wc, fc = WINDOW[preset], FIXED[preset]
     wall["total"] = time.perf_counter() - start
     data = ReportData(
-        preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures, long_context
+        preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures, long_context,
+        known, pools,
     )
     md = _markdown(data)
     (out / "report.md").write_text(md)
-    _track_report(track, out, preset, seed, {**runs, **lengths}, rows)
+    _track_report(track, out, preset, seed, {**runs, **side_runs}, rows)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
@@ -191,24 +213,37 @@ def verdict_tables(path: Path) -> dict[str, list[dict]]:
 
 
 def _simulations(
-    configs, length_cfgs, out: Path, address: str | None, track, timed, say, wall, compiling, parallel: int
+    configs, side: dict[str, RunConfig], out: Path, address: str | None, track, timed, say, wall, compiling,
+    parallel: int,
 ) -> tuple[dict, dict]:
-    """Train and evaluate (or reuse) the preset's runs and its length-generalization runs, in this process
-    `parallel` at a time or on a Ray cluster; the finished runs, by family and by position encoding."""
+    """Train and evaluate (or reuse) the preset's runs and the side runs (length generalization, task diversity;
+    by directory name), in this process `parallel` at a time or on a Ray cluster; the finished runs of each."""
     jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
-    jobs |= {f"length generalization: {pos}": (cfg, out / f"length-{pos}") for pos, cfg in length_cfgs.items()}
+    jobs |= {f"side run: {name}": (cfg, out / name) for name, cfg in side.items()}
     if address is None:
         timed(f"simulations ({parallel} at a time)", lambda: _simulate_all(jobs, wall, compiling, say, track, parallel))
     else:
         timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say, track))
-    lengths = {pos: load_run(out / f"length-{pos}") for pos in length_cfgs}
-    return {name: load_run(out / name) for name in configs}, lengths
+    return {name: load_run(out / name) for name in configs}, {name: load_run(out / name) for name in side}
+
+
+def _reproductions(runs: dict[str, Run], pools: dict[int, Run], out: Path) -> dict[str, list[dict]]:
+    """The field's known results read from the runs (iclverify.reproductions), also written to
+    reproductions.json: ridge tracking from the regression run, the task-diversity transition from the pool runs."""
+    known = {
+        "ridge_tracking": reproductions.ridge_tracking(runs["regression"]) if "regression" in runs else [],
+        "task_diversity": reproductions.task_diversity(pools) if pools else [],
+    }
+    if known["task_diversity"]:
+        plots.task_diversity(known["task_diversity"], out / PLOT_FILES["diversity"])
+    write_json(out / "reproductions.json", known)
+    return known
 
 
 # simulations run at a time in this process: the quick report's three at once on a 2-core CPU (one run's compiling
 # and small kernels overlap the others' arithmetic, and no run is left alone at the end; docs/performance.md, "The
 # quick report"); the full presets, each sized for one accelerator, two
-PARALLEL = {"quick": 3, "full": 2}
+PARALLEL = {"quick": 3, "standard": 3, "full": 2}
 
 
 def _clocked(fn: Callable) -> tuple[object, float, float]:
@@ -467,11 +502,14 @@ class ReportData:
     fixed: bounded.FixedConfig
     figures: dict[str, list[tuple[str, str]]]
     long_context: dict = dataclasses.field(default_factory=dict)
+    known: dict[str, list[dict]] = dataclasses.field(default_factory=dict)  # iclverify.reproductions' tables
+    pools: dict[int, Run] = dataclasses.field(default_factory=dict)  # the task-diversity runs, by pool size
 
 
 def _markdown(r: ReportData) -> str:
     """report.md: one function per section, in order."""
-    sections = (_head, _verdict_sections, _run_sections, _finetune_and_context, _sanity, _coverage_section)
+    sections = (_head, _verdict_sections, _run_sections, _known_results, _finetune_and_context, _sanity)
+    sections += (_coverage_section,)
     sections += (_bounds_and_audit, _parameters, _closing)
     return "\n".join(line for write in sections for line in write(r))
 
@@ -622,6 +660,32 @@ def _run_sections(r: ReportData) -> list[str]:
     return md
 
 
+def _known_results(r: ReportData) -> list[str]:
+    """The field's known results reproduced on these runs (iclverify.reproductions), where the preset has them."""
+    tracking, diversity = r.known.get("ridge_tracking", []), r.known.get("task_diversity", [])
+    if not tracking and not diversity:
+        return []
+    md = [
+        "## Known results reproduced",
+        "",
+        "Before it tests the paper, the simulator should reproduce what the field already found with the same "
+        "models; these are descriptive (no verdict rows).",
+        "",
+        *reproductions.markdown(tracking, diversity),
+    ]
+    if diversity:
+        first = next(iter(r.pools.values()))
+        md += [
+            f"Pool runs: d = {first.cfg.task.dims[0]}, N <= {first.cfg.task.n_max}, {first.cfg.train.steps} steps "
+            f"of {first.cfg.train.batch} prompts, {first.cfg.train.seeds} seed(s), {first.cfg.eval.tasks} fresh "
+            f"tasks each (`diversity-<M>/`).",
+            "",
+            f"![task diversity]({PLOT_FILES['diversity']})",
+            "",
+        ]
+    return md
+
+
 def _finetune_and_context(r: ReportData) -> list[str]:
     wc, fc, cls = r.window, r.fixed, r.configs["classification"]
     return [
@@ -753,7 +817,8 @@ def _bounds_and_audit(r: ReportData) -> list[str]:
 
 def _parameters(r: ReportData) -> list[str]:
     md = ["", "## Parameters", ""]
-    for kind, run in {**r.runs, **{f"length-{p}": run for p, run in r.lengths.items()}}.items():
+    side = {f"length-{p}": run for p, run in r.lengths.items()} | {f"diversity-{m}": run for m, run in r.pools.items()}
+    for kind, run in {**r.runs, **side}.items():
         cfg, timing = run.cfg, run.timing
         md += [
             f"- {kind}: run `{cfg.hash}`, training {_seconds(timing, 'train')}, evaluation "

@@ -370,6 +370,26 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
             eval=QUICK_EVAL,
         ),
     },
+    # the decisive CPU preset, sized so that `iclverify report --preset standard` fits in an hour on 2 cores
+    # (docs/performance.md, "The standard report"): N <= 64, every curve's exponent fit range [2d or m V, 64] spans
+    # at least a factor of 8, the relative rates read [16, 64]; the quick recipes with more prompts
+    "standard": {
+        "classification": RunConfig(
+            task=Halfspaces(n_max=64, dims=(2, 4)),
+            train=TrainConfig(steps=9000, batch=16, lr=2e-3, seeds=2),
+            eval=QUICK_EVAL,
+        ),
+        "tokens": RunConfig(
+            task=NextToken(n_max=64, families=((2, 2), (2, 4), (4, 2))),
+            train=TrainConfig(steps=800, batch=64, lr=2e-3, seeds=2),
+            eval=QUICK_EVAL,
+        ),
+        "regression": RunConfig(
+            task=LinearRegression(n_max=64, dims=(1, 2, 4), noise_var=0.25),
+            train=TrainConfig(steps=7000, batch=16, lr=2e-3, seeds=2),
+            eval=QUICK_EVAL,
+        ),
+    },
     # sized for one 80 GB GPU by simulations.memory (benchmarks/memory.py): batches of 256 in micro-batches,
     # fine-tuning 2 jobs and the per-task risk 4 tasks per call
     "full": {
@@ -412,7 +432,8 @@ def preset(kind: str, name: str = "quick") -> RunConfig:
 
     Args:
         kind: a registered task kind (classification, tokens, regression, or one passed to register_task).
-        name: the preset: quick (sized for a 2-core CPU), full (one 80 GB GPU) or long (tokens only: a
+        name: the preset: quick (sized for a 2-core CPU in minutes), standard (the decisive one, within an hour on
+            2 cores), full (one 80 GB GPU) or long (tokens only: a
             bidirectional encoder with rotary positions, trained on 513-token prompts and evaluated up to 2047).
 
     Returns:
@@ -444,6 +465,15 @@ DIVERSITY: dict[str, dict[str, RunConfig]] = {
             eval=EvalConfig(tasks=256, finetune_tasks=8, finetune_steps=10, risk_tasks=128),
         ),
         (4, 4096),
+    ),
+    # the transition read in `report --preset standard`: one seed per pool size, the fine-tuned model not trained
+    "standard": _diversity(
+        RunConfig(
+            task=LinearRegression(n_max=16, dims=(4,), noise_var=0.25),
+            train=TrainConfig(steps=1500, batch=64, lr=2e-3, seeds=1),
+            eval=EvalConfig(tasks=256, finetune_tasks=0, risk_tasks=128),
+        ),
+        (4, 64, 1024, 16384),
     ),
     "full": _diversity(
         RunConfig(

@@ -273,6 +273,8 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
         out[name] = np.asarray(task.error(pred, truth))
         if name in task.references:
             out |= {f"{name}_{suffix}": np.asarray(e) for suffix, e in task.secondary(pred, truth).items()}
+        if name in task.compared:  # ICL's distance to this baseline's predictions, in the task's error
+            out[COMPARED + name] = np.asarray(task.error(icl, pred[None]))
     return out | {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
 
 
@@ -311,6 +313,7 @@ def evaluate(
     return curves, errors
 
 
+COMPARED = "icl_to_"  # ICL's prediction-space distance to a baseline (Task.compared), as a method-name prefix
 HALFWAY = "halfway"  # the in-context predictor at half its training budget, as a method name in errors.npz
 CURVE = "__curve__"  # the entry of a stored curve's npz that holds its summary (JSON)
 
@@ -365,6 +368,7 @@ def _curve(
         if name in tuned:  # evaluated on finetune.grid(n_max)
             summary = {"n_examples": grid(task.n_max)} | summary
         metric = next((k for k in task.secondary_metrics if name.endswith(f"_{k}")), None)
+        metric = "prediction distance" if name.startswith(COMPARED) else metric
         if metric is not None:
             summary["metric"] = metric
         methods[name] = summary

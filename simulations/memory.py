@@ -228,7 +228,8 @@ def knobs(stages: list[str] | None = None) -> str:
     return f"{fields}, or a smaller model (model.width, model.depth) or fewer train.seeds"
 
 
-BUDGETS_GB = {"quick": 4.0, "full": 60.0, "long": 60.0}  # quick: a laptop; full and long: one 80 GB GPU, with room
+# quick and standard: a laptop; full and long: one 80 GB GPU, with room
+BUDGETS_GB = {"quick": 4.0, "standard": 4.0, "full": 60.0, "long": 60.0}
 
 
 def preset_runs(name: str) -> dict[str, RunConfig]:

@@ -345,3 +345,18 @@ def long_context(results: dict, path: Path) -> None:
     fig.tight_layout()
     with atomic(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
+
+
+def task_diversity(rows: list[dict], path: Path) -> None:
+    """ICL's prediction-space distance / d to dMMSE and to ridge against the pretraining pool size M
+    (iclverify.reproductions.task_diversity rows; the figure of merit of Raventos et al. 2023, Figure 2)."""
+    fig = Figure(figsize=(5.5, 4.0))
+    ax = fig.subplots()
+    pools = [r["pool"] for r in rows]
+    for name, label in (("dmmse", "to dMMSE (the pool's posterior mean)"), ("ridge", "to ridge (Gaussian prior)")):
+        ax.plot(pools, [r["distance_over_d"][name] for r in rows], "o-", label=f"ICL {label}")
+    _loglog(ax, "pretraining pool size M", "dPMSE / d on fresh tasks", "task diversity")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")

@@ -46,6 +46,8 @@ def _report(out, argv=None):
             R, "preset_configs", lambda preset, seed: {k: dataclasses.replace(c, seed=seed) for k, c in configs.items()}
         )
         mp.setattr(R, "length_configs", lambda preset, seed: lengths)
+        pooled = dataclasses.replace(configs["regression"], task=LinearRegression(n_max=8, dims=(2,), pool=4))
+        mp.setattr(R, "diversity_configs", lambda preset, seed: {4: pooled})  # one pool: the same code path
         mp.setitem(R.WINDOW, "quick", bounded.WindowConfig(ms=(1, 2), V=4, data=16, tasks=8))
         mp.setitem(R.FIXED, "quick", bounded.FixedConfig(tasks=4, holdout=256, truth=64))
         mp.setitem(R.TRIALS, "quick", 200)
@@ -65,7 +67,7 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
     test_simulate_is_deterministic_and_reused's) recomputes coverage, the bounded-context experiments and every fit,
     and gives byte-identical verdicts."""
     out, _ = tiny_report
-    for run in ("classification", "tokens", "regression", "length-rope"):
+    for run in ("classification", "tokens", "regression", "length-rope", "diversity-4"):
         shutil.copytree(out / run, tmp_path / run)
     _report(tmp_path)
     assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
@@ -85,6 +87,14 @@ def test_report_writes_everything(tiny_report):
     assert {"window scaling in m, random", "window scaling in m, retrieval", "fixed-context coverage"} <= checks
     assert any(c.startswith("length generalization, rope") for c in checks)
     assert (out / "bounded.npz").is_file() and (out / "length-rope" / "metrics.json").is_file()
+    # the known results: ridge tracking per regression curve, the diversity run's distances to dMMSE and ridge
+    known = json.loads((out / "reproductions.json").read_text())
+    assert [r["d"] for r in known["ridge_tracking"]] == [2, 3]
+    assert all(set(r["distance_over_d"]) == {"ridge", "least_squares"} for r in known["ridge_tracking"])
+    assert [r["pool"] for r in known["task_diversity"]] == [4] and known["task_diversity"][0]["nearer"] in {
+        "dmmse",
+        "ridge",
+    }
     assert {r.verdict for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
 
 

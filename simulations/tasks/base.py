@@ -103,6 +103,9 @@ class Task:
     margin: ClassVar[float] = 0.05
     finetune_reference: ClassVar[str | None] = None  # a classical learner the fine-tuned model should match
     secondary_metrics: ClassVar[dict[str, str]] = {}  # suffix -> name of each metric `secondary` returns
+    # Baselines whose predictions ICL's are compared with directly, in the task's error (`icl_to_<baseline>` in
+    # errors.npz: the prediction-space distance of Raventos et al. 2023 and Akyurek et al. 2022), where present.
+    compared: ClassVar[tuple[str, ...]] = ()
 
     n_max: int = documented(32, "largest number of in-context examples N evaluated (prompts of 2 N + 1 tokens)")
     train_n_max: int | None = documented(

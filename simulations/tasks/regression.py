@@ -81,6 +81,7 @@ class LinearRegression(GaussianInputs):
     claim: ClassVar[str] = "regression: Bayes excess risk ~ sigma^2 d / N"
     exponent: ClassVar[float] = -1.0
     references: ClassVar[tuple[str, ...]] = ("bayes_floor",)
+    compared: ClassVar[tuple[str, ...]] = ("ridge", "least_squares", "dmmse")
     # tr Sigma_N = sigma^2 tr (X^T X + sigma^2 I)^-1 <= sigma^2 tr (X^T X)^-1, whose mean is sigma^2 d / (N - d - 1)
     # (the mean of an inverse Wishart matrix; Anderson, An Introduction to Multivariate Statistical Analysis, 7.7)
     proven: ClassVar[dict[str, str]] = {
