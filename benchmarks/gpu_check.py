@@ -70,18 +70,19 @@ def _memory(preset: str, name: str) -> list[dict]:
     import jax.numpy as jnp
 
     from simulations import evaluate
+    from simulations.keys import seed_keys
     from simulations.memory import preset_runs, program_bytes, traced
-    from simulations.train import init_state, keys, make_step
+    from simulations.train import init_state, make_step
 
     cfg = preset_runs(preset)[name]
-    state, (_, train_keys, _) = init_state(cfg), keys(cfg)
+    state, (_, train_keys, _) = init_state(cfg), seed_keys(cfg)
     step, icl = make_step(cfg), evaluate.cached_runner(cfg, "icl")
     args = (train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
     train_bytes = program_bytes(traced(step, *args, donate=(1, 2)).lower().compile())
     models, _, losses = step(train_keys, state.models, state.opt_states, jnp.asarray(0), 1)
     losses.block_until_ready()
     trained = _peak()
-    tasks = evaluate._tasks(cfg, 0, cfg.eval.chunk)
+    tasks = evaluate.eval_tasks(cfg, 0, cfg.eval.chunk)
     eval_bytes = program_bytes(traced(icl, models, tasks).lower().compile())
     icl(models, tasks).block_until_ready()
     return [
@@ -98,9 +99,10 @@ def _long() -> list[dict]:
     import jax.numpy as jnp
 
     from simulations.config import LONG
-    from simulations.train import init_state, keys, make_step
+    from simulations.keys import seed_keys
+    from simulations.train import init_state, make_step
 
-    state, (_, train_keys, _) = init_state(LONG), keys(LONG)
+    state, (_, train_keys, _) = init_state(LONG), seed_keys(LONG)
     step = make_step(LONG)
     t0 = time.perf_counter()
     models, opts, losses = step(train_keys, state.models, state.opt_states, jnp.asarray(0), 1)

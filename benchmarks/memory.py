@@ -7,7 +7,7 @@ without compiling), then the total -- the largest stage of any run, since stages
 arrays are freed before the next -- against a budget (default 60 GB for full and long, one 80 GB GPU with room;
 4 GB for quick). Exit status 1 when over budget.
 
-    python benchmarks/memory.py [--preset quick|full|long] [--budget GB] [--run NAME]
+    python benchmarks/memory.py [--preset quick|standard|full|long] [--budget GB] [--run NAME]
 """
 
 from __future__ import annotations

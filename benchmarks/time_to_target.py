@@ -49,9 +49,10 @@ import optax
 
 from simulations import problem
 from simulations.config import PRESETS, RunConfig
-from simulations.evaluate import _curve_key, _tasks, map_tasks, task_program
+from simulations.evaluate import eval_tasks, map_tasks, task_program
+from simulations.keys import Curve, eval_key, seed_keys
 from simulations.tasks import Halfspaces
-from simulations.train import CHUNK, init_state, keys, make_step
+from simulations.train import CHUNK, init_state, make_step
 
 TARGET = 1.2
 N = 32
@@ -73,9 +74,9 @@ def held_out(cfg: RunConfig, count: int) -> tuple[dict, jax.Array, jax.Array, fl
     on them at N (the same evaluation branches as simulate's risk pass)."""
     ev = dataclasses.replace(cfg.eval, tasks=count, risk_tasks=count)
     cfg = dataclasses.replace(cfg, eval=ev)
-    tasks = jax.tree.map(np.asarray, _tasks(cfg, 0, count))
-    queries, truth = cfg.task.risk_queries(tasks, _curve_key(cfg, 0, 2), ev)
-    ref_keys = jax.random.split(_curve_key(cfg, 0, 5), count)
+    tasks = jax.tree.map(np.asarray, eval_tasks(cfg, 0, count))
+    queries, truth = cfg.task.risk_queries(tasks, eval_key(cfg, 0, Curve.RISK_QUERIES), ev)
+    ref_keys = jax.random.split(eval_key(cfg, 0, Curve.REFERENCES), count)
     run = task_program(cfg, "references")
     inputs = {"tasks": tasks, "queries": queries, "keys": ref_keys}
     bayes = map_tasks(lambda p: run(p["tasks"], p["queries"], p["keys"])["bayes"], inputs, ev.chunk)  # [E, n+1, K]
@@ -117,7 +118,7 @@ def race(
 
 def ours_advance(cfg: RunConfig) -> tuple[Callable[[int, int], None], Callable[[], eqx.Module]]:
     state = init_state(cfg)
-    _, train_keys, _ = keys(cfg)
+    _, train_keys, _ = seed_keys(cfg)
     step_fn = make_step(cfg)
     box = [state.models, state.opt_states]
 
@@ -137,7 +138,7 @@ def garg_advance(cfg: RunConfig) -> tuple[Callable[[int, int], None], Callable[[
     models = init_state(dataclasses.replace(cfg, task=task)).models  # the same architecture: d_max = 4
     opt = optax.adam(GARG_LR)
     opt_state = eqx.filter_vmap(lambda m: opt.init(eqx.filter(m, eqx.is_array)))(models)
-    key = keys(cfg)[1][0]
+    key = seed_keys(cfg)[1][0]
 
     @eqx.filter_jit(donate="all-except-first")
     def run(stage: int, models, opt_state, start, length: int):

@@ -33,8 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from simulations.config import PRESETS, ModelConfig, RunConfig, TrainConfig
+from simulations.keys import seed_keys
 from simulations.tasks import Halfspaces
-from simulations.train import init_state, keys, make_step
+from simulations.train import init_state, make_step
 
 ANCHORS = {
     "3x64": ModelConfig(depth=3, width=64, heads=4),
@@ -70,7 +71,7 @@ def steps_per_second(
     """Training steps per second: the best of `repeat` calls of `steps` steps each, after one compiling call
     (whose time beyond one timed call's is recorded in COMPILE_S[label]). The default, one call of 60 steps, is
     how the PyTorch reference times itself (60 steps after a warm-up), so that noise favours neither."""
-    state, (_, train_keys, _) = init_state(cfg), keys(cfg)
+    state, (_, train_keys, _) = init_state(cfg), seed_keys(cfg)
     step_fn = make_step(cfg, unroll_seeds)
     t0 = time.perf_counter()
     models, opts, losses = step_fn(train_keys, state.models, state.opt_states, jnp.asarray(0), steps)

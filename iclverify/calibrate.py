@@ -40,7 +40,7 @@ import numpy as np
 from iclverify import verdicts as V
 from simulations import rates
 from simulations.config import PRESETS, RunConfig, curve_key
-from theory.symbols import InputError
+from theory.errors import InputError
 
 TASK_CV = 0.6
 # learner-only task factor per family, from the quick report's runs: ICL's per-task log risk correlates with the

@@ -19,8 +19,8 @@ from pathlib import Path
 import theory
 from iclverify import __version__
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
-from theory.audit import audit
-from theory.symbols import DOMAINS, MEANING, InputError
+from theory.domains import DOMAINS, MEANING
+from theory.errors import InputError
 
 # CLI flag -> (keyword in theory, default); defaults from tables.DEFAULTS (V = 50000, d = 768).
 FLAGS = {"eps": "eps", "delta": "delta", "m": "m", "vocab": "V", "length": "l", "dim": "d"}
@@ -113,6 +113,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from theory.audit import audit  # sympy: loaded by the commands that use it, not by --version or --help
+
     params = _params(args)
     entries = audit(**params)
     if args.json:

@@ -33,8 +33,8 @@ from simulations.run import Run, load_models, load_run, simulate, write_json, wr
 from simulations.sweep import execute, run_directories
 from simulations.tracking import Tracking
 from theory.audit import audit
+from theory.errors import InputError
 from theory.montecarlo import EXPERIMENTS, coverage
-from theory.symbols import InputError
 
 TRIALS = {"quick": 20000, "standard": 20000, "full": 20000}  # Monte-Carlo trials per experiment
 PACKAGES = ("iclverify", "jax", "equinox", "optax", "numpy", "scipy", "sympy", "hypothesis", "matplotlib")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import theory
-from theory.symbols import TYPICAL
+from theory.domains import TYPICAL
 
 # The parameters tables are shown at (`iclverify bounds`, the report, the generated docs): a GPT-2-sized setting.
 DEFAULTS: dict[str, float] = TYPICAL

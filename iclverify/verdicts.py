@@ -109,6 +109,9 @@ CALIBRATED_SHORT = {
     ("quick", "tokens", "rate"): "power 0.60 against a learner that stops improving at n_max/2",
     ("quick", "tokens", "size"): "power 0.39 against one more power of m or V, false alarms 0.06",
     ("quick", "regression", "rate"): "power 0.12 against the reference slowed by N^0.5 (the offset floor)",
+    ("standard", "classification", "size"): "power 0.66 against one more power of d",
+    ("standard", "tokens", "size"): "power 0.66 against one more power of m or V",
+    ("standard", "regression", "rate"): "power 0.47 against the reference slowed by N^0.5 (the offset floor)",
     ("full", "regression", "rate"): "power 0.33 against the reference slowed by N^0.5 (the offset floor)",
 }
 
@@ -263,6 +266,14 @@ class Verdict:
         """A flat JSON record (verdicts.json, `--json`): the fields, with `detail`'s entries at the top level."""
         core = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "detail"}
         return core | {"interval": list(self.interval)} | self.detail
+
+    @classmethod
+    def from_dict(cls, record: dict) -> Verdict:
+        """A row read back from its `to_dict` record (verdicts.json)."""
+        core = {f.name for f in fields(cls)} - {"detail"}
+        kept = {k: v for k, v in record.items() if k in core}
+        detail = {k: v for k, v in record.items() if k not in core}
+        return cls(**kept | {"interval": tuple(record["interval"])}, detail=detail)
 
     def with_detail(self, **extra) -> Verdict:
         """This verdict with more detail (e.g. the run directory it came from)."""

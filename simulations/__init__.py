@@ -5,12 +5,25 @@ classical baselines and a fine-tuned model.
     metrics = simulate(PRESETS["quick"]["classification"], "runs/cls")
 
 Task families (halfspaces, next-token laws, linear regression, or your own) are plug-ins: see
-simulations.tasks and `register_task`. This package never imports `theory`; `iclverify` joins the two.
+simulations.tasks and `register_task`. From `theory` it takes only the error type (theory.errors) and the parameter
+domains; `iclverify` joins the two.
 """
 
-from simulations.config import DIVERSITY, PRESETS, EvalConfig, ModelConfig, RunConfig, TrainConfig, preset
-from simulations.run import simulate
-from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task, register_task, task_kinds
+import importlib
+
+# Where each public name lives: imported on first use, so that a numpy-only module (`simulations.rates`) does not
+# load JAX through this package.
+_HOME = {
+    **dict.fromkeys(
+        ("DIVERSITY", "PRESETS", "EvalConfig", "ModelConfig", "RunConfig", "TrainConfig", "preset"),
+        "simulations.config",
+    ),
+    "simulate": "simulations.run",
+    **dict.fromkeys(
+        ("Halfspaces", "LinearRegression", "NextToken", "Task", "make_task", "register_task", "task_kinds"),
+        "simulations.tasks",
+    ),
+}
 
 __all__ = [
     "DIVERSITY",
@@ -29,3 +42,17 @@ __all__ = [
     "simulate",
     "task_kinds",
 ]
+
+
+def __getattr__(name: str):
+    """A public name (or a submodule, `simulations.plots`), imported on first use."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"simulations.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"simulations.{name}":  # the submodule exists but needs a missing package
+            raise
+        raise AttributeError(f"module 'simulations' has no attribute {name!r}") from None

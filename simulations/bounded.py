@@ -24,12 +24,12 @@ import numpy as np
 
 from simulations import context, problem, prompts
 from simulations.config import RunConfig
-from simulations.evaluate import _per_seed, cached_runner, runner
+from simulations.evaluate import cached_runner, per_seed, runner
+from simulations.keys import Bounded, bounded_key
 from simulations.tasks import tokens
 from simulations.tasks.classification import zero_one
 from simulations.tasks.tokens import tv
-from simulations.train import keys
-from theory.symbols import InputError
+from theory.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,12 @@ class FixedConfig:
     truth: int = 2048  # fresh queries that estimate the true error
 
 
-def _branch(cfg: RunConfig, tag: int) -> jax.Array:
-    """A key branch of the evaluation key, disjoint from evaluate's (fold_in by family < 100)."""
-    _, _, k_eval = keys(cfg)
-    return jax.random.fold_in(k_eval, 1000 + tag)
-
-
 def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[str, np.ndarray]:
     """TV at the query context after each window k = 0..n_max: {'m=2/retrieval': [seeds, tasks, n_max + 1]}.
 
     Per m, `wc.tasks` fresh tasks with `wc.data` examples plus a query context each; per policy the dataset is
     reordered (context.order) and the model reads the query after every prefix k of it. Tasks and policy draws
-    come from branches of the run's evaluation key (train.keys), disjoint from evaluate's, so they are
+    come from branches of the run's evaluation key (simulations.keys), disjoint from evaluate's, so they are
     reproducible from cfg.
 
     Args:
@@ -83,10 +77,10 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
     n = cfg.task.n_max
     out = {}
     for i, m in enumerate(wc.ms):
-        ks = jax.random.split(jax.random.fold_in(_branch(cfg, 0), i), wc.tasks)
+        ks = jax.random.split(jax.random.fold_in(bounded_key(cfg, Bounded.WINDOW_TASKS), i), wc.tasks)
         data = jax.vmap(lambda k, m=m: tokens.sample(k, m, wc.V, m_max, v_max, wc.data, cfg.task.alpha))(ks)
         for j, policy in enumerate(wc.policies):
-            pkeys = jax.random.split(jax.random.fold_in(_branch(cfg, 1 + j), i), wc.tasks)
+            pkeys = jax.random.split(jax.random.fold_in(bounded_key(cfg, Bounded.WINDOW_POLICY + j), i), wc.tasks)
 
             def prompt(task, key, policy=policy):
                 c, t, c_q = task["c"][:-1], task["t"][:-1], task["c"][-1]
@@ -96,7 +90,7 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
 
             features, queries = jax.vmap(prompt)(data, pkeys)
             batch = {"features": features, "queries": queries, "active": jnp.full(wc.tasks, wc.V)}
-            logp = _per_seed(models, batch, cached_runner(cfg, "many"), chunk=32)  # [S, E, n+1, 1, V_max]
+            logp = per_seed(models, batch, cached_runner(cfg, "many"), chunk=32)  # [S, E, n+1, 1, V_max]
             truth = jnp.take_along_axis(data["probs"], data["c"][:, -1, None, None], axis=1)  # [E, 1, V_max]
             out[f"m={m}/{policy}"] = np.asarray(tv(np.exp(logp[:, :, :, 0]), truth[None]), dtype=np.float32)
     return out
@@ -108,7 +102,7 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
     For each task of the largest d: 0-1 outcomes on `holdout` queries [S, E, holdout] and the true-error
     estimate on `truth` queries [S, E], of the predictor fixed by the task's first n_max examples. Queries are
     standard Gaussian in d_max dimensions, labelled `sign(x . w)` (+1 at 0) by the task's halfspace w; tasks and
-    queries come from branches of the run's evaluation key (train.keys), disjoint from evaluate's.
+    queries come from branches of the run's evaluation key (simulations.keys), disjoint from evaluate's.
 
     Args:
         cfg: a finished classification run's config (its largest d in task.dims and task.n_max are used).
@@ -121,10 +115,10 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
     """
     d_max = max(cfg.task.dims)
     family = cfg.task.dims.index(d_max)
-    ks = jax.random.split(_branch(cfg, 10), fc.tasks)
+    ks = jax.random.split(bounded_key(cfg, Bounded.FIXED_TASKS), fc.tasks)
     tasks = jax.vmap(lambda k: problem.sample_task(cfg, k, jnp.asarray(family)))(ks)
     count = fc.holdout + fc.truth
-    x = jax.random.normal(_branch(cfg, 11), (fc.tasks, count, d_max))
+    x = jax.random.normal(bounded_key(cfg, Bounded.FIXED_INPUTS), (fc.tasks, count, d_max))
     truth = jnp.where(jnp.einsum("ekd,ed->ek", x, tasks["w"]) >= 0, 1.0, -1.0)
     batch = {"features": tasks["features"], "active": tasks["active"], "x": x}
     n = cfg.task.n_max
@@ -133,6 +127,6 @@ def fixed_context(cfg: RunConfig, models: eqx.Module, fc: FixedConfig) -> dict[s
         q = prompts.vector_queries(b["x"])
         return problem.predict_many(cfg, mdl, b["features"], b["active"], q, prefixes=[n])[0]
 
-    pred = np.sign(_per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]
+    pred = np.sign(per_seed(models, batch, runner(at_full_context), chunk=8))  # [S, E, count]
     wrong = np.asarray(zero_one(pred, truth[None]))
     return {"holdout": wrong[..., : fc.holdout].astype(np.float32), "true_error": wrong[..., fc.holdout :].mean(-1)}

@@ -12,7 +12,7 @@ from typing import Literal
 
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, Task, make_task
 from simulations.tasks.base import documented, require_int, require_real, tuples
-from theory.symbols import InputError
+from theory.errors import InputError
 
 # Bump whenever what a run computes or writes changes (training, evaluation, errors.npz or metrics.json), so that
 # runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals, exact and

@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from theory.symbols import InputError
+from theory.errors import InputError
 
 POLICIES = ("random", "retrieval", "recent")
 

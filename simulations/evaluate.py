@@ -1,14 +1,16 @@
 """Evaluation on held-out tasks: error of in-context learning, of the baselines and of fine-tuning, vs N.
 
 Evaluation tasks come from the run's evaluation key, a branch of the run seed disjoint from every training key
-(see train.keys); all seeds' models see the same evaluation tasks, always fresh draws from the family's prior (a
+(simulations.keys); all seeds' models see the same evaluation tasks, always fresh draws from the family's prior (a
 finite pretraining pool is never evaluated on). Every error is the task's `error(prediction, truth)` (0-1 error
 against the clean label, TV to the true law, excess squared error, ...; simulations.tasks). Methods per curve, in
 order: icl, the task's baselines, its exact expected errors, the per-task risks, then the fine-tuned model's
 per-task risks and icl_vs_finetune (evaluated at N in finetune.grid(n_max) on the first `finetune_tasks` risk
 tasks and the same queries as ICL's, with settings chosen on validation tasks; they carry their own
 "n_examples", and the chosen settings are in each curve's "finetune_settings"); methods scored in another metric
-(Task.secondary) carry "metric". Intervals: 95% two-stage percentile bootstrap over seeds and tasks
+(Task.secondary) carry "metric", as do ICL's distances to the baselines of Task.compared ("icl_to_ridge": the
+task's error between ICL's prediction and the baseline's, the prediction-space distance of Raventos et al. 2023).
+Intervals: 95% two-stage percentile bootstrap over seeds and tasks
 (simulations.rates; tasks alone for the baselines).
 
 Per-task risk (the quantity PAC statements bound, with probability 1 - delta over the examples): on the first
@@ -35,7 +37,7 @@ from simulations import problem, rates
 from simulations.config import RunConfig, TrainConfig, curve_key
 from simulations.files import DamagedFile, read_checked, write_checked
 from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
-from simulations.train import keys
+from simulations.keys import Curve, eval_key, pool_keys
 
 
 def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
@@ -48,8 +50,9 @@ def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[f
     return {"mean": mean.tolist(), "ci_low": np.asarray(low).tolist(), "ci_high": np.asarray(high).tolist()}
 
 
-def _tasks(cfg: RunConfig, family: int, count: int, branch: int | None = None) -> dict[str, jax.Array]:
-    return _sampler(programs(cfg), count)(_curve_key(cfg, family, branch), jnp.asarray(family))
+def eval_tasks(cfg: RunConfig, family: int, count: int, branch: Curve | None = None) -> dict[str, jax.Array]:
+    """`count` held-out tasks of curve `family`, from its evaluation key (or one of its branches)."""
+    return _sampler(programs(cfg), count)(eval_key(cfg, family, branch), jnp.asarray(family))
 
 
 def programs(cfg: RunConfig) -> RunConfig:
@@ -68,14 +71,6 @@ def _sampler(cfg: RunConfig, count: int):
         return jax.vmap(lambda k: problem.sample_task(cfg, k, family))(jax.random.split(key, count))
 
     return jax.jit(sample)
-
-
-def _curve_key(cfg: RunConfig, family: int, branch: int | None = None) -> jax.Array:
-    """The evaluation key of one curve (its tasks), or of one of its branches (1: baselines, 2: risk queries,
-    3: fine-tuning validation tasks, 4: their queries, 5: the references' per-task risk)."""
-    _, _, k_eval = keys(cfg)
-    key = jax.random.fold_in(k_eval, family)
-    return key if branch is None else jax.random.fold_in(key, branch)
 
 
 def _chunks(tree: dict, size: int):
@@ -126,7 +121,7 @@ def _runner(cfg: RunConfig, what: str):
     return runner(PREDICTORS[what](cfg))
 
 
-def _per_seed(models: eqx.Module, tasks: dict, run, chunk: int) -> np.ndarray:
+def per_seed(models: eqx.Module, tasks: dict, run, chunk: int) -> np.ndarray:
     """run(models, chunk of tasks) over all tasks, concatenated: [S, E, ...]."""
     return np.concatenate([np.asarray(run(models, c)) for c in _chunks(tasks, chunk)], axis=1)
 
@@ -145,16 +140,16 @@ def _risk(cfg: RunConfig, models: eqx.Module, tasks: dict, queries, truth, param
     module docstring), and its predictions for the queries [S, E_risk, n+1, K, ...]."""
     task = cfg.task
     run = cached_runner(cfg, "many")
-    out = task.prediction(_per_seed(models, tasks | {"queries": queries}, run, cfg.eval.risk_chunk))
+    out = task.prediction(per_seed(models, tasks | {"queries": queries}, run, cfg.eval.risk_chunk))
     return scored_risks(task, out, truth, params), out
 
 
 def _references(cfg: RunConfig, tasks: dict, queries, truth, params: dict, family: int) -> dict[str, np.ndarray]:
     """The task's reference learners' per-task risks {<learner>_risk...: [E_risk, n+1]}, scored as ICL's on the
     same tasks and queries (Task.reference_predictions)."""
-    keys = jax.random.split(_curve_key(cfg, family, 5), len(truth))
+    task_keys = jax.random.split(eval_key(cfg, family, Curve.REFERENCES), len(truth))
     run = task_program(cfg, "references")
-    inputs = {"tasks": tasks, "queries": queries, "keys": keys}
+    inputs = {"tasks": tasks, "queries": queries, "keys": task_keys}
     preds = map_tasks(lambda p: run(p["tasks"], p["queries"], p["keys"]), inputs, cfg.eval.chunk)
     out = {}
     for learner, pred in preds.items():  # named after ICL's: icl_risk -> bayes_risk, icl_risk_max -> ...
@@ -180,7 +175,7 @@ def _task_program(cfg: RunConfig, what: str):
 
 
 @functools.lru_cache(maxsize=32)
-def _finetune_runner(cfg: RunConfig):
+def finetune_runner(cfg: RunConfig):
     """A jitted map of finetune_outputs over seeds' models and a chunk of jobs -- a task, and for each seed a
     learning rate per N [S, J, G] -- : [S, J, C, G, K, ...]. Validation (every task at every learning rate) and the
     evaluated tasks (each at its chosen rates) are both chunks of eval.finetune_chunk jobs: one compiled program."""
@@ -199,7 +194,7 @@ def _tuned(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict, lr
     """Fine-tuned predictions [S, J, C, G, K, ...] and their per-task risks {name: [S, J, C, G]}: job j is task j
     fine-tuned by seed s's model with the learning rates lrs[s, j] [G]. The last chunk is padded with copies of
     the last job (dropped) so that every call has one shape."""
-    task, run = cfg.task, _finetune_runner(programs(cfg))
+    task, run = cfg.task, finetune_runner(programs(cfg))
     size = cfg.eval.finetune_chunk
     # each job's learning rates travel with it ([J, S, G]), padded and chunked like its task
     jobs = _padded(tasks | {"queries": queries, "lrs": np.swapaxes(lrs, 0, 1)}, size)
@@ -222,8 +217,8 @@ def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict,
     lrs = np.asarray(ev.finetune_lrs, dtype=np.float32)
     S, G, L, steps = cfg.train.seeds, len(grid(task.n_max)), len(lrs), checkpoints(ev.finetune_steps)
     V = ev.finetune_validation
-    val = _tasks(cfg, family, V, branch=3)
-    vq, vtruth = task.risk_queries(val, _curve_key(cfg, family, 4), ev)
+    val = eval_tasks(cfg, family, V, branch=Curve.VALIDATION)
+    vq, vtruth = task.risk_queries(val, eval_key(cfg, family, Curve.VALIDATION_QUERIES), ev)
     every = np.broadcast_to(np.tile(lrs, V)[None, :, None], (S, V * L, G))  # job v L + l: task v, rate l
     repeat = functools.partial(np.repeat, repeats=L, axis=0)
     val_jobs = {k: repeat(np.asarray(v)) for k, v in val.items()}
@@ -250,11 +245,11 @@ def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict,
     return out, chosen
 
 
-def _pool(cfg: RunConfig, family: int) -> dict | None:
+def pool_tasks(cfg: RunConfig, family: int) -> dict | None:
     """The pretraining pool's tasks of one curve (their latent parameters are what a pool baseline needs)."""
     if cfg.task.pool is None:
         return None
-    latent = problem.pool_keys(cfg)
+    latent = pool_keys(cfg)
     key = jax.random.PRNGKey(0)  # the examples are not used
     return jax.vmap(lambda lk: cfg.task.sample(key, jnp.asarray(family), lk))(latent)
 
@@ -263,12 +258,13 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
     """Errors of ICL, the baselines and the exact expected errors on one curve's tasks."""
     task = cfg.task
     truth = task.truth(tasks)
-    icl = task.prediction(_per_seed(models, tasks, cached_runner(cfg, "icl"), cfg.eval.chunk))  # [S, E, n+1, ...]
+    icl = task.prediction(per_seed(models, tasks, cached_runner(cfg, "icl"), cfg.eval.chunk))  # [S, E, n+1, ...]
     out = {"icl": np.asarray(task.error(icl, truth[None]))}
     out |= {f"icl_{suffix}": np.asarray(e) for suffix, e in task.secondary(icl, truth[None]).items()}
-    keys, pool = jax.random.split(_curve_key(cfg, family, 1), len(truth)), _pool(cfg, family)
-    run = task_program(cfg, "baselines")
-    baselines = map_tasks(lambda p: run(p["tasks"], p["keys"], pool), {"tasks": tasks, "keys": keys}, cfg.eval.chunk)
+    task_keys = jax.random.split(eval_key(cfg, family, Curve.BASELINES), len(truth))
+    run, pool = task_program(cfg, "baselines"), pool_tasks(cfg, family)
+    inputs = {"tasks": tasks, "keys": task_keys}
+    baselines = map_tasks(lambda p: run(p["tasks"], p["keys"], pool), inputs, cfg.eval.chunk)
     for name, pred in baselines.items():
         out[name] = np.asarray(task.error(pred, truth))
         if name in task.references:
@@ -346,10 +342,10 @@ def _curve(
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """One curve's summary and its per-unit errors {method: array}."""
     task, ev = cfg.task, cfg.eval
-    tasks = _tasks(cfg, family, ev.tasks)
+    tasks = eval_tasks(cfg, family, ev.tasks)
     raw = _errors(cfg, models, tasks, family)
     risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
-    queries, truth = task.risk_queries(risk_tasks, _curve_key(cfg, family, 2), ev)
+    queries, truth = task.risk_queries(risk_tasks, eval_key(cfg, family, Curve.RISK_QUERIES), ev)
     raw |= _references(cfg, risk_tasks, queries, truth, params, family)
     icl_pred = None
     if cfg.model.attention == "causal":

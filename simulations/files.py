@@ -24,7 +24,7 @@ from typing import BinaryIO
 import filelock
 import numpy as np
 
-from theory.symbols import InputError
+from theory.errors import InputError
 
 FAULT = "ICLVERIFY_FAULT"  # tests of recovery: "write:K" or "write:NAME" kills the process in the middle of a write
 _writes = itertools.count(1)

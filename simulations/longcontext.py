@@ -42,10 +42,11 @@ import numpy as np
 from simulations import problem, rates
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
 from simulations.files import write_json
+from simulations.keys import long_context_key
 from simulations.tasks.regression import LinearRegression
 from simulations.tasks.tokens import NextToken
-from simulations.train import keys, train
-from theory.symbols import InputError
+from simulations.train import train
+from theory.errors import InputError
 
 SCHEMES = ("rope", "none")  # position schemes that extend past the trained length
 REFERENCE = {"tokens": "posterior_mean", "regression": "ridge"}  # the family's reference, a baseline name
@@ -162,7 +163,7 @@ def evaluate(cfg: RunConfig, models: eqx.Module, ns: list[int]) -> dict[str, np.
     E = cfg.eval.tasks fresh tasks of n_max examples (the evaluation branch of the run's keys), cfg.eval.chunk at
     a time."""
     task, count, chunk = cfg.task, cfg.eval.tasks, cfg.eval.chunk
-    k_eval = jax.random.fold_in(keys(cfg)[2], 2000)  # a branch no other evaluation of the run takes
+    k_eval = long_context_key(cfg)  # a branch no other evaluation of the run takes
     tasks = jax.vmap(lambda k: task.sample(k, jnp.asarray(0)))(jax.random.split(k_eval, count))
     truth = np.asarray(task.truth(tasks))  # [E, n+1, ...]
     reference = REFERENCE[task.kind]

@@ -28,8 +28,9 @@ import numpy as np
 from simulations import evaluate as E
 from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig
 from simulations.finetune import grid
-from simulations.train import init_state, keys, make_step
-from theory.symbols import InputError
+from simulations.keys import seed_keys
+from simulations.train import init_state, make_step
+from theory.errors import InputError
 
 
 def program_bytes(compiled) -> int:
@@ -60,11 +61,11 @@ def programs(cfg: RunConfig) -> dict:
     run executes them: 'train step', 'evaluation chunk', 'risk chunk' (causal models), 'baselines chunk',
     'references chunk' and 'fine-tuning chunk' (when the run fine-tunes: eval.finetune_tasks > 0)."""
     models, opt_states = eqx.filter_eval_shape(lambda: (lambda s: (s.models, s.opt_states))(init_state(cfg)))
-    _, train_keys, _ = keys(cfg)
+    _, train_keys, _ = seed_keys(cfg)
     step = make_step(cfg, unroll_seeds=False)  # as on an accelerator: seeds vmapped
     out = {"train step": traced(step, train_keys, models, opt_states, jnp.asarray(0), 1, donate=(1, 2))}
     ev = cfg.eval
-    tasks = jax.eval_shape(lambda: E._tasks(cfg, 0, ev.chunk))
+    tasks = jax.eval_shape(lambda: E.eval_tasks(cfg, 0, ev.chunk))
 
     def queries(part):
         return jax.eval_shape(lambda t: cfg.task.risk_queries(t, jax.random.PRNGKey(0), ev)[0], part)
@@ -75,14 +76,14 @@ def programs(cfg: RunConfig) -> dict:
         out["risk chunk"] = traced(E.cached_runner(cfg, "many"), models, risk | {"queries": queries(risk)})
     n = min(ev.chunk, ev.tasks)  # evaluation calls the task's own programs on chunks of this many tasks
     task_keys = jax.ShapeDtypeStruct((n, 2), jnp.uint32)
-    pool = jax.eval_shape(lambda: E._pool(cfg, 0))
+    pool = jax.eval_shape(lambda: E.pool_tasks(cfg, 0))
     out["baselines chunk"] = traced(E.task_program(cfg, "baselines"), _first(tasks, n), task_keys, pool)
     part, task_keys = _first(tasks, min(ev.chunk, ev.risk_tasks)), _first(task_keys, min(ev.chunk, ev.risk_tasks))
     out["references chunk"] = traced(E.task_program(cfg, "references"), part, queries(part), task_keys)
     if ev.finetune_tasks:
         jobs = _first(risk | {"queries": queries(risk)}, ev.finetune_chunk)
         lrs = jax.ShapeDtypeStruct((cfg.train.seeds, ev.finetune_chunk, len(grid(cfg.task.n_max))), jnp.float32)
-        out["fine-tuning chunk"] = traced(E._finetune_runner(E.programs(cfg)), models, jobs, lrs)
+        out["fine-tuning chunk"] = traced(E.finetune_runner(E.programs(cfg)), models, jobs, lrs)
     return out
 
 

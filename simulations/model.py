@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from simulations.config import ModelConfig
-from theory.symbols import InputError
+from theory.errors import InputError
 
 
 def rope(x: jax.Array, positions: jax.Array, base: float = 10_000.0) -> jax.Array:

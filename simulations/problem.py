@@ -12,8 +12,9 @@ import jax.numpy as jnp
 
 from simulations import prompts
 from simulations.config import RunConfig
+from simulations.keys import pool_keys
 from simulations.model import Transformer
-from theory.symbols import InputError
+from theory.errors import InputError
 
 
 def init_model(cfg: RunConfig, key: jax.Array) -> Transformer:
@@ -24,21 +25,6 @@ def init_model(cfg: RunConfig, key: jax.Array) -> Transformer:
 def sample_task(cfg: RunConfig, key: jax.Array, family: jax.Array) -> dict[str, jax.Array]:
     """One task of curve index `family` with n_max + 1 examples, and its prompt (Task.sample)."""
     return cfg.task.sample(key, family)
-
-
-def root_keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The (init, train, evaluation) branches of the run seed, disjoint: every key of a run derives from one."""
-    k_init, k_train, k_eval = jax.random.split(jax.random.PRNGKey(cfg.seed), 3)
-    return k_init, k_train, k_eval
-
-
-POOL_BRANCH = 2**31 - 1  # fold_in data of the pool's key branch: no training step reaches it
-
-
-def pool_keys(cfg: RunConfig) -> jax.Array:
-    """The latent keys of the finite pretraining pool [pool], shared by every seed (a branch of the training root
-    that no step key can take); evaluation never uses them, so held-out tasks stay fresh."""
-    return jax.random.split(jax.random.fold_in(root_keys(cfg)[1], POOL_BRANCH), cfg.task.pool)
 
 
 def sample_batch(cfg: RunConfig, key: jax.Array, batch: int, n_families: jax.Array | int) -> dict[str, jax.Array]:

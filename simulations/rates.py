@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.symbols import InputError
+from theory.errors import InputError
 
 RESOLVED = 5.0  # a point is resolved when its mean is at least this many standard errors above zero
 PER_OCTAVE = 4  # fit points per doubling of N

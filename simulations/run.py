@@ -30,7 +30,7 @@ from simulations.config import RunConfig, code_version
 from simulations.evaluate import damaged_curves, evaluate, stored_curves
 from simulations.files import DamagedFile, locked, write_json, write_npz
 from simulations.train import init_state, load, train
-from theory.symbols import InputError
+from theory.errors import InputError
 
 # matplotlib is not thread-safe (mathtext parsing, the font cache): runs simulated in parallel threads (the report)
 # draw their figures one at a time

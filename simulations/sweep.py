@@ -39,7 +39,7 @@ from simulations.config import RunConfig, curve_key, preset
 from simulations.files import RunLocked
 from simulations.run import simulate, write_json
 from simulations.tracking import Tracking
-from theory.symbols import InputError
+from theory.errors import InputError
 
 try:  # the slurm executor's checkpointing hook (the `slurm` extra)
     from submitit.helpers import Checkpointable

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.symbols import InputError
+from theory.errors import InputError
 
 KINDS = ("wandb",)
 PROJECT = "iclverify"  # W&B's project when WANDB_PROJECT is unset

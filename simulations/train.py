@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from simulations import devices, problem
 from simulations.config import RunConfig
 from simulations.files import FAULT, DamagedFile, read_checked, write_checked
+from simulations.keys import seed_keys
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,13 +61,6 @@ def _host_copy(models: eqx.Module) -> eqx.Module:
     return jax.tree.map(lambda x: np.array(x) if eqx.is_array(x) else x, models)
 
 
-def keys(cfg: RunConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Per-seed (init, train) keys [seeds, 2] and the evaluation key, from disjoint branches of the run seed."""
-    k_init, k_train, k_eval = problem.root_keys(cfg)
-    seeds = cfg.train.seeds
-    return jax.random.split(k_init, seeds), jax.random.split(k_train, seeds), k_eval
-
-
 def optimizer(cfg: RunConfig) -> optax.GradientTransformation:
     t = cfg.train
     schedule = optax.warmup_cosine_decay_schedule(0.0, t.lr, t.warmup, max(t.steps, t.warmup + 1), t.lr * 0.01)
@@ -74,7 +68,7 @@ def optimizer(cfg: RunConfig) -> optax.GradientTransformation:
 
 
 def init_state(cfg: RunConfig) -> TrainState:
-    init_keys, _, _ = keys(cfg)
+    init_keys, _, _ = seed_keys(cfg)
     models = eqx.filter_vmap(lambda k: problem.init_model(cfg, k))(init_keys)
     opt = optimizer(cfg)
     opt_states = eqx.filter_vmap(lambda m: opt.init(eqx.filter(m, eqx.is_array)))(models)
@@ -122,7 +116,7 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
     mesh's seed axis and each batch is split along its batch axis.
 
     The program is kept per (config, unroll_seeds, mesh), the seed left out where it does not enter the program
-    (without a finite pretraining pool, whose tasks derive from it: problem.pool_keys): runs of one process that
+    (without a finite pretraining pool, whose tasks derive from it: keys.pool_keys): runs of one process that
     differ only in their seed (a sweep's) compile it once.
     """
     where = devices.mesh(cfg.train.seeds, cfg.train.batch) if where is None else where
@@ -306,7 +300,7 @@ def train(
     if checkpoint is not None:
         state, kept, warnings = resume(cfg, checkpoint, state)
         state.warnings = warnings
-    _, train_keys, _ = keys(cfg)
+    _, train_keys, _ = seed_keys(cfg)
     where = devices.mesh(cfg.train.seeds, cfg.train.batch)
     state.models, state.opt_states = devices.by_seed((state.models, state.opt_states), where)
     train_keys = devices.by_seed(train_keys, where)

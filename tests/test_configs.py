@@ -220,13 +220,14 @@ def test_every_config_field_is_documented_with_its_presets():
         field_doc("task", "dims")
         == "classification, regression: " + BUILT_IN["regression"].__dataclass_fields__["dims"].metadata["doc"]
     )
-    assert preset_values("model", "width") == "quick 64; full 256; long 256"
-    assert preset_values("task", "noise_var") == "quick 0.25 (regression); full 0.25 (regression)"
+    assert preset_values("model", "width") == "quick 64; standard 64; full 256; long 256"
+    noise = "quick 0.25 (regression); standard 0.25 (regression); full 0.25 (regression)"
+    assert preset_values("task", "noise_var") == noise
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     text = " ".join(sub.choices["simulate"].format_help().split())
     for flag, (section, name) in SIM_FLAGS.items():
         assert f"{section}.{name}: " in text, flag
-    assert "model.depth: pre-norm transformer blocks (presets: quick 3; full 6; long 6)" in text
+    assert "model.depth: pre-norm transformer blocks (presets: quick 3; standard 3; full 6; long 6)" in text
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from test_simulations import tiny
 
-from simulations.train import init_state, keys, make_step, train
+from simulations.keys import seed_keys
+from simulations.train import init_state, make_step, train
 
 ROOT = Path(__file__).parents[1]
 
@@ -24,7 +25,8 @@ sys.path.insert(0, {tests!r})
 import jax
 from test_simulations import tiny
 from simulations import devices
-from simulations.train import init_state, keys, make_step, train
+from simulations.keys import seed_keys
+from simulations.train import init_state, make_step, train
 out = {{}}
 for seeds in (2, 1):
     cfg = tiny("tokens")
@@ -72,7 +74,7 @@ def test_micro_batches_and_remat_take_the_same_steps(attention):
     out = []
     for cfg in (base, saver):
         state = init_state(cfg)
-        _, train_keys, _ = keys(cfg)
+        _, train_keys, _ = seed_keys(cfg)
         models, _, losses = make_step(cfg)(train_keys, state.models, state.opt_states, jnp.asarray(0), 4)
         out.append((losses, jax.tree.leaves(eqx.filter(models, eqx.is_array))))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
@@ -118,7 +120,7 @@ def test_bfloat16_compute_trains_like_float32():
     losses = []
     for cfg in (base, half):
         state = init_state(cfg)
-        _, train_keys, _ = keys(cfg)
+        _, train_keys, _ = seed_keys(cfg)
         models, _, out = make_step(cfg)(train_keys, state.models, state.opt_states, jnp.asarray(0), 4)
         assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(eqx.filter(models, eqx.is_array)))
         losses.append(np.asarray(out))
@@ -134,7 +136,7 @@ def test_baselines_and_references_do_not_depend_on_the_chunk(family):
     from simulations import evaluate as E
 
     cfg = tiny("classification")
-    tasks = E._tasks(cfg, family, 7)
+    tasks = E.eval_tasks(cfg, family, 7)
     queries, _ = cfg.task.risk_queries(tasks, jax.random.PRNGKey(1), cfg.eval)
     inputs = {"tasks": tasks, "queries": queries, "keys": jax.random.split(jax.random.PRNGKey(2), 7)}
     base, refs = E.task_program(cfg, "baselines"), E.task_program(cfg, "references")

@@ -13,10 +13,11 @@ import pytest
 
 from simulations import baselines, compiletime, finetune, problem, prompts
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
+from simulations.keys import seed_keys
 from simulations.model import Transformer
 from simulations.run import simulate
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, classification, tokens
-from simulations.train import TrainingDiverged, init_state, keys, make_step, train
+from simulations.train import TrainingDiverged, init_state, make_step, train
 
 TINY_MODEL = ModelConfig(depth=1, width=16, heads=2)
 TINY_TRAIN = TrainConfig(steps=30, batch=8, seeds=2, warmup=5, checkpoint_every=10)
@@ -206,7 +207,7 @@ def test_training_loss_falls():
 def test_seeds_unrolled_or_vmapped_train_the_same_models():
     """The CPU's per-seed program and the accelerators' vmapped one compute the same steps (float tolerance)."""
     cfg = tiny("tokens")
-    _, train_keys, _ = keys(cfg)
+    _, train_keys, _ = seed_keys(cfg)
     out = {}
     for unroll in (True, False):
         state = init_state(cfg)  # a fresh copy: the step donates its inputs
@@ -428,7 +429,8 @@ def test_killed_evaluation_resumes_from_its_finished_curves(tmp_path, monkeypatc
 
 def test_training_program_is_shared_across_seeds_unless_a_pool_derives_from_the_seed():
     """Runs that differ only in their seed share the compiled training step, except with a finite pretraining pool,
-    whose tasks derive from the seed (problem.pool_keys): a shared program would train every seed on one pool."""
+    whose tasks derive from the seed (simulations.keys.pool_keys): a shared program would train every seed on one
+    pool."""
     from simulations.config import DIVERSITY
 
     cfg = tiny("tokens")

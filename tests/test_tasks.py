@@ -5,6 +5,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +45,24 @@ def test_bad_task_input_names_the_field():
         NextToken(n_max=8, train_n_max=9)
     with pytest.raises(TypeError, match=r"subclass of simulations\.tasks\.Task"):
         register_task(dict)
+
+    # a family that lacks a class attribute or a hook is told which when it is registered (and cannot be built)
+    @dataclasses.dataclass(frozen=True)
+    class NoClaim(Task):
+        kind: ClassVar[str] = "no-claim"
+
+    with pytest.raises(TypeError, match=r"NoClaim needs the class attribute\(s\) metric, risk_text, size_name, claim"):
+        register_task(NoClaim)
+
+    @dataclasses.dataclass(frozen=True)
+    class NoHooks(NoClaim):
+        metric, risk_text, size_name, claim, exponent = "m", "r", "d", "c", -1.0
+
+    hooks = "asymptotic_start, curves, error, feature_dim, loss, out_dim, readout, risk_queries, sample, size, truth"
+    with pytest.raises(TypeError, match=f"NoHooks does not define the Task hook\\(s\\) {hooks}"):
+        register_task(NoHooks)
+    with pytest.raises(TypeError, match="abstract"):
+        NoHooks()
 
 
 def test_cli_rejects_a_flag_of_another_family(tmp_path, capsys):
@@ -147,7 +166,7 @@ def test_least_squares_closed_form_and_bayes_floor_against_monte_carlo():
 
 def test_regression_run_has_every_method_and_check(tmp_path):
     from iclverify.report import verdicts_for
-    from simulations.run import simulate
+    from simulations.run import load_run, simulate
 
     cfg = RunConfig(
         LinearRegression(n_max=6, dims=(2, 3), pool=8),
@@ -161,6 +180,12 @@ def test_regression_run_has_every_method_and_check(tmp_path):
     names = {"least_squares", "ridge", "averaging", "nearest_neighbours", "dmmse", "bayes_floor", "finetune_risk"}
     assert names | {"icl", "icl_risk", "icl_vs_finetune"} <= set(methods)
     assert methods["bayes_floor"]["mean"][0] == pytest.approx(2.0, rel=1e-5)  # tr(I_d) with no example, d = 2
+    # ICL's distance to each compared baseline's predictions: |icl - ridge| >= | |icl - w.x| - |ridge - w.x| |
+    assert {f"icl_to_{b}" for b in ("ridge", "least_squares", "dmmse")} <= set(methods)
+    assert methods["icl_to_ridge"]["metric"] == "prediction distance"
+    errors = load_run(tmp_path).errors
+    icl, ridge, apart = (np.sqrt(errors[f"d=2/{k}"].astype(np.float64)) for k in ("icl", "ridge", "icl_to_ridge"))
+    assert apart.shape == icl.shape and np.all(apart >= np.abs(icl - ridge[None]) - 1e-3)
     rows = verdicts_for([tmp_path])
     checks = {r.check for r in rows}
     assert {"exponent", "exponent, bayes_floor reference", "scaling in d"} <= checks

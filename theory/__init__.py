@@ -5,11 +5,30 @@
 184.444
 """
 
-from theory.bound import Bound, Citation, Condition, MissingConstant, ValidityError
-from theory.catalogue import catalogue, get, ids
-from theory.compare import Comparison, compare
-from theory.derivation import Derivation, Step
-from theory.reference import Failure, register_problem, unregister_problem
+import importlib
+import sys
+import types
+
+# Where each public name lives: imported on first use, so that `import theory.errors` (or a module that needs only
+# the parameter domains) does not load sympy and the whole catalogue.
+_HOME = {
+    "Bound": "theory.bound",
+    "Citation": "theory.bound",
+    "Condition": "theory.bound",
+    "MissingConstant": "theory.bound",
+    "ValidityError": "theory.bound",
+    "catalogue": "theory.catalogue",
+    "get": "theory.catalogue",
+    "ids": "theory.catalogue",
+    "Comparison": "theory.compare",
+    "compare": "theory.compare",
+    "Derivation": "theory.derivation",
+    "Step": "theory.derivation",
+    "Failure": "theory.reference",
+    "register_problem": "theory.reference",
+    "unregister_problem": "theory.reference",
+    "plot": "theory.figures",  # matplotlib loads only when a figure is drawn
+}
 
 __all__ = [
     "Bound",
@@ -31,10 +50,29 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """theory.plot (theory.figures.plot), imported on first use: matplotlib loads only when a figure is drawn."""
-    if name == "plot":
-        from theory.figures import plot
+class _Package(types.ModuleType):
+    """This package's module type: `catalogue` and `compare` are functions named like the submodules that hold them,
+    and importing such a submodule must not rebind the public name to the module (the import system sets the
+    submodule as an attribute of its package)."""
 
-        return plot
-    raise AttributeError(f"module 'theory' has no attribute {name!r}")
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _HOME.get(name) == f"{self.__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    """A public name (or a submodule, `theory.audit`), imported on first use."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"theory.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"theory.{name}":  # the submodule exists but needs a missing package
+            raise
+        raise AttributeError(f"module 'theory' has no attribute {name!r}") from None

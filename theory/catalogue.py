@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from theory import concentration, distributions, pac, paper
 from theory.bound import Bound
-from theory.symbols import InputError
+from theory.errors import InputError
 
 _BOUNDS: dict[str, Bound] = {b.id: b for module in (paper, concentration, distributions, pac) for b in module.BOUNDS}
 

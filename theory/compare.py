@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from theory.bound import Bound
+from theory.errors import InputError
 from theory.reference import ALPHA, count_failures, rate_test
-from theory.symbols import InputError
 
 
 @dataclass(frozen=True)

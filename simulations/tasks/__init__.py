@@ -21,20 +21,29 @@ from simulations.tasks.base import RatioCheck, Task, tuples
 from simulations.tasks.classification import Halfspaces
 from simulations.tasks.regression import LinearRegression
 from simulations.tasks.tokens import NextToken
-from theory.symbols import InputError
+from theory.errors import InputError
 
 ENTRY_POINTS = "iclverify.tasks"
+# the class attributes every family must set (Task declares them without a value)
+REQUIRED = ("kind", "metric", "risk_text", "size_name", "claim", "exponent")
 _REGISTRY: dict[str, type[Task]] = {}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
     """Make a Task subclass runnable by name (its `kind`); usable as a class decorator. Re-registering the same
-    kind replaces it (convenient in notebooks)."""
+    kind replaces it (convenient in notebooks). A TypeError names what the class lacks: a required class attribute
+    (REQUIRED) or a hook `Task` declares abstract (sample, error, risk_queries, ...)."""
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise TypeError(f"register_task takes a subclass of simulations.tasks.Task; got {cls!r}")
     kind = getattr(cls, "kind", None)
     if not isinstance(kind, str) or not kind:
         raise TypeError(f"{cls.__name__} needs a class attribute kind: ClassVar[str] (its registry name)")
+    missing = [name for name in REQUIRED if not hasattr(cls, name)]
+    if missing:
+        raise TypeError(f"{cls.__name__} needs the class attribute(s) {', '.join(missing)} (simulations.tasks.Task)")
+    if cls.__abstractmethods__:
+        hooks = ", ".join(sorted(cls.__abstractmethods__))
+        raise TypeError(f"{cls.__name__} does not define the Task hook(s) {hooks} (simulations.tasks.Task)")
     _REGISTRY[kind] = cls
     return cls
 

@@ -20,6 +20,7 @@ Array conventions (one task; vmap adds the leading task axis):
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jax
 import numpy as np
 
-from theory.symbols import InputError
+from theory.errors import InputError
 
 if TYPE_CHECKING:
     from simulations.config import EvalConfig
@@ -69,7 +70,7 @@ class RatioCheck:
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(abc.ABC):
     """Base of every task family: subclass it (a frozen dataclass) and register it (`register_task`).
 
     Class attributes (ClassVar) say what the family is and what its verdicts test; the methods below sample
@@ -117,59 +118,62 @@ class Task:
 
     # ---- shapes and curves ----------------------------------------------------------------------------------
     @property
+    @abc.abstractmethod
     def curves(self) -> list[dict]:
         """One entry per task-parameter value, in config order: {'d': 4} or {'m': 2, 'V': 4}."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def feature_dim(self) -> int:
         """Size of one prompt token."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def out_dim(self) -> int:
         """Size of the model's output at one position."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def size(self, params: dict) -> float:
         """The parameter the theory scales with (d, or m V) of one curve."""
-        raise NotImplementedError
 
     def size_axes(self, params: dict) -> dict[str, float]:
         """The sizes the theory scales with, one axis each (tokens: {'m': m, 'V': V}); the relative size checks
         fit one exponent per axis along which the curves vary. Default: {size_name: size(params)}."""
         return {self.size_name: self.size(params)}
 
+    @abc.abstractmethod
     def asymptotic_start(self, params: dict) -> int:
         """n_min of the exponent fits: the smallest N taken to be in the asymptotic regime."""
-        raise NotImplementedError
 
     # ---- sampling and the model's outputs (pure, jit- and vmap-safe) ------------------------------------------
+    @abc.abstractmethod
     def sample(self, key: jax.Array, family: jax.Array, latent_key: jax.Array | None = None) -> dict[str, jax.Array]:
         """One task of curve index `family` with n_max + 1 examples and its prompt (see the module docstring).
 
         latent_key, when given, replaces the key of the task's latent parameters (its w, its laws): a finite
         pool of pretraining tasks draws it from a fixed set while the examples stay fresh.
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def readout(self, out: jax.Array, active: jax.Array) -> jax.Array:
-        raise NotImplementedError
+        """The model's outputs [..., out_dim] at the query positions as the family's raw output (a logit,
+        log-probabilities, a value), padded entries masked by `active`."""
 
+    @abc.abstractmethod
     def loss(self, output: jax.Array, target: jax.Array) -> jax.Array:
-        raise NotImplementedError
+        """The per-example training loss of readout's output against the prompt's target."""
 
     def prediction(self, output: Any) -> Any:
         """What is scored, from readout's output (numpy or jax)."""
         return output
 
+    @abc.abstractmethod
     def truth(self, task: dict) -> Any:
         """The clean answer to each query q_0..q_n, [n+1, ...] (batched over leading axes)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def error(self, pred: Any, truth: Any) -> Any:
         """Error of predictions against truths, broadcast over leading axes."""
-        raise NotImplementedError
 
     def secondary(self, pred: Any, truth: Any) -> dict[str, Any]:
         """Other metrics in which ICL and the task's references are also scored, {suffix: errors} (e.g. {'kl':
@@ -194,10 +198,10 @@ class Task:
         """Exact expected errors given each prompt (already scored, not predictions): {name: [E, n+1]}."""
         return {}
 
+    @abc.abstractmethod
     def risk_queries(self, tasks: dict, key: jax.Array, ev: EvalConfig) -> tuple[jax.Array, Any]:
         """Extra queries for the per-task risk, asked after every prefix: (query tokens [E, K, feature_dim],
         their truths [E, K, ...])."""
-        raise NotImplementedError
 
     def reference_predictions(self, tasks: dict, queries: Any, keys: jax.Array, ev: EvalConfig) -> dict[str, Any]:
         """Reference learners' predictions for the per-task risk's extra queries (risk_queries) after every prefix:

@@ -18,7 +18,7 @@ import numpy as np
 from simulations import baselines
 from simulations.tasks.base import documented
 from simulations.tasks.gaussian import GaussianInputs
-from theory.symbols import InputError
+from theory.errors import InputError
 
 BASELINES = {"averaging": baselines.averaging, "logistic": baselines.logistic}  # per task; vmapped over tasks
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from simulations import prompts
 from simulations.tasks.base import Task, documented
-from theory.symbols import InputError
+from theory.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from simulations import baselines, prompts
 from simulations.tasks.base import RatioCheck, Task, documented, require_real
-from theory.symbols import InputError
+from theory.errors import InputError
 
 
 def sample(
