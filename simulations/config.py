@@ -18,8 +18,9 @@ from theory.errors import InputError
 # runs written by older code are refused instead of silently reused. 2: two-stage bootstrap intervals, exact and
 # converged references; 3: fine-tuning scored by per-task risk with settings chosen on validation tasks; 4: the
 # in-context predictor's risks at half the training budget (halfway_risk, ...), from checkpoint-half.eqx; 5:
-# checkpoints and stored curves carry a SHA-256 checksum (simulations.files), so older ones would read as damaged.
-SCHEMA = 5
+# checkpoints and stored curves carry a SHA-256 checksum (simulations.files), so older ones would read as damaged;
+# 6: the halfspace Bayes sampler's settings (bayes_chains, bayes_steps) moved from eval to the task.
+SCHEMA = 6
 
 
 def curve_key(params: dict) -> str:
@@ -109,10 +110,10 @@ class EvalConfig:
     """Evaluation on held-out tasks: `tasks` per curve for the mean curves, the first `risk_tasks` of them for
     the per-task risk (`risk_queries` fresh queries each), the first `finetune_tasks` of those for fine-tuning
     (none when 0; Adam, learning rate from `finetune_lrs` and steps from the checkpoints of `finetune_steps`,
-    both chosen per N on `finetune_validation` separate tasks); `bootstrap` resamples per interval; the
-    Bayes-optimal halfspace classifier's sampler runs `bayes_chains` hit-and-run chains of `bayes_steps` steps.
-    `chunk`, `risk_chunk`, `finetune_chunk` and `prefix_batch` set how much one compiled call holds (the peak
-    device memory of evaluation, simulations.memory), not what it computes."""
+    both chosen per N on `finetune_validation` separate tasks); `bootstrap` resamples per interval. A family's
+    own evaluation settings (the halfspace Bayes sampler's chains and steps) are fields of its task, so that they
+    change no other family's run hash. `chunk`, `risk_chunk`, `finetune_chunk` and `prefix_batch` set how much
+    one compiled call holds (the peak device memory of evaluation, simulations.memory), not what it computes."""
 
     tasks: int = documented(512, "held-out tasks per curve, fresh from the prior")
     bootstrap: int = documented(1000, "bootstrap resamples per 95% interval (seeds and tasks resampled)")
@@ -124,10 +125,6 @@ class EvalConfig:
     finetune_validation: int = documented(
         8, "validation tasks per curve on which each N's fine-tuning learning rate and steps are chosen"
     )
-    bayes_chains: int = documented(
-        33, "hit-and-run chains per (task, prefix) of the sampled Bayes-optimal classifier (odd: no tied votes)"
-    )
-    bayes_steps: int = documented(60, "hit-and-run steps per chain")
     risk_tasks: int = documented(
         256, "first tasks whose per-task risk (error over many queries, or over every context) is measured"
     )
@@ -147,11 +144,9 @@ class EvalConfig:
         require_int("risk_tasks", self.risk_tasks, 2, self.tasks, f"an integer in [2, tasks = {self.tasks}]")
         top = f"an integer in [0, risk_tasks = {self.risk_tasks}]"  # fine-tuning is scored on ICL's risk tasks
         require_int("finetune_tasks", self.finetune_tasks, 0, self.risk_tasks, top)  # 0: no fine-tuning
-        names = ("finetune_steps", "finetune_validation", "bayes_chains", "bayes_steps", "risk_queries", "chunk")
+        names = ("finetune_steps", "finetune_validation", "risk_queries", "chunk")
         for name in (*names, "risk_chunk", "finetune_chunk", "prefix_batch"):
             require_int(name, getattr(self, name), 1)
-        if self.bayes_chains % 2 == 0:
-            raise InputError(f"bayes_chains must be an odd integer >= 1 (no tied votes); got {self.bayes_chains}")
         if not isinstance(self.finetune_lrs, tuple) or not self.finetune_lrs:
             raise InputError(f"finetune_lrs must be a non-empty tuple of learning rates; got {self.finetune_lrs!r}")
         for lr in self.finetune_lrs:
@@ -213,11 +208,15 @@ class RunConfig:
         legacy = {"classification": ("families", "alpha"), "tokens": ("dims", "label_noise")}.get(kind, ())
         for name in legacy:
             task.pop(name, None)
+        ev = {k: tuples(v) for k, v in data["eval"].items()}
+        moved = {k: ev.pop(k) for k in ("bayes_chains", "bayes_steps") if k in ev}  # schema < 6: eval held them
+        if kind == "classification":
+            task = moved | task
         return cls(
             task=make_task(kind, **task),
             model=_section(ModelConfig, "model", data["model"]),
             train=_section(TrainConfig, "train", data["train"]),
-            eval=_section(EvalConfig, "eval", {k: tuples(v) for k, v in data["eval"].items()}),
+            eval=_section(EvalConfig, "eval", ev),
             seed=_seed(data["seed"]),
         )
 

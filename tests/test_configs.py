@@ -170,8 +170,6 @@ SET_VALUES = {
         "finetune_steps": 20,
         "finetune_lrs": [1e-3],
         "finetune_validation": 6,
-        "bayes_chains": 11,
-        "bayes_steps": 30,
         "risk_tasks": 128,
         "risk_queries": 32,
         "chunk": 64,
@@ -179,7 +177,10 @@ SET_VALUES = {
         "finetune_chunk": 4,
         "prefix_batch": 16,
     },
-    "classification": {"n_max": 20, "train_n_max": 8, "pool": 64, "dims": [2, 5], "pairs": True, "label_noise": 0.1},
+    "classification": {
+        **{"n_max": 20, "train_n_max": 8, "pool": 64, "dims": [2, 5], "pairs": True, "label_noise": 0.1},
+        **{"bayes_chains": 11, "bayes_steps": 30},
+    },
     "tokens": {"n_max": 20, "train_n_max": 8, "pool": 64, "families": [[3, 3]], "alpha": 0.5},
     "regression": {"n_max": 20, "train_n_max": 8, "pool": 64, "dims": [4], "pairs": True, "noise_var": 0.5},
 }

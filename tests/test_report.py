@@ -22,8 +22,6 @@ TINY = dict(
         bootstrap=50,
         finetune_tasks=4,
         finetune_steps=2,
-        bayes_chains=5,
-        bayes_steps=5,
         risk_tasks=8,
         risk_queries=8,
     ),
@@ -32,7 +30,7 @@ TINY = dict(
 
 def _report(out, argv=None):
     configs = {
-        "classification": RunConfig(Halfspaces(n_max=8, dims=(2, 3)), **TINY),
+        "classification": RunConfig(Halfspaces(n_max=8, dims=(2, 3), bayes_chains=5, bayes_steps=5), **TINY),
         "tokens": RunConfig(NextToken(n_max=8, families=((2, 2), (1, 4))), **TINY),
         "regression": RunConfig(LinearRegression(n_max=8, dims=(2, 3)), **TINY),
     }

@@ -21,13 +21,11 @@ from simulations.train import TrainingDiverged, init_state, make_step, train
 
 TINY_MODEL = ModelConfig(depth=1, width=16, heads=2)
 TINY_TRAIN = TrainConfig(steps=30, batch=8, seeds=2, warmup=5, checkpoint_every=10)
-TINY_EVAL = EvalConfig(
-    tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, bayes_chains=5, bayes_steps=5, risk_tasks=8
-)
+TINY_EVAL = EvalConfig(tasks=8, bootstrap=50, finetune_tasks=4, finetune_steps=3, risk_tasks=8)
 
 
 TINY_TASKS = {
-    "classification": Halfspaces(n_max=4, dims=(2, 3)),
+    "classification": Halfspaces(n_max=4, dims=(2, 3), bayes_chains=5, bayes_steps=5),
     "tokens": NextToken(n_max=4, families=((2, 3), (1, 4))),
     "regression": LinearRegression(n_max=4, dims=(2, 3)),
 }

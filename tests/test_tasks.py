@@ -41,6 +41,8 @@ def test_bad_task_input_names_the_field():
         LinearRegression(noise_var=0.0)
     with pytest.raises(ValueError, match="pool must be an integer >= 1"):
         Halfspaces(pool=0)
+    with pytest.raises(ValueError, match=r"bayes_chains must be an odd integer >= 1 \(no tied votes\); got 4"):
+        Halfspaces(bayes_chains=4)  # a family's own evaluation setting, validated with the family
     with pytest.raises(ValueError, match=r"train_n_max must be an integer in \[1, n_max = 8\]"):
         NextToken(n_max=8, train_n_max=9)
     with pytest.raises(TypeError, match=r"subclass of simulations\.tasks\.Task"):

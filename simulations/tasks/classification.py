@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import baselines
-from simulations.tasks.base import documented
+from simulations.tasks.base import documented, require_int
 from simulations.tasks.gaussian import GaussianInputs
 from theory.errors import InputError
 
@@ -50,7 +50,8 @@ def zero_one(pred, truth):
 @dataclass(frozen=True)
 class Halfspaces(GaussianInputs):
     """Halfspaces in R^d for each d in `dims` (zero-padded to max(dims)); labels flipped with probability
-    `label_noise`."""
+    `label_noise`. The Bayes-optimal classifier's sampler (for d > 2) runs `bayes_chains` hit-and-run chains of
+    `bayes_steps` steps per (task, prefix): evaluation settings of this family alone, so they are its fields."""
 
     kind: ClassVar[str] = "classification"
     metric: ClassVar[str] = "0-1 error"
@@ -73,11 +74,20 @@ class Halfspaces(GaussianInputs):
     finetune_reference: ClassVar[str | None] = "logistic"
 
     label_noise: float = documented(0.0, "probability that a label is flipped, in [0, 0.5)")
+    bayes_chains: int = documented(
+        33, "hit-and-run chains per (task, prefix) of the sampled Bayes-optimal classifier (odd: no tied votes)"
+    )
+    bayes_steps: int = documented(60, "hit-and-run steps per chain of the sampled Bayes-optimal classifier")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0 <= self.label_noise < 0.5:
             raise InputError(f"label_noise must be in [0, 0.5); got {self.label_noise}")
+        require_int("bayes_steps", self.bayes_steps, 1)
+        odd = "an odd integer >= 1 (no tied votes)"
+        require_int("bayes_chains", self.bayes_chains, 1, text=odd)
+        if self.bayes_chains % 2 == 0:
+            raise InputError(f"bayes_chains must be {odd}; got {self.bayes_chains}")
 
     def sample(self, key, family, latent_key=None):
         d = jnp.asarray(self.dims)[family]
@@ -116,7 +126,7 @@ class Halfspaces(GaussianInputs):
         if self.label_noise == 0:  # the version-space posterior needs noise-free labels
             w_mm = jax.vmap(baselines.max_margin_path)(x, y)  # the sampler's centre, and a point inside the arc
             active = (jnp.arange(x.shape[-1])[None, :] < tasks["active"][:, None]).astype(jnp.float32)
-            chains, steps = ev.bayes_chains, ev.bayes_steps
+            chains, steps = self.bayes_chains, self.bayes_steps
 
             def exact(_):
                 return jax.vmap(baselines.bayes_2d)(x, y, w_mm, xq)
