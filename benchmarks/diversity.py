@@ -5,7 +5,7 @@ space to the discrete-prior posterior mean (dMMSE, the Bayes rule for the pool) 
 the Gaussian prior) on fresh Gaussian tasks, averaged over N and divided by d -- Raventós et al.'s figure of merit
 (iclverify.reproductions.task_diversity) -- and the three excess errors at n_max. With a small pool the model
 should sit near dMMSE, with a large one near ridge. Runs are kept in --out and reused; `report --preset standard`
-reads the `standard` runs.
+trains the `standard` runs itself (in its directory, diversity-<M>).
 
     python benchmarks/diversity.py [--preset quick|standard|full] [--out runs/diversity]
 """

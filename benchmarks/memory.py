@@ -5,7 +5,7 @@ each stage's compiled program (simulations.memory: arguments + outputs + tempora
 current backend, beside the upper estimate that `simulate` checks before training (read from the traced program,
 without compiling), then the total -- the largest stage of any run, since stages run one after another and a run's
 arrays are freed before the next -- against a budget (default 60 GB for full and long, one 80 GB GPU with room;
-4 GB for quick). Exit status 1 when over budget.
+4 GB for quick and standard). Exit status 1 when over budget.
 
     python benchmarks/memory.py [--preset quick|standard|full|long] [--budget GB] [--run NAME]
 """

@@ -188,7 +188,8 @@ def report(
     )
     md = _markdown(data)
     (out / "report.md").write_text(md)
-    _track_report(track, out, preset, seed, {**runs, **side_runs}, rows)
+    tracked = {**runs, **lengths, **{f"diversity-{m}": run for m, run in pools.items()}}  # length runs by position
+    _track_report(track, out, preset, seed, tracked, rows)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
 
@@ -703,7 +704,7 @@ def _finetune_and_context(r: ReportData) -> list[str]:
         "",
         f"**Window and retrieval** (`{V.BOUNDED}`). Tokens tasks with m in {list(wc.ms)} contexts over V = {wc.V} "
         f"tokens and a dataset of {wc.data} examples per task, cut to a window of k examples by random selection or "
-        "by retrieval (the examples of the query's context first); the quick tokens model is asked the query's "
+        "by retrieval (the examples of the query's context first); the report's tokens model is asked the query's "
         f"context after every window k (TV to the true law, {wc.tasks} tasks x seeds). The reading predicts that the "
         "window needed grows like m without retrieval and does not grow with retrieval.",
         "",
@@ -725,7 +726,7 @@ def _length_lines(lengths: dict[str, Run]) -> list[str]:
     """The length-generalization paragraph and figure, or where the report does not train those runs."""
     if not lengths:
         return [
-            "**Length generalization** is trained by `report --full` only (sanity rows; the quick report's budget "
+            "**Length generalization** is trained by `report --full` only (sanity rows; a CPU report's budget "
             "goes to the runs that test the claims); `iclverify long-context --preset cpu` measures it for "
             "encoders on a CPU.",
             "",

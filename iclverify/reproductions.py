@@ -28,6 +28,7 @@ import numpy as np
 from simulations.config import curve_key
 from simulations.evaluate import COMPARED
 from simulations.run import Run
+from theory.errors import InputError
 
 GARG_METHODS = ("icl", "ridge", "least_squares", "averaging", "nearest_neighbours")
 
@@ -77,7 +78,10 @@ def task_diversity(runs: Mapping[int, Run]) -> list[dict]:
         run = runs[pool]
         (params,) = run.cfg.task.curves
         d, key = int(params["d"]), curve_key(params)
-        dist = {b: float(_mean(run, f"{key}/{COMPARED}{b}").mean()) / d for b in ("dmmse", "ridge")}
+        means = {b: _mean(run, f"{key}/{COMPARED}{b}") for b in ("dmmse", "ridge")}
+        if any(m is None for m in means.values()):
+            raise InputError(f"{run.path} has no {COMPARED}dmmse and {COMPARED}ridge: not a pool run of a regression")
+        dist = {b: float(m.mean()) / d for b, m in means.items()}
         last = {m: float(_mean(run, f"{key}/{m}")[-1]) for m in ("icl", "dmmse", "ridge")}
         nearer = min(dist, key=dist.get)
         out.append({"pool": pool, "d": d, "distance_over_d": dist, "nearer": nearer, "error_at_n_max": last})

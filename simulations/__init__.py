@@ -5,8 +5,8 @@ classical baselines and a fine-tuned model.
     metrics = simulate(PRESETS["quick"]["classification"], "runs/cls")
 
 Task families (halfspaces, next-token laws, linear regression, or your own) are plug-ins: see
-simulations.tasks and `register_task`. From `theory` it takes only the error type (theory.errors) and the parameter
-domains; `iclverify` joins the two.
+simulations.tasks and `register_task`. From `theory` it takes only the error type (theory.errors), which imports
+nothing; `iclverify` joins the two.
 """
 
 import importlib

@@ -344,6 +344,9 @@ def _curve(
     task, ev = cfg.task, cfg.eval
     tasks = eval_tasks(cfg, family, ev.tasks)
     raw = _errors(cfg, models, tasks, family)
+    # ICL's distances to baselines go last: each method's bootstrap seed is its position (below), which must not
+    # move for the methods stored before them
+    distances = {name: raw.pop(name) for name in list(raw) if name.startswith(COMPARED)}
     risk_tasks = {k: v[: ev.risk_tasks] for k, v in tasks.items()}
     queries, truth = task.risk_queries(risk_tasks, eval_key(cfg, family, Curve.RISK_QUERIES), ev)
     raw |= _references(cfg, risk_tasks, queries, truth, params, family)
@@ -357,7 +360,7 @@ def _curve(
     tuned, chosen = {}, None
     if ev.finetune_tasks:
         tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)
-    raw |= tuned
+    raw |= tuned | distances
     methods = {}
     for i, (name, values) in enumerate(raw.items()):
         summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=ev.bootstrap)

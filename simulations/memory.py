@@ -234,8 +234,8 @@ BUDGETS_GB = {"quick": 4.0, "standard": 4.0, "full": 60.0, "long": 60.0}
 
 
 def preset_runs(name: str) -> dict[str, RunConfig]:
-    """Every distinct run of a preset: its simulations, its length-generalization runs and (full) one of the task-
-    diversity runs (they differ only in the pool size)."""
+    """Every distinct run of a preset: its simulations, its length-generalization runs and one of its task-
+    diversity runs, where it has them (they differ only in the pool size)."""
     runs = dict(PRESETS.get(name, {}))
     runs |= {f"length-{pos}": cfg for pos, cfg in LENGTH.get(name, {}).items() if cfg not in runs.values()}
     if name in DIVERSITY:
