@@ -95,8 +95,9 @@ def markdown(tracking: list[dict], diversity: list[dict]) -> list[str]:
         md += [
             "**ICL tracks ridge** (Garg et al. 2022; Akyurek et al. 2022). Excess squared error / d on fresh tasks "
             "(the figure of merit of Garg et al.'s Figure 2 without its noise floor), and ICL's distance in "
-            "prediction space to ridge and to least squares averaged over N = 0..n_max, / d. Ridge at lam = sigma^2 "
-            "is the Bayes-optimal predictor; a model that learned the task sits on it.",
+            "prediction space to ridge and to least squares averaged over N = 0..n_max, / d (the distance to least "
+            "squares is dominated by its interpolation peak at N near d). Ridge at lam = sigma^2 is the "
+            "Bayes-optimal predictor; a model that learned the task sits on it.",
             "",
             "| d | N | ICL | ridge | least squares | averaging | 3-NN | ICL to ridge | ICL to least squares |",
             "|---|---|---|---|---|---|---|---|---|",
