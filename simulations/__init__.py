@@ -5,11 +5,11 @@ classical baselines and a fine-tuned model.
     metrics = simulate(PRESETS["quick"]["classification"], "runs/cls")
 
 Task families (halfspaces, next-token laws, linear regression, or your own) are plug-ins: see
-simulations.tasks and `register_task`. From `theory` it takes only the error type (theory.errors), which imports
-nothing; `iclverify` joins the two.
+simulations.tasks and `register_task`. From `theory` it takes only the error type and the lazy-import
+helper (theory.errors, theory.lazy), which load nothing heavy; `iclverify` joins the two.
 """
 
-import importlib
+from theory import lazy
 
 # Where each public name lives: imported on first use, so that a numpy-only module (`simulations.rates`) does not
 # load JAX through this package.
@@ -46,13 +46,4 @@ __all__ = [
 
 def __getattr__(name: str):
     """A public name (or a submodule, `simulations.plots`), imported on first use."""
-    if name in _HOME:
-        value = getattr(importlib.import_module(_HOME[name]), name)
-        globals()[name] = value
-        return value
-    try:
-        return importlib.import_module(f"simulations.{name}")
-    except ModuleNotFoundError as err:
-        if err.name != f"simulations.{name}":  # the submodule exists but needs a missing package
-            raise
-        raise AttributeError(f"module 'simulations' has no attribute {name!r}") from None
+    return lazy.attribute(__name__, _HOME, globals(), name)

@@ -5,9 +5,10 @@
 184.444
 """
 
-import importlib
 import sys
 import types
+
+from theory import lazy
 
 # Where each public name lives: imported on first use, so that `import theory.errors` (or a module that needs only
 # the parameter domains) does not load sympy and the whole catalogue.
@@ -66,13 +67,4 @@ sys.modules[__name__].__class__ = _Package
 
 def __getattr__(name: str):
     """A public name (or a submodule, `theory.audit`), imported on first use."""
-    if name in _HOME:
-        value = getattr(importlib.import_module(_HOME[name]), name)
-        globals()[name] = value
-        return value
-    try:
-        return importlib.import_module(f"theory.{name}")
-    except ModuleNotFoundError as err:
-        if err.name != f"theory.{name}":  # the submodule exists but needs a missing package
-            raise
-        raise AttributeError(f"module 'theory' has no attribute {name!r}") from None
+    return lazy.attribute(__name__, _HOME, globals(), name)
