@@ -4,6 +4,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pytest
 from wandb_offline import offline_runs
 
@@ -44,8 +45,6 @@ def _report(out, argv=None):
             R, "preset_configs", lambda preset, seed: {k: dataclasses.replace(c, seed=seed) for k, c in configs.items()}
         )
         mp.setattr(R, "length_configs", lambda preset, seed: lengths)
-        pooled = dataclasses.replace(configs["regression"], task=LinearRegression(n_max=8, dims=(2,), pool=4))
-        mp.setattr(R, "diversity_configs", lambda preset, seed: {4: pooled})  # one pool: the same code path
         mp.setitem(R.WINDOW, "quick", bounded.WindowConfig(ms=(1, 2), V=4, data=16, tasks=8))
         mp.setitem(R.FIXED, "quick", bounded.FixedConfig(tasks=4, holdout=256, truth=64))
         mp.setitem(R.TRIALS, "quick", 200)
@@ -65,7 +64,7 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
     test_simulate_is_deterministic_and_reused's) recomputes coverage, the bounded-context experiments and every fit,
     and gives byte-identical verdicts."""
     out, _ = tiny_report
-    for run in ("classification", "tokens", "regression", "length-rope", "diversity-4"):
+    for run in ("classification", "tokens", "regression", "length-rope"):
         shutil.copytree(out / run, tmp_path / run)
     _report(tmp_path)
     assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
@@ -74,7 +73,8 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
 def test_report_writes_everything(tiny_report):
     out, rows = tiny_report
     per_run = [f for kind in ("classification", "tokens", "regression") for f in R.task_plot_files(kind).values()]
-    for name in ["report.md", "verdicts.json", *R.PLOT_FILES.values(), *per_run, "regression_double_descent.png"]:
+    shared = [f for name, f in R.PLOT_FILES.items() if name != "diversity"]  # the quick report trains no pools
+    for name in ["report.md", "verdicts.json", *shared, *per_run, "regression_double_descent.png"]:
         assert (out / name).is_file(), name
     assert json.loads((out / "verdicts.json").read_text()) == json.loads(json.dumps([r.to_dict() for r in rows]))
     claims = {r.claim for r in rows}
@@ -85,14 +85,10 @@ def test_report_writes_everything(tiny_report):
     assert {"window scaling in m, random", "window scaling in m, retrieval", "fixed-context coverage"} <= checks
     assert any(c.startswith("length generalization, rope") for c in checks)
     assert (out / "bounded.npz").is_file() and (out / "length-rope" / "metrics.json").is_file()
-    # the known results: ridge tracking per regression curve, the diversity run's distances to dMMSE and ridge
+    # the known results: ridge tracking per regression curve (the pool runs are report --preset standard's)
     known = json.loads((out / "reproductions.json").read_text())
-    assert [r["d"] for r in known["ridge_tracking"]] == [2, 3]
+    assert [r["d"] for r in known["ridge_tracking"]] == [2, 3] and known["task_diversity"] == []
     assert all(set(r["distance_over_d"]) == {"ridge", "least_squares"} for r in known["ridge_tracking"])
-    assert [r["pool"] for r in known["task_diversity"]] == [4] and known["task_diversity"][0]["nearer"] in {
-        "dmmse",
-        "ridge",
-    }
     assert {r.verdict for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
 
 
@@ -103,7 +99,8 @@ def test_report_numbers_are_the_verdicts(tiny_report):
         assert R.fmt_estimate(r) in md, r
     for line in R.verdict_table([r for r in rows if R.section(r) != "coverage"])[2:]:
         assert line in md
-    for image in [*R.PLOT_FILES.values(), *R.task_plot_files("regression").values(), "regression_double_descent.png"]:
+    shared = [f for name, f in R.PLOT_FILES.items() if name != "diversity"]
+    for image in [*shared, *R.task_plot_files("regression").values(), "regression_double_descent.png"]:
         assert f"]({image})" in md
     # a claim's headline says how many curves are converged (where ICL's ratio to the reference is defined), or
     # names the curves without an estimate among its limits; each simulation's time says its compiling share
@@ -176,3 +173,25 @@ def test_calibrate_on_a_finished_runs_own_curves(tiny_report, capsys):
     assert "reference (seed noise)" in learners and "the run's ICL slowed by N^0.25" in learners
     assert all(r["preset"] == "run tokens" and abs(sum(r["frequencies"].values()) - 1) < 1e-9 for r in rows)
     assert main(["calibrate", "--run", str(out / "nowhere"), "--reps", "1"]) == 2  # one line, exit 2
+
+
+def test_the_task_diversity_figure_of_merit_from_pool_runs(tiny_report, tmp_path):
+    """Raventos et al.'s dPMSE / d, from the arrays evaluation stores (here set by hand: the distances are known),
+    through the report's own step that writes reproductions.json and the figure."""
+    from simulations.run import Run, load_run
+
+    out, _ = tiny_report
+    pools = {}
+    for pool, (to_dmmse, to_ridge) in {4: (0.1, 0.8), 256: (0.6, 0.2)}.items():
+        cfg = RunConfig(LinearRegression(n_max=4, dims=(2,), pool=pool), **TINY)
+        ones = np.ones((2, 3, 5))
+        errors = {"d=2/icl_to_dmmse": to_dmmse * ones, "d=2/icl_to_ridge": to_ridge * ones, "d=2/icl": 0.5 * ones}
+        errors |= {"d=2/dmmse": 0.7 * ones[0], "d=2/ridge": 0.3 * ones[0]}
+        pools[pool] = Run(tmp_path / f"diversity-{pool}", cfg, {}, errors, {})
+    known = R._reproductions({"regression": load_run(out / "regression")}, pools, tmp_path)
+    rows = known["task_diversity"]
+    assert [r["pool"] for r in rows] == [4, 256] and [r["nearer"] for r in rows] == ["dmmse", "ridge"]
+    assert rows[0]["distance_over_d"] == pytest.approx({"dmmse": 0.05, "ridge": 0.4})  # / d = 2
+    assert rows[1]["error_at_n_max"] == pytest.approx({"icl": 0.5, "dmmse": 0.7, "ridge": 0.3})
+    assert (tmp_path / R.PLOT_FILES["diversity"]).is_file()
+    assert json.loads((tmp_path / "reproductions.json").read_text())["task_diversity"] == json.loads(json.dumps(rows))
