@@ -818,11 +818,10 @@ def _bounds_and_audit(r: ReportData) -> list[str]:
 
 def _parameters(r: ReportData) -> list[str]:
     md = ["", "## Parameters", ""]
-    side = {f"length-{p}": run for p, run in r.lengths.items()} | {f"diversity-{m}": run for m, run in r.pools.items()}
-    for kind, run in {**r.runs, **side}.items():
+    for run in [*r.runs.values(), *r.lengths.values(), *r.pools.values()]:
         cfg, timing = run.cfg, run.timing
         md += [
-            f"- {kind}: run `{cfg.hash}`, training {_seconds(timing, 'train')}, evaluation "
+            f"- {run.path.name}: run `{cfg.hash}`, training {_seconds(timing, 'train')}, evaluation "
             f"{_seconds(timing, 'evaluate')} (when last computed)",
             "",
             "  ```json",
