@@ -374,13 +374,15 @@ def _tracking(args: argparse.Namespace, group: str | None = None):
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     _compilation_cache()
-    from simulations.config import curve_key
+    from simulations.records import summaries
     from simulations.run import simulate
 
     cfg = simulation_config(args)
     metrics = simulate(cfg, args.out, progress=not args.quiet and not args.json, track=_tracking(args))
     if args.json:
-        last = {curve_key(c["params"]): {k: v["mean"][-1] for k, v in c["methods"].items()} for c in metrics["curves"]}
+        last: dict[str, dict[str, float]] = {}
+        for curve, method, values in summaries(metrics):
+            last.setdefault(curve, {})[method] = values["mean"][-1]
         files = ["config.json", "metrics.json", "errors.npz", "timing.json", "checkpoint.eqx", "error_vs_n.png"]
         out = {"run": metrics["config_hash"], "out": str(args.out), "files": files, "task": cfg.task.kind}
         print(json.dumps(out | {"n_max": cfg.task.n_max, "mean_error_at_n_max": last}, indent=2))

@@ -28,8 +28,10 @@ from iclverify import reproductions
 from iclverify import verdicts as V
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, compiletime, longcontext, plots, rates, tracking
-from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig, curve_key
-from simulations.run import Run, load_models, load_run, simulate, write_json, write_npz
+from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig
+from simulations.files import write_json, write_npz
+from simulations.records import curve_key
+from simulations.run import Run, load_models, load_run, simulate
 from simulations.sweep import execute, run_directories
 from simulations.tracking import Tracking
 from theory.audit import audit
@@ -183,8 +185,22 @@ def report(
     wc, fc = WINDOW[preset], FIXED[preset]
     wall["total"] = time.perf_counter() - start
     data = ReportData(
-        preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures, long_context,
-        known, pools,
+        preset,
+        seed,
+        configs,
+        runs,
+        rows,
+        bounds,
+        audited,
+        wall,
+        compiling,
+        lengths,
+        wc,
+        fc,
+        figures,
+        long_context,
+        known,
+        pools,
     )
     md = _markdown(data)
     (out / "report.md").write_text(md)
@@ -214,7 +230,15 @@ def verdict_tables(path: Path) -> dict[str, list[dict]]:
 
 
 def _simulations(
-    configs, side: dict[str, RunConfig], out: Path, address: str | None, track, timed, say, wall, compiling,
+    configs,
+    side: dict[str, RunConfig],
+    out: Path,
+    address: str | None,
+    track,
+    timed,
+    say,
+    wall,
+    compiling,
     parallel: int,
 ) -> tuple[dict, dict]:
     """Train and evaluate (or reuse) the preset's runs and the side runs (length generalization, task diversity;
@@ -534,6 +558,7 @@ def _claim_sentence(run: Run, rows: list[V.Verdict]) -> str:
 
     ratios = [r.detail.get("ratio") for r in rel if r.detail.get("ratio") is not None]
     limits = [f"the range N in [{lo}, {hi}] (two octaves)"]
+
     def why(start: str, group: list[V.Verdict] = rel + size) -> int:  # rows inconclusive for that reason
         return sum(str(r.detail.get("why", "")).startswith(start) for r in group)
 

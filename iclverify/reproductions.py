@@ -25,17 +25,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from simulations.config import curve_key
-from simulations.evaluate import COMPARED
+from simulations.records import compared
 from simulations.run import Run
 from theory.errors import InputError
 
 GARG_METHODS = ("icl", "ridge", "least_squares", "averaging", "nearest_neighbours")
 
 
-def _mean(run: Run, key: str) -> np.ndarray | None:
-    """The mean over seeds and tasks of an errors.npz array, per N; None when the run has no such array."""
-    values = run.errors.get(key)
+def _mean(run: Run, params: dict, method: str) -> np.ndarray | None:
+    """The mean over seeds and tasks of one curve's errors.npz array, per N; None when the run has no such array."""
+    values = run.errors.get_method(params, method)
     return None if values is None else np.asarray(values, dtype=np.float64).reshape(-1, values.shape[-1]).mean(0)
 
 
@@ -50,10 +49,10 @@ def ridge_tracking(run: Run) -> list[dict]:
     out = []
     n_max = run.cfg.task.n_max
     for params in run.cfg.task.curves:
-        d, key = int(params["d"]), curve_key(params)
+        d = int(params["d"])
         ns = sorted({n for n in (d, 2 * d, n_max) if n <= n_max})
-        errors = {m: _mean(run, f"{key}/{m}") for m in GARG_METHODS}
-        distances = {b: _mean(run, f"{key}/{COMPARED}{b}") for b in ("ridge", "least_squares")}
+        errors = {m: _mean(run, params, m) for m in GARG_METHODS}
+        distances = {b: _mean(run, params, compared(b)) for b in ("ridge", "least_squares")}
         out.append(
             {
                 "d": d,
@@ -77,12 +76,13 @@ def task_diversity(runs: Mapping[int, Run]) -> list[dict]:
     for pool in sorted(runs):
         run = runs[pool]
         (params,) = run.cfg.task.curves
-        d, key = int(params["d"]), curve_key(params)
-        means = {b: _mean(run, f"{key}/{COMPARED}{b}") for b in ("dmmse", "ridge")}
+        d = int(params["d"])
+        means = {b: _mean(run, params, compared(b)) for b in ("dmmse", "ridge")}
         if any(m is None for m in means.values()):
-            raise InputError(f"{run.path} has no {COMPARED}dmmse and {COMPARED}ridge: not a pool run of a regression")
+            names = " and ".join(compared(b) for b in means)
+            raise InputError(f"{run.path} has no {names}: not a pool run of a regression")
         dist = {b: float(m.mean()) / d for b, m in means.items()}
-        last = {m: float(_mean(run, f"{key}/{m}")[-1]) for m in ("icl", "dmmse", "ridge")}
+        last = {m: float(_mean(run, params, m)[-1]) for m in ("icl", "dmmse", "ridge")}
         nearer = min(dist, key=dist.get)
         out.append({"pool": pool, "d": d, "distance_over_d": dist, "nearer": nearer, "error_at_n_max": last})
     return out

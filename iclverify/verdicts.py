@@ -63,10 +63,9 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 import theory
-from simulations import rates
-from simulations.config import PRESETS, RunConfig, curve_key
-from simulations.evaluate import HALFWAY
-from simulations.finetune import finetuned_name, grid
+from simulations import rates, records
+from simulations.config import PRESETS, RunConfig
+from simulations.finetune import grid
 from simulations.run import Run
 
 DELTA = 0.1
@@ -290,7 +289,7 @@ def _row(
 
 def units(run: Run, params: dict, name: str) -> np.ndarray:
     """[seeds, tasks, N] errors of method `name` for the curve with `params` ([1, tasks, N] for a baseline)."""
-    return rates.as_units(run.errors[f"{curve_key(params)}/{name}"])
+    return rates.as_units(run.errors.method(params, name))
 
 
 def reference(run: Run, curves: Sequence[dict]) -> str | None:
@@ -298,8 +297,8 @@ def reference(run: Run, curves: Sequence[dict]) -> str | None:
     bayes_risk, Task.reference_predictions) or else by its error on one query per task (None if there is none)."""
     task = run.cfg.task
     for name in task.references:
-        for candidate in (name + task.risk.removeprefix("icl"), name):
-            if all(f"{curve_key(p)}/{candidate}" in run.errors for p in curves):
+        for candidate in (records.learner(name, task.risk), name):
+            if all(run.errors.has(p, candidate) for p in curves):
                 return candidate
     return None
 
@@ -323,8 +322,8 @@ def proven(run: Run, ref: str | None) -> str | None:
 
 def halfway_units(run: Run, params: dict) -> np.ndarray | None:
     """ICL's per-task risks at half the training budget, when the run measured them."""
-    key = f"{curve_key(params)}/{HALFWAY}{run.cfg.task.risk.removeprefix('icl')}"
-    return rates.as_units(run.errors[key]) if key in run.errors else None
+    early = run.errors.get_method(params, records.halfway(run.cfg.task.risk))
+    return None if early is None else rates.as_units(early)
 
 
 def relative_row(
@@ -416,7 +415,7 @@ def finetune_noninferiority(run: Run, params: dict, ref: str, seed: int) -> Verd
     consistent when its 90% interval's high end is below the margin (a one-sided test at 5%), inconsistent when
     the low end is above it."""
     task = run.cfg.task
-    ft = units(run, params, finetuned_name(task.risk))
+    ft = units(run, params, records.finetuned(task.risk))
     g = grid(task.n_max)
     cols = [j for j, n in enumerate(g) if n >= rates.top_start(task.n_max)]
     at = [g[j] for j in cols]
@@ -454,7 +453,7 @@ def finetune_equivalence(run: Run, params: dict, seed: int) -> Verdict:
     """Sanity: ICL minus fine-tuned mean per-task risk at N = n_max on the same tasks and queries, within the
     task's absolute margin (two one-sided tests)."""
     task = run.cfg.task
-    ft = units(run, params, finetuned_name(task.risk))
+    ft = units(run, params, records.finetuned(task.risk))
     icl = units(run, params, task.risk)[:, : ft.shape[1], grid(task.n_max)]
     est = rates.difference(icl, ft, -1, seed=seed, level=EQUIVALENCE_LEVEL)
     est = rates.Estimate(
@@ -479,7 +478,7 @@ def finetune_strength(run: Run, params: dict, seed: int) -> Verdict:
     N = n_max, within the equivalence margin? Fine-tuned per-task risk minus the classical learner's error (on
     other tasks of the same curve: unpaired)."""
     task = run.cfg.task
-    ft = units(run, params, finetuned_name(task.risk))[..., -1:]
+    ft = units(run, params, records.finetuned(task.risk))[..., -1:]
     ref = units(run, params, task.finetune_reference)[..., -1:]
     est = rates.bootstrap_means(lambda a, b: a[..., 0] - b[..., 0], [ft, ref], seed=seed, resamples=rates.RESAMPLES)
     where = params | {"N": task.n_max, "margin": task.margin}
@@ -585,8 +584,9 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
     rows = []
     first = next(iter(errors.values()))
     ns = np.arange(first.shape[-1])
-    for j, policy in enumerate(sorted({k.split("/")[1] for k in errors})):
-        sized = [(m, errors[f"m={m}/{policy}"]) for m in ms]
+    windows = records.Errors(errors)
+    for j, policy in enumerate(sorted({records.split(k)[1] for k in windows})):
+        sized = [(m, windows.method({"m": m}, policy)) for m in ms]
         retrieval = policy == "retrieval"
         # the asymptotic regime: a few examples per next-token law in the window (V with retrieval, m V without)
         starts = [V if retrieval else m * V for m in ms]
@@ -603,9 +603,9 @@ def window_verdicts(errors: dict[str, np.ndarray], ms: Sequence[int], V: int, *,
                 in_n=False,
             )
         )
-    if any(k.endswith("/retrieval") for k in errors):
+    if any(records.split(k)[1] == "retrieval" for k in windows):
         m = max(ms)
-        tail = errors[f"m={m}/retrieval"]
+        tail = windows.method({"m": m}, "retrieval")
         rows += bound_checks([BOUNDED], {"m": m, "V": V, "l": 1}, tail, ns, seed + 10)
     return rows
 
@@ -694,7 +694,7 @@ def long_context_verdicts(results: dict[str, dict]) -> list[Verdict]:
     """
     rows = []
     for name, r in results.items():
-        task, scheme = name.split("/")
+        task, scheme = records.split(name)
         T = r["trained"]
         for beyond, stored in r["gain_kept"].items():
             n = int(beyond)

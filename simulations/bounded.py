@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations import context, problem, prompts
+from simulations import context, problem, prompts, records
 from simulations.config import RunConfig
 from simulations.evaluate import cached_runner, per_seed, runner
 from simulations.keys import Bounded, bounded_key
@@ -92,7 +92,7 @@ def window_errors(cfg: RunConfig, models: eqx.Module, wc: WindowConfig) -> dict[
             batch = {"features": features, "queries": queries, "active": jnp.full(wc.tasks, wc.V)}
             logp = per_seed(models, batch, cached_runner(cfg, "many"), chunk=32)  # [S, E, n+1, 1, V_max]
             truth = jnp.take_along_axis(data["probs"], data["c"][:, -1, None, None], axis=1)  # [E, 1, V_max]
-            out[f"m={m}/{policy}"] = np.asarray(tv(np.exp(logp[:, :, :, 0]), truth[None]), dtype=np.float32)
+            out[records.key({"m": m}, policy)] = np.asarray(tv(np.exp(logp[:, :, :, 0]), truth[None]), dtype=np.float32)
     return out
 
 

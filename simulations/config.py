@@ -23,11 +23,6 @@ from theory.errors import InputError
 SCHEMA = 6
 
 
-def curve_key(params: dict) -> str:
-    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz and in plots."""
-    return ",".join(f"{k}={v}" for k, v in params.items())
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """The transformer (simulations.model): `depth` pre-norm blocks of width `width` with `heads` attention heads

@@ -33,11 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from simulations import problem, rates
-from simulations.config import RunConfig, TrainConfig, curve_key
+from simulations import problem, rates, records
+from simulations.config import RunConfig, TrainConfig
 from simulations.files import DamagedFile, read_checked, write_checked
-from simulations.finetune import checkpoints, finetune_outputs, finetuned_name, grid
+from simulations.finetune import checkpoints, finetune_outputs, grid
 from simulations.keys import Curve, eval_key, pool_keys
+from simulations.records import COMPARED, VERSUS, Errors, compared, curve_key, finetuned, learner
 
 
 def summarize(values: np.ndarray, seed: int, resamples: int) -> dict[str, list[float]]:
@@ -152,9 +153,9 @@ def _references(cfg: RunConfig, tasks: dict, queries, truth, params: dict, famil
     inputs = {"tasks": tasks, "queries": queries, "keys": task_keys}
     preds = map_tasks(lambda p: run(p["tasks"], p["queries"], p["keys"]), inputs, cfg.eval.chunk)
     out = {}
-    for learner, pred in preds.items():  # named after ICL's: icl_risk -> bayes_risk, icl_risk_max -> ...
+    for name, pred in preds.items():  # named after ICL's: icl_risk -> bayes_risk, icl_risk_max -> ...
         risks = scored_risks(cfg.task, pred[None], truth, params)
-        out |= {learner + k.removeprefix("icl"): v[0] for k, v in risks.items()}
+        out |= {learner(name, k): v[0] for k, v in risks.items()}
     return out
 
 
@@ -231,12 +232,12 @@ def _finetune(cfg: RunConfig, models, tasks: dict, queries, truth, params: dict,
     chosen_lrs = np.broadcast_to(lrs[lr_idx][:, None, :], (S, n, G))
     pred, risks = _tuned(cfg, models, head, queries[:n], truth[:n], params, chosen_lrs)
     pick = step_idx[:, None, None, :]  # [S, 1, 1, G]: the chosen checkpoint of each (seed, N)
-    out = {finetuned_name(k): np.take_along_axis(v, pick, axis=2)[:, :, 0] for k, v in risks.items()}
+    out = {finetuned(k): np.take_along_axis(v, pick, axis=2)[:, :, 0] for k, v in risks.items()}
     if icl_pred is not None:
         tuned = np.take_along_axis(pred, pick.reshape(S, 1, 1, G, *([1] * (pred.ndim - 4))), axis=2)[:, :, 0]
         g = grid(task.n_max)
         apart = np.asarray(task.disagreement(icl_pred[:, :n][:, :, g], tuned))  # [S, E_ft, G, K]
-        out["icl_vs_finetune"] = task.risk_summary(apart, params)[task.risk]
+        out[VERSUS] = task.risk_summary(apart, params)[task.risk]
     chosen = {
         "n_examples": grid(task.n_max),
         "lr": [[ev.finetune_lrs[i] for i in row] for row in lr_idx],  # [seed][N], as written in the config
@@ -270,7 +271,7 @@ def _errors(cfg: RunConfig, models, tasks, family: int) -> dict[str, np.ndarray]
         if name in task.references:
             out |= {f"{name}_{suffix}": np.asarray(e) for suffix, e in task.secondary(pred, truth).items()}
         if name in task.compared:  # ICL's distance to this baseline's predictions, in the task's error
-            out[COMPARED + name] = np.asarray(task.error(icl, pred[None]))
+            out[compared(name)] = np.asarray(task.error(icl, pred[None]))
     return out | {name: np.asarray(v) for name, v in task.expected_errors(tasks).items()}
 
 
@@ -281,17 +282,17 @@ def evaluate(
     progress: bool = True,
     store: Path | None = None,
     halfway: eqx.Module | None = None,
-) -> tuple[list[dict], dict[str, np.ndarray]]:
+) -> tuple[list[dict], Errors]:
     """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, and the
-    per-unit errors behind them, keyed 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
-    baselines (for fits that resample seeds and tasks).
+    per-unit errors behind them (simulations.records.Errors: keyed 'd=4/icl', [seeds, tasks, N] for the model and
+    fine-tuning, [tasks, N] for baselines; for fits that resample seeds and tasks).
 
     With `store` (a directory) each finished curve is written there (curve-<i>.npz, atomically) and a curve found
     there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve
     depends only on the config, the models and its own keys). With `halfway` (the models at half the training
     budget) the per-task risks of the in-context predictor are also measured for them, on the same tasks and
     queries, named 'halfway_risk', ... (for the training-budget check of the rate verdicts)."""
-    curves, errors = [], {}
+    curves, by_curve = [], {}
     stored = {} if store is None else stored_curves(store)
     for family, params in enumerate(tqdm(cfg.task.curves, desc="evaluate", disable=None if progress else True)):
         path = None if store is None else store / f"curve-{family}.npz"
@@ -305,12 +306,10 @@ def evaluate(
                 np.savez_compressed(buffer, **raw, **{CURVE: np.asarray(json.dumps(curve))})
                 write_checked(path, buffer.getvalue())  # with its checksum: a damaged copy is recomputed
         curves.append(curve)
-        errors |= {f"{curve_key(params)}/{name}": values for name, values in raw.items()}
-    return curves, errors
+        by_curve[curve_key(params)] = raw
+    return curves, Errors.of_curves(by_curve)
 
 
-COMPARED = "icl_to_"  # ICL's prediction-space distance to a baseline (Task.compared), as a method-name prefix
-HALFWAY = "halfway"  # the in-context predictor at half its training budget, as a method name in errors.npz
 CURVE = "__curve__"  # the entry of a stored curve's npz that holds its summary (JSON)
 
 
@@ -356,7 +355,7 @@ def _curve(
         raw |= risks
         if halfway is not None:  # the same risks at half the training budget: halfway_risk, halfway_risk_max, ...
             early, _ = _risk(cfg, halfway, risk_tasks, queries, truth, params)
-            raw |= {HALFWAY + k.removeprefix("icl"): v for k, v in early.items()}
+            raw |= {records.halfway(k): v for k, v in early.items()}
     tuned, chosen = {}, None
     if ev.finetune_tasks:
         tuned, chosen = _finetune(cfg, models, risk_tasks, queries, truth, params, family, icl_pred)

@@ -33,11 +33,6 @@ def grid(n_max: int) -> list[int]:
     return sorted({n_max} | {2**k for k in range(n_max.bit_length()) if 2**k <= n_max})
 
 
-def finetuned_name(risk: str) -> str:
-    """The fine-tuned model's name for a per-task risk of the in-context predictor: icl_risk -> finetune_risk."""
-    return "finetune" + risk.removeprefix("icl")
-
-
 def checkpoints(steps: int) -> list[int]:
     """The step counts read from one fine-tuning run of `steps` steps: a quarter, half and all of it."""
     return sorted({max(1, steps // 4), max(1, steps // 2), steps})

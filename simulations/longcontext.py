@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations import problem, rates
+from simulations import problem, rates, records
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
 from simulations.files import write_json
 from simulations.keys import long_context_key
@@ -98,7 +98,7 @@ class LongContext:
         """{'tokens/rope': config, ...}."""
         ev = EvalConfig(tasks=self.tasks, finetune_tasks=0, risk_tasks=2, chunk=self.chunk)  # risk: unused here
         return {
-            f"{name}/{pos}": RunConfig(task, dataclasses.replace(self.model, positions=pos), train, ev, seed)
+            records.key(name, pos): RunConfig(task, dataclasses.replace(self.model, positions=pos), train, ev, seed)
             for name, (task, train) in self.families().items()
             for pos in self.schemes
         }

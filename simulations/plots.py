@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure  # not pyplot: importing this module leaves the user's backend alone
 
-from simulations.config import curve_key
 from simulations.files import atomic
+from simulations.records import curve_key, learner, split
 
 STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", lw=1.8)}
 
@@ -62,7 +62,7 @@ def _risk_methods(curve: dict, risk: str) -> list[str]:
     """The smooth curves of a rates panel: per-task risks (ICL's, its halfway checkpoint's, the references', the
     fine-tuned model's) and exact expected errors; single-query errors (jagged, 0 at large N for the best
     learners) are left to each run's error_vs_n.png."""
-    suffix = risk.removeprefix("icl")
+    suffix = learner("", risk)  # '_risk', '_risk_max'
     names = []
     for name, m in curve["methods"].items():
         if "metric" in m or name == "icl_vs_finetune":
@@ -87,8 +87,7 @@ def rates_panel(metrics: dict, risk: str, fits: dict, bounds: dict, path: Path, 
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         key = curve_key(curve["params"])
-        suffix = risk.removeprefix("icl")
-        exact = [e for e in expected if e in curve["methods"] and f"{e}{suffix}" not in curve["methods"]]
+        exact = [e for e in expected if e in curve["methods"] and learner(e, risk) not in curve["methods"]]
         for name in [*_risk_methods(curve, risk), *exact]:
             label = "ICL (per-task risk)" if name == risk else name
             style = STYLE["icl"] if name == risk else STYLE.get(name, dict(lw=1.1, ls="--", alpha=0.8))
@@ -214,7 +213,7 @@ def window(errors: dict, ms, scalings: dict, path: Path) -> None:
     left, right = fig.subplots(1, 2)
     styles = {"random": "--", "retrieval": "-"}
     for key, values in errors.items():
-        m, policy = key.split("/")
+        m, policy = split(key)
         mean = values.reshape(-1, values.shape[-1]).mean(0)
         k = np.arange(len(mean))
         left.plot(k[1:], mean[1:], styles.get(policy, ":"), label=f"{m}, {policy}")
@@ -321,11 +320,11 @@ def long_context(results: dict, path: Path) -> None:
     reference on the same prompts (dashed), intervals shaded, the trained length T marked; prompt tokens on top."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    tasks = sorted({name.split("/")[0] for name in results})
+    tasks = sorted({split(name)[0] for name in results})
     fig = Figure(figsize=(5.0 * len(tasks), 4.6))
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, task in zip(axes, tasks, strict=True):
-        runs = {name.split("/")[1]: r for name, r in results.items() if name.split("/")[0] == task}
+        runs = {split(name)[1]: r for name, r in results.items() if split(name)[0] == task}
         first = next(iter(runs.values()))
         ns = first["n"]
         for scheme, r in runs.items():

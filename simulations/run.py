@@ -23,12 +23,12 @@ from datetime import datetime
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from simulations import compiletime, devices, memory, plots, tracking
 from simulations.config import RunConfig, code_version
 from simulations.evaluate import damaged_curves, evaluate, stored_curves
-from simulations.files import DamagedFile, locked, write_json, write_npz
+from simulations.files import DamagedFile, locked, write_json
+from simulations.records import Errors
 from simulations.train import init_state, load, train
 from theory.errors import InputError
 
@@ -45,8 +45,12 @@ class Run:
     path: Path
     cfg: RunConfig
     metrics: dict
-    errors: dict[str, np.ndarray]
+    errors: Errors  # errors.npz (simulations.records: keys, shapes and roles)
     timing: dict
+
+    def __post_init__(self):
+        if not isinstance(self.errors, Errors):
+            object.__setattr__(self, "errors", Errors(self.errors))
 
 
 def check_code(path: Path, stored: dict) -> None:
@@ -69,8 +73,8 @@ def load_run(path: Path | str) -> Run:
 
     Returns:
         The Run: its `path`, `cfg` (RunConfig, from config.json), `metrics` (metrics.json), `errors` (errors.npz,
-        the per-unit errors keyed like 'd=4/icl': [seeds, tasks, N] for the model and fine-tuning, [tasks, N] for
-        baselines) and `timing` (timing.json; {} when absent).
+        simulations.records.Errors: per-unit errors keyed like 'd=4/icl', [seeds, tasks, N] for the model and
+        fine-tuning, [tasks, N] for baselines) and `timing` (timing.json; {} when absent).
 
     Raises:
         InputError: not a finished run directory (no metrics.json and errors.npz), or one written by an
@@ -82,8 +86,7 @@ def load_run(path: Path | str) -> Run:
     stored = json.loads((path / "config.json").read_text())
     check_code(path, stored)
     cfg = RunConfig.from_dict(stored)
-    with np.load(path / "errors.npz") as npz:
-        errors = {k: npz[k] for k in npz.files}
+    errors = Errors.read(path / "errors.npz")
     timing_path = path / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
     return Run(path, cfg, json.loads((path / "metrics.json").read_text()), errors, timing)
@@ -229,7 +232,7 @@ def _train_evaluate(cfg: RunConfig, out: Path, progress: bool, tracker: tracking
             "mean_over_seeds": state.losses[::every].mean(axis=1).tolist(),
         },
     }
-    write_npz(out / "errors.npz", errors)
+    errors.write(out / "errors.npz")
     timing = {"train_s": t1 - t0, "evaluate_s": t2 - t1, "device": str(jax.devices()[0])}
     timing |= {"train_compile_s": c1 - c0, "evaluate_compile_s": c2 - c1}  # of which compiling (compiletime)
     write_json(out / "timing.json", timing | {"resumed_from_step": state.resumed_from})  # train_s: this call only

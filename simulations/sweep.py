@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Literal
 
 from simulations import devices
-from simulations.config import RunConfig, curve_key, preset
-from simulations.files import RunLocked
-from simulations.run import simulate, write_json
+from simulations.config import RunConfig, preset
+from simulations.files import RunLocked, write_json
+from simulations.records import summaries
+from simulations.run import simulate
 from simulations.tracking import Tracking
 from theory.errors import InputError
 
@@ -62,6 +63,8 @@ class Outcome:
 
 def _failed(err: BaseException) -> Outcome:
     return Outcome("failed", f"{type(err).__name__}: {err}")
+
+
 RETRIES = 3  # times Ray reruns a run whose worker died
 
 
@@ -368,7 +371,7 @@ def _slurm(jobs, settings: Slurm, folder: Path, *, say, track) -> dict[str, Outc
     if settings.cluster == "slurm" and shutil.which("sbatch") is None:
         raise InputError(
             "the slurm executor submits with sbatch, which is not on PATH: run the sweep on the cluster's login "
-            "node (or set cluster = \"local\" in [slurm] to run its jobs as processes here)"
+            'node (or set cluster = "local" in [slurm] to run its jobs as processes here)'
         )
     import submitit
 
@@ -464,12 +467,11 @@ def table(out: Path, summary: dict) -> list[dict]:
             continue
         metrics = json.loads(metrics_path.read_text())
         columns = {"run": entry["run"]} | {k: json.dumps(v) for k, v in entry["axes"].items()}
-        for curve in metrics["curves"]:
-            for method, values in curve["methods"].items():
-                ns = values.get("n_examples", metrics["n_examples"])
-                for i, n in enumerate(ns):
-                    stats = {k: values[k][i] for k in ("mean", "ci_low", "ci_high")}
-                    rows.append(columns | {"curve": curve_key(curve["params"]), "method": method, "n": n} | stats)
+        for curve, method, values in summaries(metrics):
+            ns = values.get("n_examples", metrics["n_examples"])
+            for i, n in enumerate(ns):
+                stats = {k: values[k][i] for k in ("mean", "ci_low", "ci_high")}
+                rows.append(columns | {"curve": curve, "method": method, "n": n} | stats)
     return rows
 
 

@@ -9,8 +9,9 @@ import pytest
 import theory
 from iclverify import verdicts as V
 from simulations import rates
-from simulations.config import EvalConfig, RunConfig, curve_key
+from simulations.config import EvalConfig, RunConfig
 from simulations.finetune import grid
+from simulations.records import curve_key
 from simulations.run import Run
 from simulations.tasks import Halfspaces
 

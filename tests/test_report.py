@@ -11,8 +11,10 @@ from wandb_offline import offline_runs
 from iclverify import report as R
 from iclverify import verdicts as V
 from iclverify.cli import main
-from simulations import bounded
+from simulations import bounded, records
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
+from simulations.finetune import grid
+from simulations.run import load_run
 from simulations.tasks import Halfspaces, LinearRegression, NextToken
 
 TINY = dict(
@@ -90,6 +92,23 @@ def test_report_writes_everything(tiny_report):
     assert [r["d"] for r in known["ridge_tracking"]] == [2, 3] and known["task_diversity"] == []
     assert all(set(r["distance_over_d"]) == {"ridge", "least_squares"} for r in known["ridge_tracking"])
     assert {r.verdict for r in rows} <= {"consistent", "inconsistent", "inconclusive"}
+
+
+def test_runs_keep_the_data_contract(tiny_report):
+    """Every errors.npz array of a real run has a role and that role's shape (simulations.records), and metrics.json
+    summarises the same methods in the same order."""
+    out, _ = tiny_report
+    for kind in ("classification", "tokens", "regression"):
+        run = load_run(out / kind)
+        S, n, g = run.cfg.train.seeds, run.cfg.task.n_max + 1, len(grid(run.cfg.task.n_max))
+        for curve in run.metrics["curves"]:
+            arrays = run.errors.methods(curve["params"])
+            assert list(arrays) == list(curve["methods"]), kind
+            for method, values in arrays.items():
+                role = records.role(method, run.cfg.task.references)
+                lead = (S,) if role.per_seed else ()
+                assert values.shape[: len(lead)] == lead and values.ndim == len(lead) + 2, (kind, method)
+                assert values.shape[-1] == (g if role is records.Role.FINETUNED else n), (kind, method)
 
 
 def test_report_numbers_are_the_verdicts(tiny_report):

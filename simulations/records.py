@@ -1,0 +1,179 @@
+"""A run's data contract: how errors.npz and metrics.json name, shape and classify what evaluation measured.
+
+Every array of errors.npz and every method of metrics.json belongs to one curve (a task-parameter value, named by
+`curve_key`: 'd=4', 'm=2,V=4') and one method; the npz key is '<curve>/<method>' ('d=4/icl_risk'). Methods are
+named by what produced them and what they measure (simulations.evaluate writes them, in this order):
+
+    method                         role        shape            what
+    icl, icl_<metric>              ICL         [S, T, N+1]      the in-context prediction's error on one query
+    <baseline>, <baseline>_<m>     BASELINE    [T, N+1]         a classical learner (or an exact expected error)
+    <reference>, <reference>_<m>   REFERENCE   [T, N+1]         a baseline named in Task.references
+    <reference>_risk...            REFERENCE   [T_risk, N+1]    its per-task risk (Task.reference_predictions)
+    icl_risk, icl_risk_max, ...    ICL         [S, T_risk, N+1] ICL's per-task risk (Task.risk_summary)
+    halfway_risk, ...              HALFWAY     [S, T_risk, N+1] the same, of the models at half the training budget
+    finetune_risk, ...             FINETUNED   [S, T_ft, G]     the fine-tuned model's, at N in finetune.grid(n_max)
+    icl_vs_finetune                FINETUNED   [S, T_ft, G]     ICL's disagreement with the fine-tuned model
+    icl_to_<baseline>              DISTANCE    [S, T, N+1]      ICL's prediction-space distance to a baseline
+
+S seeds, T evaluation tasks, N = 0..n_max examples, G grid points. `<m>` is a secondary metric's suffix
+(Task.secondary_metrics: '_kl'). metrics.json holds {'curves': [{'params', 'methods': {method: {'mean', 'ci_low',
+'ci_high'[, 'n_examples', 'metric']}}[, 'finetune_settings']}]}: one summary per array above, in the same order
+(each method's bootstrap seed is its position, so new methods are appended, never inserted).
+
+A run directory's schema version (simulations.config.SCHEMA) covers this contract: a run written under another is
+refused by simulations.run.load_run with the schema message, never misread.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEP = "/"
+COMPARED = "icl_to_"  # ICL's prediction-space distance to a baseline (Task.compared)
+HALFWAY = "halfway"  # the in-context predictor at half its training budget
+FINETUNED = "finetune"  # the fine-tuned model
+VERSUS = "icl_vs_finetune"  # ICL's disagreement with the fine-tuned model
+
+
+class Role(enum.Enum):
+    """What produced an array, which fixes its shape (module docstring)."""
+
+    ICL = "icl"
+    HALFWAY = "halfway"
+    BASELINE = "baseline"
+    REFERENCE = "reference"
+    FINETUNED = "fine-tuned"
+    DISTANCE = "distance"
+
+    @property
+    def per_seed(self) -> bool:
+        """Whether the arrays carry a leading seed axis ([S, T, N] rather than [T, N])."""
+        return self not in (Role.BASELINE, Role.REFERENCE)
+
+
+def curve_key(params: Mapping[str, Any]) -> str:
+    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz, metrics.json summaries and plots."""
+    return ",".join(f"{k}={v}" for k, v in params.items())
+
+
+def key(params: Mapping[str, Any] | str, method: str) -> str:
+    """The errors.npz key of one curve's method: key({'d': 4}, 'icl') == 'd=4/icl' (a curve given by its key
+    is taken as is)."""
+    return f"{params if isinstance(params, str) else curve_key(params)}{SEP}{method}"
+
+
+def split(name: str) -> tuple[str, str]:
+    """An errors.npz key as (curve, method): 'd=4/icl_risk' -> ('d=4', 'icl_risk')."""
+    curve, sep, method = name.partition(SEP)
+    if not sep or not method or SEP in method:
+        raise ValueError(f"errors key must be '<curve>{SEP}<method>'; got {name!r}")
+    return curve, method
+
+
+def halfway(risk: str) -> str:
+    """The name of a per-task risk at half the training budget: icl_risk -> halfway_risk."""
+    return HALFWAY + risk.removeprefix("icl")
+
+
+def finetuned(risk: str) -> str:
+    """The fine-tuned model's name for a per-task risk of the in-context predictor: icl_risk -> finetune_risk."""
+    return FINETUNED + risk.removeprefix("icl")
+
+
+def learner(name: str, risk: str) -> str:
+    """A reference learner's name for ICL's per-task risk `risk`: ('bayes', 'icl_risk_max') -> 'bayes_risk_max'."""
+    return name + risk.removeprefix("icl")
+
+
+def compared(baseline: str) -> str:
+    """ICL's prediction-space distance to `baseline`: 'ridge' -> 'icl_to_ridge'."""
+    return COMPARED + baseline
+
+
+def role(method: str, references: tuple[str, ...] = ()) -> Role:
+    """The role of a method name (module docstring); `references` are the task's (Task.references)."""
+    if method.startswith(COMPARED):
+        return Role.DISTANCE
+    if method == VERSUS or method.startswith(FINETUNED + "_"):
+        return Role.FINETUNED
+    if method.startswith(HALFWAY + "_"):
+        return Role.HALFWAY
+    if method == "icl" or method.startswith("icl_"):
+        return Role.ICL
+    if any(method == r or method.startswith(r + "_") for r in references):
+        return Role.REFERENCE
+    return Role.BASELINE
+
+
+class Errors(Mapping[str, np.ndarray]):
+    """A run's errors.npz: a read-only mapping of keys ('d=4/icl') to arrays, with access by curve and method.
+
+    Args:
+        arrays: {key: array}, every key '<curve>/<method>'.
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        for name in arrays:
+            split(name)
+        self._arrays = dict(arrays)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._arrays[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def get_method(self, params: Mapping[str, Any] | str, method: str) -> np.ndarray | None:
+        """One curve's array of `method`, or None when the run did not measure it."""
+        return self._arrays.get(key(params, method))
+
+    def method(self, params: Mapping[str, Any] | str, method: str) -> np.ndarray:
+        """One curve's array of `method`; KeyError naming the key when the run did not measure it."""
+        name = key(params, method)
+        if name not in self._arrays:
+            raise KeyError(f"the run has no {name!r} (it has {', '.join(self._arrays)})")
+        return self._arrays[name]
+
+    def has(self, params: Mapping[str, Any] | str, method: str) -> bool:
+        return key(params, method) in self._arrays
+
+    def curves(self) -> list[str]:
+        """The curve keys, in stored order."""
+        return list(dict.fromkeys(split(k)[0] for k in self._arrays))
+
+    def methods(self, params: Mapping[str, Any] | str) -> dict[str, np.ndarray]:
+        """One curve's {method: array}, in stored order."""
+        curve = params if isinstance(params, str) else curve_key(params)
+        return {split(k)[1]: v for k, v in self._arrays.items() if split(k)[0] == curve}
+
+    @classmethod
+    def of_curves(cls, curves: Mapping[str, Mapping[str, np.ndarray]]) -> Errors:
+        """From {curve key: {method: array}}."""
+        return cls({key(c, m): v for c, methods in curves.items() for m, v in methods.items()})
+
+    @classmethod
+    def read(cls, path: Path) -> Errors:
+        """An errors.npz as written by `write`."""
+        with np.load(path) as npz:
+            return cls({k: npz[k] for k in npz.files})
+
+    def write(self, path: Path) -> None:
+        """Write errors.npz atomically (simulations.files.write_npz)."""
+        from simulations.files import write_npz
+
+        write_npz(path, self._arrays)
+
+
+def summaries(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict]]:
+    """Every method summary of a metrics.json, as (curve key, method, {'mean', 'ci_low', 'ci_high', ...})."""
+    for curve in metrics["curves"]:
+        for method, summary in curve["methods"].items():
+            yield curve_key(curve["params"]), method, summary
