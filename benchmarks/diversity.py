@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from iclverify.reproductions import markdown, task_diversity
-from simulations.config import DIVERSITY
+from simulations.presets import DIVERSITY
 from simulations.run import load_run, simulate
 
 

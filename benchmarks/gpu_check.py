@@ -47,7 +47,8 @@ def _peak() -> int | None:
 def _speed(preset: str) -> list[dict]:
     from train import ANCHOR_TASK, ANCHORS, steps_per_second
 
-    from simulations.config import PRESETS, RunConfig, TrainConfig
+    from simulations.config import RunConfig, TrainConfig
+    from simulations.presets import PRESETS
 
     run = PRESETS[preset]["classification"]
     m, t = run.model, run.train
@@ -98,8 +99,8 @@ def _memory(preset: str, name: str) -> list[dict]:
 def _long() -> list[dict]:
     import jax.numpy as jnp
 
-    from simulations.config import LONG
     from simulations.keys import seed_keys
+    from simulations.presets import LONG
     from simulations.train import init_state, make_step
 
     state, (_, train_keys, _) = init_state(LONG), seed_keys(LONG)
@@ -159,7 +160,7 @@ def _torch(python: str, preset: str, device: str) -> list[dict]:
     sys.path.insert(0, str(HERE))
     from train import ANCHORS, TORCH_SCRIPT, torch_steps_per_second
 
-    from simulations.config import PRESETS
+    from simulations.presets import PRESETS
 
     run = PRESETS[preset]["classification"]
     anchor = torch_steps_per_second(python, TORCH_SCRIPT, ANCHORS["6x128"], device)

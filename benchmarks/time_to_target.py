@@ -7,7 +7,7 @@ Bayes-optimal classifier's on the same held-out tasks and queries.
 
 Check: every `--every` steps, the model's 0-1 error at N = 32 on `--tasks` held-out tasks x 64 fresh queries each
 (the evaluation branch of seed 0: the same tasks and queries for every recipe), divided by the Bayes rule's on
-the same queries (the hit-and-run sampler of simulations.baselines.bayes, computed once before any recipe
+the same queries (the hit-and-run sampler of simulations.tasks.classification.bayes, computed once before any recipe
 trains); the first check at or below TARGET stops the clock. Time counts training only, compilation included;
 checks are not timed.
 
@@ -48,9 +48,11 @@ import numpy as np
 import optax
 
 from simulations import problem
-from simulations.config import PRESETS, RunConfig
+from simulations.config import RunConfig
 from simulations.evaluate import eval_tasks, map_tasks, task_program
+from simulations.fields import assignments
 from simulations.keys import Curve, eval_key, seed_keys
+from simulations.presets import PRESETS
 from simulations.tasks import Halfspaces
 from simulations.train import CHUNK, init_state, make_step
 
@@ -195,7 +197,7 @@ def main() -> None:
         parser.error(f"--cap-factor must be >= 10; got {args.cap_factor}")
     if any(not a.startswith("train.") or a.startswith("train.seeds") for a in args.set):
         parser.error("--set may change training settings (train.*) other than seeds only: the target is fixed")
-    cfg = OURS.override(args.set)
+    cfg = OURS.assign(assignments(args.set))
     jax.config.update("jax_enable_compilation_cache", False)  # compilation is part of the time to target
     t0 = time.perf_counter()
     tasks, queries, truth, bayes = held_out(cfg, args.tasks)

@@ -32,8 +32,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from simulations.config import PRESETS, ModelConfig, RunConfig, TrainConfig
+from simulations.config import ModelConfig, RunConfig, TrainConfig
 from simulations.keys import seed_keys
+from simulations.presets import PRESETS
 from simulations.tasks import Halfspaces
 from simulations.train import init_state, make_step
 

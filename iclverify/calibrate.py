@@ -39,7 +39,8 @@ import numpy as np
 
 from iclverify import verdicts as V
 from simulations import rates
-from simulations.config import PRESETS, RunConfig
+from simulations.config import RunConfig
+from simulations.presets import PRESETS
 from simulations.records import curve_key
 from theory.errors import InputError
 

@@ -258,61 +258,67 @@ def _real(valid, description: str):
     return parse
 
 
-_unit_interval = _real(lambda x: 0.0 <= x < 0.5, "a real number in [0, 0.5)")
 _positive_float = _real(lambda x: x > 0, "a real number in (0, inf)")
 
 
-# simulate flag -> (config section, field)
-SIM_FLAGS = {
-    "n_max": ("task", "n_max"),
-    "dims": ("task", "dims"),
-    "label_noise": ("task", "label_noise"),
-    "families": ("task", "families"),
-    "alpha": ("task", "alpha"),
-    "noise_var": ("task", "noise_var"),
-    "pool": ("task", "pool"),
-    "depth": ("model", "depth"),
-    "width": ("model", "width"),
-    "heads": ("model", "heads"),
-    "positions": ("model", "positions"),
-    "attention": ("model", "attention"),
-    "steps": ("train", "steps"),
-    "batch": ("train", "batch"),
-    "lr": ("train", "lr"),
-    "seeds": ("train", "seeds"),
-    "curriculum": ("train", "curriculum"),
-    "curriculum_examples": ("train", "curriculum_examples"),
-    "eval_tasks": ("eval", "tasks"),
-    "finetune_tasks": ("eval", "finetune_tasks"),
-    "risk_tasks": ("eval", "risk_tasks"),
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+
+
+# How each kind of shortcut flag is read (simulations.fields.Shortcut.kind); the field's own validation then
+# checks the range and names the field. An example ends the flag's help.
+SHORTCUT_KINDS = {
+    "int": (dict(type=_integer), ""),
+    "float": (dict(type=_real(lambda x: True, "a finite real number")), ""),
+    "bool": (dict(action=argparse.BooleanOptionalAction, default=None), ""),
+    "ints": (dict(type=_int_list), " e.g. 2,4,8"),
+    "pairs": (dict(type=_families), " e.g. 2x4,4x8"),
 }
+SHORTCUT_GROUPS = dict(task="task", model="model", train="training and evaluation", eval="training and evaluation")
+FIELD = "="  # a shortcut flag's help before formatting (argparse leaves out an empty help): "=" and its example
 
 
-FIELD = "="  # a shortcut flag's help: its config field's documentation and the presets' values (_PresetHelp)
+def _add_shortcuts(p: argparse.ArgumentParser) -> None:
+    """simulate's shortcut flags, one per config field documented with a flag (simulations.fields.shortcuts: the
+    fields' metadata is their one source); each action keeps its Shortcut for the help and simulation_config."""
+    from simulations.fields import shortcuts
+
+    groups = {title: p.add_argument_group(title) for title in dict.fromkeys(SHORTCUT_GROUPS.values())}
+    for short in shortcuts():
+        kwargs, example = SHORTCUT_KINDS.get(short.kind, (dict(choices=short.choices), ""))
+        action = groups[SHORTCUT_GROUPS[short.section]].add_argument(
+            short.flag, dest=short.dest, help=FIELD + example, **kwargs
+        )
+        action.shortcut = short
 
 
 class _PresetHelp(argparse.HelpFormatter):
-    """Help of `simulate`: each shortcut flag ends with the presets' values, read only when help is shown (the
-    presets import JAX, which no other command's parser should pay for)."""
+    """Help of `simulate`: each shortcut flag is its config field's documentation, with the presets' values."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.dest not in SIM_FLAGS:
+        short = getattr(action, "shortcut", None)
+        if short is None:
             return action.help or ""
-        from simulations.config import field_doc, preset_values
+        from simulations.fields import field_doc, preset_values
 
-        section, name = SIM_FLAGS[action.dest]
-        values = preset_values(section, name)
-        example = (action.help or "").removeprefix(FIELD)  # e.g. " e.g. 2,4,8"
-        text = f"{section}.{name}: {field_doc(section, name)}{example}" + (f" (presets: {values})" if values else "")
+        values = preset_values(short.section, short.name)
+        example = (action.help or "").removeprefix(FIELD)
+        text = f"{short.section}.{short.name}: {field_doc(short.section, short.name)}{example}"
+        text += f" (presets: {values})" if values else ""
         return text.replace("%", "%%")  # argparse expands %(default)s and the like
 
 
 def simulation_config(args: argparse.Namespace):
     """The run to simulate: a saved config.json (--config) or the task's preset, then the shortcut flags, then
-    every --set section.field=value (RunConfig.override), then --seed."""
+    every --set section.field=value (simulations.fields.assignments), then --seed."""
     import dataclasses
 
-    from simulations.config import RunConfig, preset
+    from simulations.config import RunConfig
+    from simulations.fields import assignments, shortcuts
+    from simulations.presets import preset
 
     if args.config is not None:
         try:
@@ -330,19 +336,22 @@ def simulation_config(args: argparse.Namespace):
         cfg = preset(args.task, args.preset or "quick")
     sections = {name: getattr(cfg, name) for name in ("task", "model", "train", "eval")}
     changes: dict[str, dict] = {name: {} for name in sections}
-    for flag, (section, field) in SIM_FLAGS.items():
-        value = getattr(args, flag)
-        if value is None:
-            continue
-        names = {f.name for f in dataclasses.fields(sections[section])}
-        if field not in names:
-            option = "--" + flag.replace("_", "-")
+    given = [s for s in shortcuts() if getattr(args, s.dest, None) is not None]
+    for short in given:
+        names = {f.name for f in dataclasses.fields(sections[short.section])}
+        if short.name not in names:
             kind = cfg.task.kind
-            raise UsageError(f"{option} does not apply to {kind} tasks (their fields: {', '.join(sorted(names))})")
-        changes[section][field] = value
-    # one replace per section: its fields are validated together (e.g. risk_tasks <= tasks)
-    sections = {name: dataclasses.replace(sections[name], **changes[name]) for name in sections}
-    cfg = dataclasses.replace(cfg, **sections).override(args.set)
+            raise UsageError(f"{short.flag} does not apply to {kind} tasks (their fields: {', '.join(sorted(names))})")
+        changes[short.section][short.name] = getattr(args, short.dest)
+    # one replace per section: its fields are validated together (e.g. risk_tasks <= tasks); the error names the
+    # field, and the flag that set it
+    for name in sections:
+        try:
+            sections[name] = dataclasses.replace(sections[name], **changes[name])
+        except ValueError as err:
+            flag = next((s.flag for s in given if s.section == name and str(err).startswith(s.name + " ")), None)
+            raise UsageError(f"{flag}: {err}" if flag else str(err)) from None
+    cfg = dataclasses.replace(cfg, **sections).assign(assignments(args.set))
     return cfg if args.seed is None else dataclasses.replace(cfg, seed=args.seed)
 
 
@@ -499,7 +508,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _exit_status(rows, args.fail_on)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, shortcut_flags: bool = True) -> argparse.ArgumentParser:
+    """The command line. Without `shortcut_flags`, `simulate` lacks its shortcut flags, whose help reads the config
+    fields (and so JAX): `main` builds the whole parser only for `simulate`, keeping every other command fast."""
     parser = _Parser(prog="iclverify", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
@@ -508,7 +519,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet-log", dest="quiet_log", action="store_true", help="log errors only")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_theory_parsers(sub)
+    _add_simulate_parser(sub, shortcut_flags)
+    _add_sweep_parser(sub)
+    _add_report_parsers(sub)
+    return parser
 
+
+def _add_theory_parsers(sub) -> None:
     p = sub.add_parser("bounds", help="table of every catalogue bound at given parameters")
     _add_params(p)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -554,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_check)
 
+
+def _add_simulate_parser(sub, shortcut_flags: bool) -> None:
     p = sub.add_parser(
         "simulate", help="meta-train small transformers and measure in-context error vs N", formatter_class=_PresetHelp
     )
@@ -583,35 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track", **TRACK)
     p.add_argument("--seed", type=_nonnegative_int)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    g = p.add_argument_group("task")
-    g.add_argument("--n-max", dest="n_max", type=_positive_int, help=FIELD)
-    g.add_argument("--dims", type=_int_list, help=FIELD + " e.g. 2,4,8")
-    g.add_argument("--label-noise", dest="label_noise", type=_unit_interval, help=FIELD)
-    g.add_argument("--families", type=_families, help=FIELD + " e.g. 2x4,4x8")
-    g.add_argument("--alpha", type=_positive_float, help=FIELD)
-    g.add_argument("--noise-var", dest="noise_var", type=_positive_float, help=FIELD)
-    g.add_argument("--pool", type=_positive_int, help=FIELD)
-    g = p.add_argument_group("model")
-    g.add_argument("--depth", type=_positive_int, help=FIELD)
-    g.add_argument("--width", type=_positive_int, help=FIELD)
-    g.add_argument("--heads", type=_positive_int, help=FIELD)
-    g.add_argument("--positions", choices=["learned", "rope", "none"], help=FIELD)
-    g.add_argument("--attention", choices=["causal", "bidirectional"], help=FIELD)
-    g = p.add_argument_group("training and evaluation")
-    g.add_argument("--steps", type=_positive_int, help=FIELD)
-    g.add_argument("--batch", type=_positive_int, help=FIELD)
-    g.add_argument("--lr", type=_positive_float, help=FIELD)
-    g.add_argument("--seeds", type=_positive_int, help=FIELD)
-    g.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None, help=FIELD)
-    boolean = argparse.BooleanOptionalAction
-    g.add_argument("--curriculum-examples", dest="curriculum_examples", action=boolean, default=None, help=FIELD)
-    g.add_argument("--eval-tasks", dest="eval_tasks", type=_positive_int, help=FIELD)
-    g.add_argument("--finetune-tasks", dest="finetune_tasks", type=_nonnegative_int, help=FIELD)
-    g.add_argument("--risk-tasks", dest="risk_tasks", type=_positive_int, help=FIELD)
+    if shortcut_flags:
+        _add_shortcuts(p)
     p.set_defaults(func=cmd_simulate)
-    _add_sweep_parser(sub)
-    _add_report_parsers(sub)
-    return parser
 
 
 def _add_sweep_parser(sub) -> None:
@@ -640,11 +634,20 @@ def _add_sweep_parser(sub) -> None:
     p.set_defaults(func=cmd_sweep)
 
 
+FAIL_ON = dict(
+    choices=["inconsistent"],
+    help="exit with status 1 when any verdict is inconsistent (for CI; descriptive rows never fail)",
+)
+
+
 def _add_report_parsers(sub) -> None:
-    fail_on = dict(
-        choices=["inconsistent"],
-        help="exit with status 1 when any verdict is inconsistent (for CI; descriptive rows never fail)",
-    )
+    _add_long_context_parser(sub)
+    _add_rates_parser(sub)
+    _add_calibrate_parser(sub)
+    _add_report_parser(sub)
+
+
+def _add_long_context_parser(sub) -> None:
     p = sub.add_parser(
         "long-context",
         help="bidirectional encoders trained on short prompts, evaluated to 2047 tokens (about 25 min on 2 cores)",
@@ -671,8 +674,10 @@ def _add_report_parsers(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_long_context)
 
+
+def _add_rates_parser(sub) -> None:
     p = sub.add_parser("rates", help="rate fits and verdicts for finished simulation directories")
-    p.add_argument("--fail-on", dest="fail_on", **fail_on)
+    p.add_argument("--fail-on", dest="fail_on", **FAIL_ON)
     p.add_argument(
         "dirs", nargs="+", metavar="DIR", help="run directories written by `iclverify simulate`, or sweep directories"
     )
@@ -680,6 +685,8 @@ def _add_report_parsers(sub) -> None:
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_rates)
 
+
+def _add_calibrate_parser(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="how often the rate verdicts are right, on learners of known behaviour at the presets' sizes",
@@ -705,6 +712,8 @@ def _add_report_parsers(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_calibrate)
 
+
+def _add_report_parser(sub) -> None:
     p = sub.add_parser("report", help="everything in one directory: bounds, audit, coverage, simulations, verdicts")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="CPU-sized presets (default; about 10 min on 2 cores)")
@@ -721,7 +730,7 @@ def _add_report_parsers(sub) -> None:
         help="run the simulations as tasks on a Ray cluster: auto or HOST:PORT (needs iclverify[cluster]; "
         "the report directory must be on storage the cluster shares)",
     )
-    p.add_argument("--fail-on", dest="fail_on", **fail_on)
+    p.add_argument("--fail-on", dest="fail_on", **FAIL_ON)
     p.add_argument("--json", action="store_true", help="print what was written and the verdict summary as JSON")
     p.add_argument("--track", **TRACK)
     p.add_argument("--seed", type=_nonnegative_int, default=0)
@@ -761,7 +770,8 @@ def _logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(shortcut_flags="simulate" in argv).parse_args(argv)
         _logging(args)
         return args.func(args)
     except INPUT_ERRORS as err:

@@ -40,6 +40,12 @@ def _cell(text: str) -> str:
 
 
 def bound_page(bound: theory.Bound) -> str:
+    """A bound's page: its statement, constants, assumptions and conditions, derivation, sources, audit and use."""
+    md = _statement(bound) + _constants(bound) + _conditions(bound) + _derivation(bound) + _sources(bound)
+    return HEADER + "\n".join(md + _audit_section(bound) + _usage(bound))
+
+
+def _statement(bound: theory.Bound) -> list[str]:
     kind = "sufficient (upper bound)" if bound.kind == "upper" else "necessary (lower bound)"
     order = {"O": "O", "Omega": r"\Omega", "Theta": r"\Theta"}[bound.order]
     md = [
@@ -71,6 +77,11 @@ def bound_page(bound: theory.Bound) -> str:
         "`iclverify plot ID` draws it, `theory.plot(bound)` from Python.*",
         "",
     ]
+    return md
+
+
+def _constants(bound: theory.Bound) -> list[str]:
+    md = []
     defaulted = {c: v for c, v in bound.constants.items() if v is not None}
     if defaulted:
         consts = ", ".join(f"${sp.latex(c)}$ = {v:g}" for c, v in defaulted.items())
@@ -87,14 +98,22 @@ def bound_page(bound: theory.Bound) -> str:
             f"valid, so it must be passed by keyword (`{required[0].name}=...`); the bound states an order only.",
             "",
         ]
-    md += ["## Assumptions {#assumptions}", "", *[f"- {a}" for a in bound.assumptions], ""]
+    return md
+
+
+def _conditions(bound: theory.Bound) -> list[str]:
+    md = ["## Assumptions {#assumptions}", "", *[f"- {a}" for a in bound.assumptions], ""]
     md += ["## Validity conditions {#conditions}", ""]
     if bound.conditions:
         md += [f"- ${sp.latex(c.relation)}$: {c.reason}" for c in bound.conditions]
         md += ["", "Outside them `n()` raises `ValidityError` naming the condition.", ""]
     else:
         md += ["None beyond the parameters' domains.", ""]
-    md += ["## Derivation {#derivation}", ""]
+    return md
+
+
+def _derivation(bound: theory.Bound) -> list[str]:
+    md = ["## Derivation {#derivation}", ""]
     derivation = bound.derivation
     if derivation is None:
         md += [f"Quoted from its source ({bound.citation}); not derived from a tail inequality here.", ""]
@@ -111,7 +130,11 @@ def bound_page(bound: theory.Bound) -> str:
             mark = step["status"] if step["passed"] else f"{step['status']}, FAILED"
             md += [f"### Step {k} {{#step-{k}}}", "", step["claim"] + ".", "", *_display(step["latex"], f"eq-step-{k}")]
             md += [f"*Status: {mark}.* {step['check']}.", ""]
-    md += ["## Provenance {#provenance}", "", bound.provenance or "-", ""]
+    return md
+
+
+def _sources(bound: theory.Bound) -> list[str]:
+    md = ["## Provenance {#provenance}", "", bound.provenance or "-", ""]
     key = bound.citation.key
     md += [
         "## Citation {#citation}",
@@ -120,7 +143,11 @@ def bound_page(bound: theory.Bound) -> str:
         "[references.bib](../references.bib) ([all references](../references.md)).",
         "",
     ]
-    md += _audit_section(bound)
+    return md
+
+
+def _usage(bound: theory.Bound) -> list[str]:
+    md = []
     experiments = experiments_for(bound.id)
     if experiments:
         md += [
@@ -144,7 +171,7 @@ def bound_page(bound: theory.Bound) -> str:
         "```",
         "",
     ]
-    return HEADER + "\n".join(md)
+    return md
 
 
 def _audit_section(bound: theory.Bound) -> list[str]:
@@ -230,7 +257,8 @@ def cli_page() -> str:
 
 def config_page() -> str:
     """Every config field: what it does, its default and each preset's value (from the dataclasses themselves)."""
-    from simulations.config import BUILT_IN, SECTIONS, RunConfig, field_doc, preset_values, shown
+    from simulations.config import RunConfig
+    from simulations.fields import BUILT_IN, SECTIONS, field_doc, preset_values, shown
 
     def table(section: str, fields) -> list[str]:
         rows = ["| field | default | presets | what it does |", "|---|---|---|---|"]

@@ -28,8 +28,9 @@ from iclverify import reproductions
 from iclverify import verdicts as V
 from iclverify.tables import DEFAULTS, bound_row, fmt_n
 from simulations import bounded, compiletime, longcontext, plots, rates, tracking
-from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig
+from simulations.config import RunConfig
 from simulations.files import write_json, write_npz
+from simulations.presets import DIVERSITY, LENGTH, PRESETS
 from simulations.records import curve_key
 from simulations.run import Run, load_models, load_run, simulate
 from simulations.sweep import execute, run_directories
@@ -168,46 +169,34 @@ def report(
     long_context = {}
     if preset in LONG_CONTEXT:  # trained on short prompts, evaluated to 2047 tokens (simulations.longcontext)
         say("long context: encoders evaluated to 2047 tokens")
+        cfg = LONG_CONTEXT[preset]
         long_context = timed(
-            "long context",
-            lambda: longcontext.run(out / "long-context", LONG_CONTEXT[preset], seed=seed, progress=progress, say=say),
+            "long context", lambda: longcontext.run(out / "long-context", cfg, seed=seed, progress=progress, say=say)
         )
     say("bounded context: retrieval windows and a fixed context")
-    window, fixed = timed("bounded context", lambda: _bounded(runs, WINDOW[preset], FIXED[preset]))
+    wc, fc = WINDOW[preset], FIXED[preset]
+    window, fixed = timed("bounded context", lambda: _bounded(runs, wc, fc))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
     say("rates and verdicts")
-    rows = timed("rates and verdicts", lambda: _verdicts(runs, window, WINDOW[preset], fixed, lengths, cov, seed))
+    rows = timed("rates and verdicts", lambda: _verdicts(runs, window, wc, fixed, lengths, cov, seed))
     rows += V.long_context_verdicts(long_context)
-    figures = timed("plots", lambda: _plots(runs, rows, out, window, WINDOW[preset], lengths))
-    if long_context:
-        plots.long_context(long_context, out / LONG_CONTEXT_PLOT)
-    write_json(out / "verdicts.json", [r.to_dict() for r in rows])
-    wc, fc = WINDOW[preset], FIXED[preset]
+    figures = timed("plots", lambda: _plots(runs, rows, out, window, wc, lengths, long_context))
     wall["total"] = time.perf_counter() - start
     data = ReportData(
-        preset,
-        seed,
-        configs,
-        runs,
-        rows,
-        bounds,
-        audited,
-        wall,
-        compiling,
-        lengths,
-        wc,
-        fc,
-        figures,
-        long_context,
-        known,
-        pools,
-    )
-    md = _markdown(data)
-    (out / "report.md").write_text(md)
-    tracked = {**runs, **lengths, **{f"diversity-{m}": run for m, run in pools.items()}}  # length runs by position
-    _track_report(track, out, preset, seed, tracked, rows)
+        preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures, long_context,
+        known, pools,
+    )  # fmt: skip
+    _write(data, out, track)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
     return rows
+
+
+def _write(data: ReportData, out: Path, track: Tracking | None) -> None:
+    """verdicts.json and report.md; the report as one tracked run."""
+    write_json(out / "verdicts.json", [r.to_dict() for r in data.rows])
+    (out / "report.md").write_text(_markdown(data))
+    tracked = {**data.runs, **data.lengths, **{f"diversity-{m}": run for m, run in data.pools.items()}}
+    _track_report(track, out, data.preset, data.seed, tracked, data.rows)
 
 
 def _track_report(track: Tracking | None, out: Path, preset: str, seed: int, runs: dict[str, Run], rows) -> None:
@@ -369,6 +358,7 @@ def _plots(
     window: dict,
     wc: bounded.WindowConfig,
     lengths: dict[str, Run],
+    long_context: dict,
 ) -> dict[str, list[tuple[str, str]]]:
     """Every figure; returns each run's own figures (caption, file name), drawn by its task family."""
     extra = {}
@@ -400,6 +390,8 @@ def _plots(
     if lengths:
         lengths_drawn = {pos: (run.metrics, run.cfg.task.train_n_max) for pos, run in lengths.items()}
         plots.length(lengths_drawn, out / PLOT_FILES["length"])
+    if long_context:
+        plots.long_context(long_context, out / LONG_CONTEXT_PLOT)
     return extra
 
 

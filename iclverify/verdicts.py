@@ -64,8 +64,9 @@ import numpy as np
 
 import theory
 from simulations import rates, records
-from simulations.config import PRESETS, RunConfig
+from simulations.config import RunConfig
 from simulations.finetune import grid
+from simulations.presets import PRESETS
 from simulations.run import Run
 
 DELTA = 0.1

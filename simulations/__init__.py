@@ -14,10 +14,8 @@ from theory import lazy
 # Where each public name lives: imported on first use, so that a numpy-only module (`simulations.rates`) does not
 # load JAX through this package.
 _HOME = {
-    **dict.fromkeys(
-        ("DIVERSITY", "PRESETS", "EvalConfig", "ModelConfig", "RunConfig", "TrainConfig", "preset"),
-        "simulations.config",
-    ),
+    **dict.fromkeys(("EvalConfig", "ModelConfig", "RunConfig", "TrainConfig"), "simulations.config"),
+    **dict.fromkeys(("DIVERSITY", "PRESETS", "preset"), "simulations.presets"),
     "simulate": "simulations.run",
     **dict.fromkeys(
         ("Halfspaces", "LinearRegression", "NextToken", "Task", "make_task", "register_task", "task_kinds"),

@@ -8,7 +8,7 @@ for the device can be sized). Two sizes of a stage:
   temporaries - donated buffers). On the CPU backend this sizes a GPU run too, up to the fused kernels a GPU
   compiler may choose instead (e.g. flash attention, which keeps less). Compiling takes seconds per stage.
 - `estimates(cfg)`: the most bytes the traced program's values hold at once (`traced_bytes`), without compiling:
-  an upper estimate, 1.15-2.1x the compiled size on the quick presets' stages (1.02-3.5x over quick, full and long).
+  an upper estimate, never below the compiled size on the presets' stages (benchmarks/memory.py; docs/gpu.md).
 `check(cfg)` compares the estimate with the device's free memory and compiles only when the estimate does not fit;
 a run whose compiled size does not fit either is refused (OutOfMemory) before anything is trained.
 """
@@ -26,9 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import evaluate as E
-from simulations.config import DIVERSITY, LENGTH, PRESETS, RunConfig
+from simulations.config import RunConfig
 from simulations.finetune import grid
 from simulations.keys import seed_keys
+from simulations.presets import DIVERSITY, LENGTH, PRESETS
 from simulations.train import init_state, make_step
 from theory.errors import InputError
 
@@ -111,8 +112,8 @@ def traced_bytes(traced) -> int:
     """The most bytes a traced program's values hold at once, read from its jaxpr without compiling: its arguments
     throughout, each operation's outputs from where they are computed to their last use, and the peak of an inner
     body (a loop's, a branch's, a nested program's) while its operation runs. XLA fuses operations, so that many
-    of these values never exist: an upper estimate of the compiled program's size (memory_analysis), 1.02-3.5x it
-    over the quick, full and long presets' stages (benchmarks/memory.py prints both)."""
+    of these values never exist: an upper estimate of the compiled program's size (memory_analysis; benchmarks/memory.py
+    prints both for the presets' stages)."""
     jaxpr = traced.jaxpr.jaxpr
     return sum(_nbytes(v.aval) for v in jaxpr.invars) + _peak(jaxpr)
 

@@ -42,8 +42,8 @@ class Attention(eqx.Module):
         self.heads, self.use_rope = heads, use_rope
 
     def _heads(self, x: jax.Array, positions: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """Queries, keys and values [H, T, Dh] of x [T, W] (heads first: plain batched matmuls, about 1.5x faster
-        on XLA:CPU than einsums over [T, H, Dh]), rotated when positions are rotary."""
+        """Queries, keys and values [H, T, Dh] of x [T, W] (heads first: plain batched matmuls, faster on XLA:CPU
+        than einsums over [T, H, Dh]; docs/performance.md), rotated when positions are rotary."""
         T, W = x.shape
         q, k, v = jax.vmap(self.qkv)(x).reshape(T, 3, self.heads, W // self.heads).transpose(1, 2, 0, 3)
         if self.use_rope:
@@ -141,8 +141,8 @@ class Transformer(eqx.Module):
     `positions` [T] (default 0..T-1) are the position ids: extra query tokens appended after a prompt reuse the id
     a query would have had inside it, so that with a suitable mask they are read exactly like that query.
     `read` (indices, default all) are the tokens whose outputs are returned: the last block computes its queries,
-    attention output and MLP only there -- the same numbers as reading them off the full output, at about 10% less
-    work per training step when half the tokens are read. With `remat` each block's activations are recomputed in
+    attention output and MLP only there -- the same numbers as reading them off the full output, with less work per
+    training step when half the tokens are read. With `remat` each block's activations are recomputed in
     the backward pass instead of stored (`jax.checkpoint`; Chen et al. 2016): the same gradients, a block's
     activations held at a time instead of all of them, for about a third more arithmetic.
     """

@@ -252,50 +252,6 @@ def length(runs: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def double_descent(metrics: dict, expected: dict, path: Path) -> None:
-    """Regression: mean excess error vs N on a linear N axis, ICL beside least squares (measured, and its expectation
-    in closed form, which diverges at N = d), ridge and the Bayes floor; one panel per d.
-
-    expected: curve key -> least squares' expected excess error at every N (inf where it diverges).
-    """
-    curves = metrics["curves"]
-    fig = Figure(figsize=(4.6 * len(curves), 3.9))
-    axes = fig.subplots(1, len(curves), squeeze=False)
-    ns = np.asarray(metrics["n_examples"])
-    shown = {
-        "icl_risk": "ICL (per-task risk)",
-        "least_squares": "least squares",
-        "ridge": "ridge (Bayes)",
-        "bayes_floor": "Bayes floor tr(Sigma_N)",
-        "dmmse": "dMMSE (pool prior)",
-    }
-    for ax, curve in zip(axes[0], curves, strict=True):
-        methods = curve["methods"]
-        for name, label in shown.items():
-            if name not in methods:
-                continue
-            m = methods[name]
-            style = STYLE["icl"] if name == "icl_risk" else dict(lw=1.3)
-            (line,) = ax.plot(ns, m["mean"], label=label, **style)
-            ax.fill_between(ns, m["ci_low"], m["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
-        closed = np.asarray(expected[curve_key(curve["params"])], dtype=float)
-        closed = np.where(np.isfinite(closed), closed, np.nan)  # a gap where the expectation is infinite
-        ax.plot(ns, closed, "k:", lw=1.2, label="least squares, expected (closed form; infinite near N = d)")
-        d = curve["params"]["d"]
-        ax.axvline(d, color="gray", ls="--", lw=0.8, label=f"N = d = {d}")
-        ax.set_yscale("log")
-        top = max(max(methods["icl_risk"]["mean"]) if "icl_risk" in methods else 1.0, 1.0) * 20
-        ax.set_ylim(None, top)
-        ax.set_xlabel("N (in-context examples)")
-        ax.set_ylabel(metrics["metric"])
-        ax.set_title(f"d = {d}: least squares peaks at N = d, ICL does not")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{metrics['task']}: double descent of least squares (run {metrics['config_hash']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
 def other_metric(metrics: dict, metric: str, label: str, path: Path) -> None:
     """The methods scored in another metric than the run's (their summaries carry "metric"), mean vs N with the
     interval shaded, log-log; one panel per curve."""

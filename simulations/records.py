@@ -57,18 +57,33 @@ class Role(enum.Enum):
 
 
 def curve_key(params: Mapping[str, Any]) -> str:
-    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz, metrics.json summaries and plots."""
+    """'d=4' or 'm=2,V=4': how a curve is named in errors.npz, metrics.json summaries and plots.
+
+    Args:
+        params: the curve's task parameters, e.g. {'m': 2, 'V': 4} (Task.curves).
+    """
     return ",".join(f"{k}={v}" for k, v in params.items())
 
 
 def key(params: Mapping[str, Any] | str, method: str) -> str:
-    """The errors.npz key of one curve's method: key({'d': 4}, 'icl') == 'd=4/icl' (a curve given by its key
-    is taken as is)."""
+    """The errors.npz key of one curve's method: key({'d': 4}, 'icl') == 'd=4/icl'.
+
+    Args:
+        params: the curve's task parameters, or its key ('d=4').
+        method: the method's name (module docstring).
+    """
     return f"{params if isinstance(params, str) else curve_key(params)}{SEP}{method}"
 
 
 def split(name: str) -> tuple[str, str]:
-    """An errors.npz key as (curve, method): 'd=4/icl_risk' -> ('d=4', 'icl_risk')."""
+    """An errors.npz key as (curve, method): 'd=4/icl_risk' -> ('d=4', 'icl_risk').
+
+    Args:
+        name: an errors.npz key.
+
+    Raises:
+        ValueError: not '<curve>/<method>'.
+    """
     curve, sep, method = name.partition(SEP)
     if not sep or not method or SEP in method:
         raise ValueError(f"errors key must be '<curve>{SEP}<method>'; got {name!r}")
@@ -76,27 +91,49 @@ def split(name: str) -> tuple[str, str]:
 
 
 def halfway(risk: str) -> str:
-    """The name of a per-task risk at half the training budget: icl_risk -> halfway_risk."""
+    """The name of a per-task risk at half the training budget: icl_risk -> halfway_risk.
+
+    Args:
+        risk: ICL's per-task risk (Task.risk: icl_risk, icl_risk_max, ...).
+    """
     return HALFWAY + risk.removeprefix("icl")
 
 
 def finetuned(risk: str) -> str:
-    """The fine-tuned model's name for a per-task risk of the in-context predictor: icl_risk -> finetune_risk."""
+    """The fine-tuned model's name for a per-task risk of the in-context predictor: icl_risk -> finetune_risk.
+
+    Args:
+        risk: ICL's per-task risk (Task.risk).
+    """
     return FINETUNED + risk.removeprefix("icl")
 
 
 def learner(name: str, risk: str) -> str:
-    """A reference learner's name for ICL's per-task risk `risk`: ('bayes', 'icl_risk_max') -> 'bayes_risk_max'."""
+    """A reference learner's name for ICL's per-task risk `risk`: ('bayes', 'icl_risk_max') -> 'bayes_risk_max'.
+
+    Args:
+        name: the learner (a key of Task.reference_predictions' output).
+        risk: ICL's per-task risk it is scored as.
+    """
     return name + risk.removeprefix("icl")
 
 
 def compared(baseline: str) -> str:
-    """ICL's prediction-space distance to `baseline`: 'ridge' -> 'icl_to_ridge'."""
+    """ICL's prediction-space distance to `baseline`: 'ridge' -> 'icl_to_ridge'.
+
+    Args:
+        baseline: a baseline in Task.compared.
+    """
     return COMPARED + baseline
 
 
 def role(method: str, references: tuple[str, ...] = ()) -> Role:
-    """The role of a method name (module docstring); `references` are the task's (Task.references)."""
+    """The role of a method name (module docstring), which fixes its array's shape.
+
+    Args:
+        method: the method's name.
+        references: the task's reference learners (Task.references).
+    """
     if method.startswith(COMPARED):
         return Role.DISTANCE
     if method == VERSUS or method.startswith(FINETUNED + "_"):
@@ -173,7 +210,11 @@ class Errors(Mapping[str, np.ndarray]):
 
 
 def summaries(metrics: Mapping[str, Any]) -> Iterator[tuple[str, str, dict]]:
-    """Every method summary of a metrics.json, as (curve key, method, {'mean', 'ci_low', 'ci_high', ...})."""
+    """Every method summary of a metrics.json, as (curve key, method, {'mean', 'ci_low', 'ci_high', ...}).
+
+    Args:
+        metrics: a run's metrics.json, loaded.
+    """
     for curve in metrics["curves"]:
         for method, summary in curve["methods"].items():
             yield curve_key(curve["params"]), method, summary

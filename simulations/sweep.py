@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Literal
 
 from simulations import devices
-from simulations.config import RunConfig, preset
+from simulations.config import RunConfig
 from simulations.files import RunLocked, write_json
+from simulations.presets import preset
 from simulations.records import summaries
 from simulations.run import simulate
 from simulations.tracking import Tracking

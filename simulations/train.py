@@ -103,14 +103,15 @@ def make_step(cfg: RunConfig, unroll_seeds: bool | None = None, where: Mesh | No
     """The compiled training loop for all seeds: (train_keys, models, opt_states, start, length) ->
     (models, opt_states, losses [length, seeds]) for steps start .. start + length - 1.
 
-    Steps run inside one loop per call: on XLA:CPU a call per step spent about 40% of its time in dispatch
-    (pytree flattening and waiting on the runtime), which a loop of 50 steps removes. `start` and `length` are
-    traced: every stretch of up to CHUNK steps (a checkpoint or the halfway models end one early) runs the same
-    compiled program, whose losses fill a buffer of CHUNK rows (a longer `length` compiles one of its own).
+    Steps run inside one loop per call: on XLA:CPU a call per step spent much of its time in dispatch (pytree
+    flattening and waiting on the runtime; docs/performance.md), which a loop of 50 steps removes. `start` and
+    `length` are traced: every stretch of up to CHUNK steps (a checkpoint or the halfway models end one early)
+    runs the same compiled program, whose losses fill a buffer of CHUNK rows (a longer `length` compiles one of its
+    own).
 
     Seeds are vmapped on accelerators (one batched kernel per operation) and unrolled on one CPU device
     (`unroll_seeds`, default: when the backend is the CPU and the mesh one device): there a program holding each
-    seed's own operations ran 16-17% faster than the vmapped one at 2 and 4 seeds (XLA:CPU runs independent small
+    seed's own operations ran faster than the vmapped one (docs/performance.md; XLA:CPU runs independent small
     operations concurrently; batched ones are no larger per core). Each seed computes the same numbers either way.
     On a mesh of several devices (`where`, default devices.mesh for the config) the vmapped seed axis is the
     mesh's seed axis and each batch is split along its batch axis.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulations import baselines
+from simulations.tasks import classification
 
 TASKS = 1500
 
@@ -33,7 +33,7 @@ def test_exact_bayes_rule_risk_is_half_a_beta_1_n(n):
     theta = (np.arange(720) + 0.5) * 2 * np.pi / 720
     queries = jnp.asarray(np.stack([np.cos(theta), np.sin(theta)], 1), dtype=jnp.float32)
     inside = jnp.asarray(np.broadcast_to(w[:, None], (TASKS, n + 1, 2)), dtype=jnp.float32)  # w: in every arc
-    pred = np.asarray(jax.vmap(lambda a, b, m: baselines.bayes_2d(a, b, m, queries))(x, y, inside))[:, n]  # [T, K]
+    pred = np.asarray(jax.vmap(lambda a, b, m: classification.bayes_2d(a, b, m, queries))(x, y, inside))[:, n]  # [T, K]
     truth = np.where(w @ np.asarray(queries).T >= 0, 1.0, -1.0)
     risk = np.where(pred == 0, 0.5, pred != truth).mean(-1)
     assert stats.kstest(2 * risk, stats.beta(1, n).cdf).pvalue > 0.001
@@ -51,9 +51,9 @@ def test_the_sampler_draws_gibbs_uniformly_from_the_arc():
 
     def one(key, a_x, a_y):
         a = a_y[:, None] * a_x
-        w_mm = baselines.max_margin_weights(a_x, a_y, mask)  # the sampler starts around it, as in evaluation
-        start = baselines._starts(key, a, mask, active, w_mm, 1)[0]
-        return baselines._hit_and_run(jax.random.fold_in(key, 1), a, mask, active, start, 60)
+        w_mm = classification.max_margin_weights(a_x, a_y, mask)  # the sampler starts around it, as in evaluation
+        start = classification._starts(key, a, mask, active, w_mm, 1)[0]
+        return classification._hit_and_run(jax.random.fold_in(key, 1), a, mask, active, start, 60)
 
     keys = jax.random.split(jax.random.PRNGKey(0), TASKS)
     drawn = np.asarray(jax.vmap(one)(keys, x, y))

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulations import problem
-from simulations.config import SCHEMA, EvalConfig, ModelConfig, RunConfig, TrainConfig, code_version, preset
+from simulations.config import SCHEMA, EvalConfig, ModelConfig, RunConfig, TrainConfig, code_version
+from simulations.fields import assignments
+from simulations.presets import preset
 from simulations.run import load_run, simulate
 from simulations.tasks import Halfspaces, LinearRegression, NextToken
 from simulations.tasks.base import tuples
@@ -209,8 +211,9 @@ def test_every_config_field_is_reachable_by_set(kind):
 def test_every_config_field_is_documented_with_its_presets():
     """Each field of the config sections, the built-in task families and the seed says what it does (dataclass
     metadata, read by docs/config.md and the simulate flags' help), and the presets' values are listed."""
-    from iclverify.cli import SIM_FLAGS, build_parser
-    from simulations.config import BUILT_IN, SECTIONS, RunConfig, field_doc, preset_values
+    from iclverify.cli import build_parser
+    from simulations.config import RunConfig
+    from simulations.fields import BUILT_IN, SECTIONS, field_doc, preset_values, shortcuts
 
     classes = [*SECTIONS.values(), *BUILT_IN.values()]
     missing = [
@@ -226,8 +229,15 @@ def test_every_config_field_is_documented_with_its_presets():
     assert preset_values("task", "noise_var") == noise
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     text = " ".join(sub.choices["simulate"].format_help().split())
-    for flag, (section, name) in SIM_FLAGS.items():
-        assert f"{section}.{name}: " in text, flag
+    flagged = {
+        (s, f.name)
+        for s, c in [*SECTIONS.items(), *[("task", c) for c in BUILT_IN.values()]]
+        for f in dataclasses.fields(c)
+        if "flag" in f.metadata
+    }
+    assert {(s.section, s.name) for s in shortcuts()} == flagged and len(flagged) == 21
+    for short in shortcuts():  # every field documented with a flag is one, its help the field's documentation
+        assert f"{short.flag} " in text and f"{short.section}.{short.name}: " in text, short
     assert "model.depth: pre-norm transformer blocks (presets: quick 3; standard 3; full 6; long 6)" in text
 
 
@@ -255,7 +265,7 @@ def test_saved_config_reruns_by_config(tmp_path, capsys):
     and therefore the same run directory name; flags and --set still apply on top."""
     from iclverify.cli import build_parser, simulation_config
 
-    cfg = preset("tokens").override(["train.steps=40", "model.width=32"])
+    cfg = preset("tokens").assign(assignments(["train.steps=40", "model.width=32"]))
     saved = tmp_path / "config.json"
     saved.write_text(json.dumps(cfg.to_dict() | {"config_hash": cfg.hash} | code_version()))
     again = simulation_config(build_parser().parse_args(["simulate", "--config", str(saved), "--out", "y"]))

@@ -10,7 +10,8 @@ import pytest
 
 from iclverify import verdicts as V
 from simulations import context
-from simulations.config import LENGTH, EvalConfig, RunConfig
+from simulations.config import EvalConfig, RunConfig
+from simulations.presets import LENGTH
 from simulations.run import Run
 from simulations.tasks import NextToken
 

@@ -20,7 +20,7 @@ def _loaded(code: str) -> set[str]:
     [
         ("import simulations.rates, simulations.records", set()),  # fits and the data contract: numpy alone
         ("import theory.errors, theory.domains", set()),
-        ("from iclverify.cli import build_parser; build_parser()", set()),
+        ("from iclverify.cli import build_parser; build_parser(shortcut_flags=False)", set()),  # all but simulate
     ],
 )
 def test_light_modules_do_not_load_heavy_packages(code, allowed):

@@ -260,11 +260,11 @@ def test_an_unresolved_halfway_curve_leaves_q_but_not_the_gate():
 def test_checks_the_calibration_found_short_are_reported_as_underpowered():
     """At the quick tokens sizes the rate and size rows are underpowered (docs/verdicts.md), whatever the rule says;
     the same family at other sizes keeps the rule's verdict."""
-    from simulations.config import PRESETS
+    from simulations.presets import PRESETS
 
     assert V.calibrated_preset(PRESETS["quick"]["tokens"]) == "quick"
     assert V.calibrated_preset(PRESETS["full"]["regression"]) == "full"
-    other = PRESETS["quick"]["tokens"].override(["train.seeds=3"])
+    other = PRESETS["quick"]["tokens"].assign({"train.seeds": 3})
     assert V.calibrated_preset(other) is None
     run = synthetic_run()
     ref = V.units(run, {"d": 4}, "bayes_risk")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import baselines
+from simulations.tasks import classification
 
 
 def separable(d: int, n: int, tasks: int, seed: int):
@@ -29,18 +29,18 @@ def test_max_margin_solver_converges():
     (measured: below 8e-4; the old step 1/trace(Q) left 2e-3 to 1e-2 after the same 2000 iterations)."""
     x, y = separable(16, 64, 8, seed=0)
     mask = jnp.ones(65).at[64].set(0.0)
-    residual = jax.vmap(lambda a, b: baselines.kkt_residual(a, b, mask))(x, y)
+    residual = jax.vmap(lambda a, b: classification.kkt_residual(a, b, mask))(x, y)
     assert float(residual.max()) < 1e-3
     Q = np.asarray(x[0, :64] @ x[0, :64].T)
-    lam = float(baselines.largest_eigenvalue(jnp.asarray(Q)))
+    lam = float(classification.largest_eigenvalue(jnp.asarray(Q)))
     assert lam == pytest.approx(np.linalg.eigvalsh(Q)[-1], rel=1e-3)
 
 
 def test_exact_2d_rule_matches_the_posterior():
     """d = 2: the arc rule equals the posterior predictive computed by brute force on a fine grid of angles."""
     x, y = separable(2, 12, 40, seed=1)
-    w_mm = jax.vmap(baselines.max_margin_path)(x, y)
-    exact = np.asarray(jax.vmap(baselines.bayes_2d)(x, y, w_mm))
+    w_mm = jax.vmap(classification.max_margin_path)(x, y)
+    exact = np.asarray(jax.vmap(classification.bayes_2d)(x, y, w_mm))
     theta = np.linspace(-np.pi, np.pi, 200_001)[:-1]
     circle = np.stack([np.cos(theta), np.sin(theta)], 1)
     checked = 0
@@ -57,11 +57,11 @@ def test_exact_2d_rule_matches_the_posterior():
 
 def test_sampler_agrees_with_the_exact_2d_rule():
     x, y = separable(2, 16, 100, seed=2)
-    w_mm = jax.vmap(baselines.max_margin_path)(x, y)
-    exact = np.asarray(jax.vmap(baselines.bayes_2d)(x, y, w_mm))
+    w_mm = jax.vmap(classification.max_margin_path)(x, y)
+    exact = np.asarray(jax.vmap(classification.bayes_2d)(x, y, w_mm))
     keys = jax.random.split(jax.random.PRNGKey(0), 100)
     sampled = np.asarray(
-        jax.vmap(lambda k, a, b, w: baselines.bayes(k, a, b, jnp.ones(2), w, 33, 60))(keys, x, y, w_mm)
+        jax.vmap(lambda k, a, b, w: classification.bayes(k, a, b, jnp.ones(2), w, 33, 60))(keys, x, y, w_mm)
     )
     assert np.mean(sampled[:, 1:] == exact[:, 1:]) > 0.97
 
@@ -70,10 +70,10 @@ def error_at(d: int, n: int, tasks: int, chains: int, steps: int, seed: int) -> 
     """0-1 errors of the sampler's prediction of query n from n examples, per task (the label is noise-free)."""
     x, y = separable(d, n, tasks, seed)
     mask = jnp.ones(n + 1).at[n].set(0.0)
-    w_mm = jax.vmap(lambda a, b: baselines.max_margin_weights(a, b, mask))(x, y)
+    w_mm = jax.vmap(lambda a, b: classification.max_margin_weights(a, b, mask))(x, y)
     keys = jax.random.split(jax.random.PRNGKey(seed), tasks)
     vote = jax.vmap(
-        lambda k, a, b, w: baselines.bayes_vote(k, b[:, None] * a, mask, jnp.ones(d), w, a[n], chains, steps)
+        lambda k, a, b, w: classification.bayes_vote(k, b[:, None] * a, mask, jnp.ones(d), w, a[n], chains, steps)
     )(keys, x, y, w_mm)
     pred = np.sign(np.asarray(vote))
     return np.where(pred == 0, 0.5, (pred != np.asarray(y[:, n])).astype(float))

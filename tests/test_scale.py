@@ -97,8 +97,8 @@ def test_presets_fit_their_memory_budgets():
     tests/test_faults.py checks on a tiny run and benchmarks/memory.py prints for every preset): the largest quick
     run's stages fit 4 GB; the largest full run's (tokens: 513-token prompts) and the long preset's fit one 80 GB
     GPU with room, 60 GB."""
-    from simulations.config import LONG, PRESETS
     from simulations.memory import BUDGETS_GB, estimates
+    from simulations.presets import LONG, PRESETS
 
     quick = estimates(PRESETS["quick"]["classification"])
     full = estimates(PRESETS["full"]["tokens"])

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import baselines, compiletime, finetune, problem, prompts
+from simulations import compiletime, finetune, problem, prompts
 from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
 from simulations.keys import seed_keys
 from simulations.model import Transformer
@@ -116,7 +116,7 @@ def test_logistic_matches_scikit_learn():
     x, y = _task()
     for N in (3, 7, 12):
         mask = (np.arange(13) < N).astype(np.float32)
-        w = baselines.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
+        w = classification.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
         ref = LogisticRegression(C=100, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(x[:N], y[:N]).coef_[0]
         np.testing.assert_allclose(w, ref, rtol=2e-3, atol=2e-3)
 
@@ -126,7 +126,7 @@ def test_max_margin_matches_linear_svc():
 
     x, y = _task(seed=5)
     mask = (np.arange(13) < 10).astype(np.float32)
-    w = np.asarray(baselines.max_margin_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask)))
+    w = np.asarray(classification.max_margin_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask)))
     ref = LinearSVC(C=1e4, loss="hinge", fit_intercept=False, tol=1e-10, max_iter=200_000).fit(x[:10], y[:10]).coef_[0]
     np.testing.assert_allclose(w / np.linalg.norm(w), ref / np.linalg.norm(ref), atol=1e-3)
     assert np.min(y[:10] * (x[:10] @ w)) == pytest.approx(1.0, abs=1e-3)  # unit functional margin
@@ -134,14 +134,14 @@ def test_max_margin_matches_linear_svc():
 
 def test_averaging_and_prefixes():
     x, y = _task()
-    pred = np.asarray(baselines.averaging(jnp.asarray(x), jnp.asarray(y)))
+    pred = np.asarray(classification.averaging(jnp.asarray(x), jnp.asarray(y)))
     for N in range(13):
         w = (y[:N, None] * x[:N]).sum(0)
         assert pred[N] == np.sign(w @ x[N])
     # prefix handling: the logistic prediction at N uses exactly the first N examples
-    lg = np.asarray(baselines.logistic(jnp.asarray(x), jnp.asarray(y)))
+    lg = np.asarray(classification.logistic(jnp.asarray(x), jnp.asarray(y)))
     mask = (np.arange(13) < 5).astype(np.float32)
-    w5 = baselines.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
+    w5 = classification.logistic_weights(jnp.asarray(x), jnp.asarray(y), jnp.asarray(mask))
     assert lg[5] == np.sign(np.asarray(w5) @ x[5])
 
 
@@ -150,8 +150,8 @@ def test_bayes_agrees_with_brute_force_importance_sampling():
     prior is an exact reference for the posterior predictive."""
     x, y = _task(d=2, n=6, seed=7)
     active = jnp.ones(2)
-    w_mm = baselines.max_margin_path(jnp.asarray(x), jnp.asarray(y))
-    pred = np.asarray(baselines.bayes(jax.random.PRNGKey(0), jnp.asarray(x), jnp.asarray(y), active, w_mm, 65, 80))
+    w_mm = classification.max_margin_path(jnp.asarray(x), jnp.asarray(y))
+    pred = np.asarray(classification.bayes(jax.random.PRNGKey(0), jnp.asarray(x), jnp.asarray(y), active, w_mm, 65, 80))
     ws = np.random.default_rng(0).normal(size=(200_000, 2))
     agree = 0
     for N in range(1, 7):
@@ -164,10 +164,10 @@ def test_bayes_agrees_with_brute_force_importance_sampling():
 def test_token_estimates_closed_forms():
     c = jnp.array([0, 1, 0, 0, 1])
     t = jnp.array([2, 0, 2, 1, 1])
-    counts = baselines.context_counts(c, t, 2, 3)
+    counts = tokens.context_counts(c, t, 2, 3)
     np.testing.assert_array_equal(counts[3], [0, 0, 2])  # before N = 3 context 0 was followed by 2, 2
     np.testing.assert_array_equal(counts[4], [1, 0, 0])  # context 1 was followed by 0
-    est = baselines.token_estimates(counts, jnp.asarray(3), alpha=0.5)
+    est = tokens.token_estimates(counts, jnp.asarray(3), alpha=0.5)
     np.testing.assert_allclose(est["mle"][3], [0, 0, 1])
     np.testing.assert_allclose(est["add_one"][3], [1 / 5, 1 / 5, 3 / 5])
     np.testing.assert_allclose(est["posterior_mean"][3], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5])
@@ -429,7 +429,7 @@ def test_training_program_is_shared_across_seeds_unless_a_pool_derives_from_the_
     """Runs that differ only in their seed share the compiled training step, except with a finite pretraining pool,
     whose tasks derive from the seed (simulations.keys.pool_keys): a shared program would train every seed on one
     pool."""
-    from simulations.config import DIVERSITY
+    from simulations.presets import DIVERSITY
 
     cfg = tiny("tokens")
     assert make_step(cfg) is make_step(dataclasses.replace(cfg, seed=3))

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from iclverify.cli import main
-from simulations import baselines, problem, train
-from simulations.config import DIVERSITY, PRESETS, EvalConfig, ModelConfig, RunConfig, TrainConfig, preset
+from simulations import problem, train
+from simulations.config import EvalConfig, ModelConfig, RunConfig, TrainConfig
+from simulations.presets import DIVERSITY, PRESETS, preset
 from simulations.tasks import Halfspaces, LinearRegression, NextToken, get_task, make_task, register_task, task_kinds
 from simulations.tasks import regression as reg
 from simulations.tasks.base import Task
@@ -116,8 +117,8 @@ def test_least_squares_and_ridge_match_references():
     from sklearn.linear_model import Ridge
 
     x, y, _ = _regression(d=4, n=10)
-    ols = np.asarray(baselines.least_squares(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)))
-    rid = np.asarray(baselines.ridge(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), 0.25))
+    ols = np.asarray(reg.least_squares(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)))
+    rid = np.asarray(reg.ridge(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), 0.25))
     for N in (0, 2, 4, 6, 10):
         w = np.linalg.lstsq(x[:N], y[:N], rcond=None)[0] if N else np.zeros(4)  # minimum-norm
         np.testing.assert_allclose(ols[N], x[N] @ w, rtol=2e-3, atol=2e-3)
@@ -131,7 +132,7 @@ def test_neighbours_averaging_and_dmmse_match_references():
 
     x, y, _ = _regression(d=2, n=9, seed=3)
     xj, yj = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
-    knn, avg = np.asarray(baselines.nearest_neighbours(xj, yj)), np.asarray(baselines.averaging_regression(xj, yj))
+    knn, avg = np.asarray(reg.nearest_neighbours(xj, yj)), np.asarray(reg.averaging_regression(xj, yj))
     assert knn[0] == 0.0 and avg[0] == 0.0
     np.testing.assert_allclose(knn[2], y[:2].mean(), rtol=1e-5)
     for N in (3, 6, 9):
@@ -139,7 +140,7 @@ def test_neighbours_averaging_and_dmmse_match_references():
         np.testing.assert_allclose(knn[N], ref, rtol=1e-5)
         np.testing.assert_allclose(avg[N], x[N] @ (y[:N, None] * x[:N]).mean(0), rtol=1e-4)
     pool = np.random.default_rng(0).normal(size=(5, 2))
-    dm = np.asarray(baselines.discrete_posterior_mean(xj, yj, jnp.asarray(pool, jnp.float32), 0.25))
+    dm = np.asarray(reg.discrete_posterior_mean(xj, yj, jnp.asarray(pool, jnp.float32), 0.25))
     for N in (0, 4, 9):
         logw = -0.5 * ((y[:N, None] - x[:N] @ pool.T) ** 2).sum(0) / 0.25
         post = np.exp(logw - logw.max())
@@ -152,9 +153,9 @@ def test_least_squares_closed_form_and_bayes_floor_against_monte_carlo():
     d, n, tasks, s2 = 5, 12, 4000, 0.25
     keys = jax.random.split(jax.random.PRNGKey(1), tasks)
     t = jax.vmap(lambda k: reg.sample(k, d, d, n, s2))(keys)
-    err_ls = np.asarray((jax.vmap(baselines.least_squares)(t["x"], t["y"]) - t["y_clean"]) ** 2, np.float64)
-    err_ridge = np.asarray((jax.vmap(baselines.ridge, (0, 0, None))(t["x"], t["y"], s2) - t["y_clean"]) ** 2)
-    floor = np.asarray(jax.vmap(baselines.bayes_floor, (0, None, None))(t["x"], s2, jnp.ones(d)), np.float64)
+    err_ls = np.asarray((jax.vmap(reg.least_squares)(t["x"], t["y"]) - t["y_clean"]) ** 2, np.float64)
+    err_ridge = np.asarray((jax.vmap(reg.ridge, (0, 0, None))(t["x"], t["y"], s2) - t["y_clean"]) ** 2)
+    floor = np.asarray(jax.vmap(reg.bayes_floor, (0, None, None))(t["x"], s2, jnp.ones(d)), np.float64)
     expected = reg.least_squares_risk(d, np.arange(n + 1), s2)
     for N in (0, 1, 2, 3, 8, 10, 12):
         se = err_ls[:, N].std() / np.sqrt(tasks)
@@ -230,9 +231,12 @@ def test_tutorial_task_runs_end_to_end(tmp_path, monkeypatch, capsys):
     code = re.findall(r"```python\n(.*?)\n```", (ROOT / "docs" / "tasks.md").read_text(), re.S)
     assert len(code) == 3
     namespace: dict = {"__name__": "tutorial"}
+    built_in = {kind: preset(kind).hash for kind in ("classification", "tokens", "regression")}
     for block in code:
         exec(compile(block, "docs/tasks.md", "exec"), namespace)
     assert issubclass(namespace["SparseHalfspaces"], Task) and get_task("sparse-halfspaces")
+    # the family and its own evaluation setting (oracle_support) leave every other family's runs as they were
+    assert {kind: preset(kind).hash for kind in built_in} == built_in
     assert json.loads((tmp_path / "runs/sparse/config.json").read_text())["task"]["kind"] == "sparse-halfspaces"
     out = capsys.readouterr().out
     assert "{'k': 1} N = 12" in out and "scaling in k" in out

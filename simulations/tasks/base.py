@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from simulations.config import EvalConfig
 
 
-def documented(default: Any, text: str) -> Any:
+def documented(default: Any, text: str, *, flag: str | None = None) -> Any:
     """A dataclass field with its documentation (what it does, in which unit): the config reference page
-    (docs/config.md) and the command line's help read it from `dataclasses.fields(cls)[i].metadata["doc"]`."""
-    return dataclasses.field(default=default, metadata={"doc": text})
+    (docs/config.md) and the command line's help read it from `dataclasses.fields(cls)[i].metadata["doc"]`. With
+    `flag` (e.g. "--n-max") `iclverify simulate` offers the field as that shortcut flag (iclverify.shortcuts,
+    generated from these fields by `python -m iclverify.docgen`)."""
+    return dataclasses.field(default=default, metadata={"doc": text} | ({"flag": flag} if flag else {}))
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,16 @@ class Task(abc.ABC):
     # errors.npz: the prediction-space distance of Raventos et al. 2023 and Akyurek et al. 2022), where present.
     compared: ClassVar[tuple[str, ...]] = ()
 
-    n_max: int = documented(32, "largest number of in-context examples N evaluated (prompts of 2 N + 1 tokens)")
+    n_max: int = documented(
+        32, "largest number of in-context examples N evaluated (prompts of 2 N + 1 tokens)", flag="--n-max"
+    )
     train_n_max: int | None = documented(
         None, "examples per training prompt when shorter than n_max (length generalization); none: n_max"
     )
     pool: int | None = documented(
-        None, "pretrain on a finite pool of this many tasks per curve (task diversity); none: a fresh task per prompt"
+        None,
+        "pretrain on a finite pool of this many tasks per curve (task diversity); none: a fresh task per prompt",
+        flag="--pool",
     )
 
     # ---- shapes and curves ----------------------------------------------------------------------------------

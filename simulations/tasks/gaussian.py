@@ -15,13 +15,22 @@ from simulations.tasks.base import Task, documented
 from theory.errors import InputError
 
 
+def prefix_masks(n_plus_1: int) -> jax.Array:
+    """[N, i] = 1 if example i is among the first N (i < N), for N = 0..n: every prefix of a prompt at once (the
+    learners of both families use it instead of a Python loop over N)."""
+    idx = jnp.arange(n_plus_1)
+    return (idx[None, :] < idx[:, None]).astype(jnp.float32)
+
+
 @dataclass(frozen=True)
 class GaussianInputs(Task):
     """A family over R^d for each d in `dims`; subclasses add the labels (sample, loss, error)."""
 
     size_name: ClassVar[str] = "d"
 
-    dims: tuple[int, ...] = documented((2, 4), "input dimensions d, one curve each (inputs zero-padded to the largest)")
+    dims: tuple[int, ...] = documented(
+        (2, 4), "input dimensions d, one curve each (inputs zero-padded to the largest)", flag="--dims"
+    )
     pairs: bool = documented(
         False, "prompt layout: each label in a token of its own after its input, bound to it by position only"
     )

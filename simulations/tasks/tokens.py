@@ -3,7 +3,12 @@
 A prompt is n pairs (c_i, t_i) with c_i uniform over the m contexts and t_i ~ p(.|c_i); the pair after them is
 the query. Contexts and tokens live in [0, m_max) and [0, V_max) so that one model serves every m <= m_max and
 V <= V_max; inactive tokens have probability 0. Error: TV(predicted law, p(.|c_query)). Baselines: empirical
-frequencies, add-one and the Dirichlet posterior mean (simulations.baselines).
+frequencies, add-one and the Dirichlet posterior mean, over the V active tokens for the query context c_N:
+
+  mle            empirical frequencies of the tokens that followed c_N (uniform when there are none)
+  add_one        (counts + 1) / (n_c + V)
+  posterior_mean Dirichlet posterior mean (counts + alpha) / (n_c + V alpha): Bayes-optimal under the task prior
+                 for log loss (KL to the true law) and squared loss, not for TV (a baseline for TV, not a floor)
 """
 
 from __future__ import annotations
@@ -15,9 +20,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations import baselines, prompts
+from simulations import prompts
 from simulations.tasks.base import RatioCheck, Task, documented, require_real
 from theory.errors import InputError
+
+# ---- learners on the same prompts ------------------------------------------------------------------------------------
+
+
+def context_counts(c: jax.Array, t: jax.Array, m_max: int, V_max: int) -> jax.Array:
+    """counts[N, v] = #{i < N : c_i = c_N, t_i = v} for N = 0..n: [n+1, V_max]."""
+    joint = jax.nn.one_hot(c, m_max)[:, :, None] * jax.nn.one_hot(t, V_max)[:, None, :]  # [n+1, m, V]
+    before = jnp.cumsum(joint, axis=0) - joint  # exclusive prefix sums
+    return jnp.take_along_axis(before, c[:, None, None], axis=1)[:, 0, :]
+
+
+def token_estimates(counts: jax.Array, V: jax.Array, alpha: float) -> dict[str, jax.Array]:
+    """MLE, add-one and Dirichlet-posterior-mean distributions over the V active tokens: each [n+1, V_max]."""
+    active = (jnp.arange(counts.shape[-1]) < V).astype(jnp.float32)
+    total = counts.sum(-1, keepdims=True)
+    uniform = active / V
+    mle = jnp.where(total > 0, counts / jnp.maximum(total, 1.0), uniform)
+    add_one = (counts + active) / (total + V)
+    posterior_mean = (counts + alpha * active) / (total + alpha * V)
+    return {"mle": mle, "add_one": add_one, "posterior_mean": posterior_mean}
 
 
 def sample(
@@ -86,9 +111,11 @@ class NextToken(Task):
     secondary_metrics: ClassVar[dict[str, str]] = {"kl": "KL(true law || prediction)"}
 
     families: tuple[tuple[int, int], ...] = documented(
-        ((2, 4), (4, 4)), "(m, V) pairs, one curve each: m contexts, vocabulary V (padded to the largest)"
+        ((2, 4), (4, 4)),
+        "(m, V) pairs, one curve each: m contexts, vocabulary V (padded to the largest)",
+        flag="--families",
     )
-    alpha: float = documented(1.0, "Dirichlet concentration of each context's next-token law")
+    alpha: float = documented(1.0, "Dirichlet concentration of each context's next-token law", flag="--alpha")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -184,8 +211,8 @@ class NextToken(Task):
 
     def baselines(self, tasks, keys, ev, pool=None):
         m_max, v_max = self.m_max, self.V_max
-        counts = jax.vmap(lambda c, t: baselines.context_counts(c, t, m_max, v_max))(tasks["c"], tasks["t"])
-        return jax.vmap(lambda k, v: baselines.token_estimates(k, v, self.alpha))(counts, tasks["active"])
+        counts = jax.vmap(lambda c, t: context_counts(c, t, m_max, v_max))(tasks["c"], tasks["t"])
+        return jax.vmap(lambda k, v: token_estimates(k, v, self.alpha))(counts, tasks["active"])
 
     def risk_queries(self, tasks, key, ev):
         """Every context as a query: the risk is TV at each active context, averaged and maximized."""
@@ -200,7 +227,7 @@ class NextToken(Task):
         def laws(c, t, v):
             joint = jax.nn.one_hot(c, m_max)[:, :, None] * jax.nn.one_hot(t, v_max)[:, None, :]
             counts = jnp.cumsum(joint, axis=0) - joint
-            return baselines.token_estimates(counts, v, self.alpha)["posterior_mean"]
+            return token_estimates(counts, v, self.alpha)["posterior_mean"]
 
         return {"posterior_mean": jax.vmap(laws)(tasks["c"], tasks["t"], tasks["active"])}
 
