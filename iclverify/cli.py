@@ -258,9 +258,6 @@ def _real(valid, description: str):
     return parse
 
 
-_positive_float = _real(lambda x: x > 0, "a real number in (0, inf)")
-
-
 def _integer(text: str) -> int:
     try:
         return int(text)
@@ -344,13 +341,13 @@ def simulation_config(args: argparse.Namespace):
             raise UsageError(f"{short.flag} does not apply to {kind} tasks (their fields: {', '.join(sorted(names))})")
         changes[short.section][short.name] = getattr(args, short.dest)
     # one replace per section: its fields are validated together (e.g. risk_tasks <= tasks); the error names the
-    # field, and the flag that set it
+    # field, prefixed with the section's flags that were given (one of them, or two together, caused it)
     for name in sections:
         try:
             sections[name] = dataclasses.replace(sections[name], **changes[name])
         except ValueError as err:
-            flag = next((s.flag for s in given if s.section == name and str(err).startswith(s.name + " ")), None)
-            raise UsageError(f"{flag}: {err}" if flag else str(err)) from None
+            flags = ", ".join(s.flag for s in given if s.section == name)
+            raise UsageError(f"{flags}: {err}" if flags else str(err)) from None
     cfg = dataclasses.replace(cfg, **sections).assign(assignments(args.set))
     return cfg if args.seed is None else dataclasses.replace(cfg, seed=args.seed)
 
@@ -509,8 +506,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser(*, shortcut_flags: bool = True) -> argparse.ArgumentParser:
-    """The command line. Without `shortcut_flags`, `simulate` lacks its shortcut flags, whose help reads the config
-    fields (and so JAX): `main` builds the whole parser only for `simulate`, keeping every other command fast."""
+    """The command line. Without `shortcut_flags`, `simulate` lacks its shortcut flags, which are read from the
+    config fields (and so import JAX): `main` adds them only for `simulate`, keeping every other command fast."""
     parser = _Parser(prog="iclverify", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"iclverify {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
@@ -767,11 +764,16 @@ def _logging(args: argparse.Namespace) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def command(argv: Sequence[str]) -> str | None:
+    """The command of a command line: its first word that is not an option (the global options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        args = build_parser(shortcut_flags="simulate" in argv).parse_args(argv)
+        args = build_parser(shortcut_flags=command(argv) == "simulate").parse_args(argv)
         _logging(args)
         return args.func(args)
     except INPUT_ERRORS as err:

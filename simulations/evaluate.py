@@ -284,8 +284,8 @@ def evaluate(
     halfway: eqx.Module | None = None,
 ) -> tuple[list[dict], Errors]:
     """One curve per task-parameter value: {'params': ..., 'methods': {name: {mean, ci_low, ci_high}}}, and the
-    per-unit errors behind them (simulations.records.Errors: keyed 'd=4/icl', [seeds, tasks, N] for the model and
-    fine-tuning, [tasks, N] for baselines; for fits that resample seeds and tasks).
+    per-unit errors behind them (simulations.records.Errors: keyed 'd=4/icl', [seeds, tasks, N] for the model,
+    [tasks, N] for baselines, [seeds, finetune_tasks, G] for fine-tuning; for fits that resample seeds and tasks).
 
     With `store` (a directory) each finished curve is written there (curve-<i>.npz, atomically) and a curve found
     there is read instead of recomputed: an evaluation killed midway resumes with the same results (every curve

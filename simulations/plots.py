@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure  # not pyplot: importing this module leaves the user's backend alone
 
 from simulations.files import atomic
-from simulations.records import curve_key, learner, split
+from simulations.records import VERSUS, curve_key, learner, split
 
 STYLE = {"icl": dict(color="black", lw=2.2), "finetune": dict(color="tab:red", lw=1.8)}
 
@@ -33,7 +33,7 @@ def error_vs_n(metrics: dict, path: Path) -> None:
     ns = metrics["n_examples"]
     for ax, curve in zip(axes[0], curves, strict=True):
         for name, m in curve["methods"].items():
-            if name == "icl_vs_finetune" or "metric" in m:  # another metric (e.g. KL) has its own figure
+            if name == VERSUS or "metric" in m:  # another metric (e.g. KL) has its own figure
                 continue
             _band(ax, ns, m, name, STYLE.get(name, dict(lw=1.2, ls="--")))
         ax.set_xscale("log")
@@ -62,10 +62,10 @@ def _risk_methods(curve: dict, risk: str) -> list[str]:
     """The smooth curves of a rates panel: per-task risks (ICL's, its halfway checkpoint's, the references', the
     fine-tuned model's) and exact expected errors; single-query errors (jagged, 0 at large N for the best
     learners) are left to each run's error_vs_n.png."""
-    suffix = learner("", risk)  # '_risk', '_risk_max'
+    suffix = risk.removeprefix("icl")  # '_risk', '_risk_max': the references' per-task risks end with it
     names = []
     for name, m in curve["methods"].items():
-        if "metric" in m or name == "icl_vs_finetune":
+        if "metric" in m or name == VERSUS:
             continue
         if (name.endswith(suffix) and not name.startswith("icl")) or name == risk:
             names.append(name)
@@ -190,7 +190,7 @@ def icl_vs_finetune(runs: list[dict], path: Path) -> None:
     axes = fig.subplots(1, len(runs), squeeze=False)
     for ax, metrics in zip(axes[0], runs, strict=True):
         for curve in metrics["curves"]:
-            m = curve["methods"]["icl_vs_finetune"]
+            m = curve["methods"][VERSUS]
             pts = [
                 (n, lo, mu, hi)
                 for n, lo, mu, hi in zip(m["n_examples"], m["ci_low"], m["mean"], m["ci_high"], strict=True)

@@ -5,8 +5,8 @@ Every array of errors.npz and every method of metrics.json belongs to one curve 
 named by what produced them and what they measure (simulations.evaluate writes them, in this order):
 
     method                         role        shape            what
-    icl, icl_<metric>              ICL         [S, T, N+1]      the in-context prediction's error on one query
-    <baseline>, <baseline>_<m>     BASELINE    [T, N+1]         a classical learner (or an exact expected error)
+    icl, icl_<m>                   ICL         [S, T, N+1]      the in-context prediction's error on one query
+    <baseline>                     BASELINE    [T, N+1]         a classical learner (or an exact expected error)
     <reference>, <reference>_<m>   REFERENCE   [T, N+1]         a baseline named in Task.references
     <reference>_risk...            REFERENCE   [T_risk, N+1]    its per-task risk (Task.reference_predictions)
     icl_risk, icl_risk_max, ...    ICL         [S, T_risk, N+1] ICL's per-task risk (Task.risk_summary)
@@ -15,10 +15,12 @@ named by what produced them and what they measure (simulations.evaluate writes t
     icl_vs_finetune                FINETUNED   [S, T_ft, G]     ICL's disagreement with the fine-tuned model
     icl_to_<baseline>              DISTANCE    [S, T, N+1]      ICL's prediction-space distance to a baseline
 
-S seeds, T evaluation tasks, N = 0..n_max examples, G grid points. `<m>` is a secondary metric's suffix
-(Task.secondary_metrics: '_kl'). metrics.json holds {'curves': [{'params', 'methods': {method: {'mean', 'ci_low',
-'ci_high'[, 'n_examples', 'metric']}}[, 'finetune_settings']}]}: one summary per array above, in the same order
-(each method's bootstrap seed is its position, so new methods are appended, never inserted).
+S seeds, T evaluation tasks (T_risk, T_ft: the first of them, for the per-task risk and for fine-tuning), N =
+0..n_max examples, G grid points. `<m>` is a secondary metric's suffix (Task.secondary_metrics: '_kl'). metrics.json
+holds, beside the run's task, metric, config_hash, n_examples and train_loss, {'curves': [{'params', 'methods':
+{method: {'mean', 'ci_low', 'ci_high'[, 'n_examples', 'metric']}}[, 'finetune_settings']}]}: one summary per array
+above, in the same order (each method's bootstrap seed is its position within the curve, so a new kind of method is
+appended after the others, never inserted).
 
 A run directory's schema version (simulations.config.SCHEMA) covers this contract: a run written under another is
 refused by simulations.run.load_run with the schema message, never misread.
@@ -41,7 +43,8 @@ VERSUS = "icl_vs_finetune"  # ICL's disagreement with the fine-tuned model
 
 
 class Role(enum.Enum):
-    """What produced an array, which fixes its shape (module docstring)."""
+    """What produced an array, which fixes its axes: a leading seed axis or not, and N (or the fine-tuning grid)
+    last (module docstring)."""
 
     ICL = "icl"
     HALFWAY = "halfway"

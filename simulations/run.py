@@ -73,8 +73,8 @@ def load_run(path: Path | str) -> Run:
 
     Returns:
         The Run: its `path`, `cfg` (RunConfig, from config.json), `metrics` (metrics.json), `errors` (errors.npz,
-        simulations.records.Errors: per-unit errors keyed like 'd=4/icl', [seeds, tasks, N] for the model and
-        fine-tuning, [tasks, N] for baselines) and `timing` (timing.json; {} when absent).
+        simulations.records.Errors: per-unit errors keyed like 'd=4/icl', [seeds, tasks, N] for the model, [tasks,
+        N] for baselines, [seeds, finetune_tasks, G] for fine-tuning) and `timing` (timing.json; {} when absent).
 
     Raises:
         InputError: not a finished run directory (no metrics.json and errors.npz), or one written by an

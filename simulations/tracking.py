@@ -173,7 +173,7 @@ class _Wandb(Tracker):
         self._guard("training loss", send)
 
     def results(self, step: int | None, metrics: dict, figures: list[Path], out: Path | None = None) -> None:
-        from simulations.records import HALFWAY, curve_key
+        from simulations.records import HALFWAY, curve_key, halfway
 
         def send() -> None:
             wandb, row, table = self._wandb, {}, []
@@ -184,7 +184,7 @@ class _Wandb(Tracker):
                     table += [[key, method, n, *(values[k][i] for k in STATS)] for i, n in enumerate(ns)]
                     row[f"at_n_max/{key}/{method}"] = values["mean"][-1]
                 # held-out in-context risk at half and at the whole training budget (the training-budget check)
-                for stage, method in ((HALFWAY, "halfway_risk"), ("final", "icl_risk")):
+                for stage, method in ((HALFWAY, halfway("icl_risk")), ("final", "icl_risk")):
                     if method in methods:
                         row[f"held_out_risk/{key}/{stage}"] = methods[method]["mean"][-1]
                 shown = [m for m in methods if "n_examples" not in methods[m]]

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 def documented(default: Any, text: str, *, flag: str | None = None) -> Any:
     """A dataclass field with its documentation (what it does, in which unit): the config reference page
     (docs/config.md) and the command line's help read it from `dataclasses.fields(cls)[i].metadata["doc"]`. With
-    `flag` (e.g. "--n-max") `iclverify simulate` offers the field as that shortcut flag (iclverify.shortcuts,
-    generated from these fields by `python -m iclverify.docgen`)."""
+    `flag` (e.g. "--n-max"), a field of the model, train or eval section or of a built-in family is also that
+    shortcut flag of `iclverify simulate` (simulations.fields.shortcuts); a registered family's fields are set with
+    `--set task.<field>=<value>`."""
     return dataclasses.field(default=default, metadata={"doc": text} | ({"flag": flag} if flag else {}))
 
 

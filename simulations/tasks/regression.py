@@ -227,6 +227,7 @@ def double_descent(metrics: dict, expected: dict, path: Path) -> None:
     from matplotlib.figure import Figure  # matplotlib only when a figure is drawn
 
     from simulations.plots import STYLE
+
     curves = metrics["curves"]
     fig = Figure(figsize=(4.6 * len(curves), 3.9))
     axes = fig.subplots(1, len(curves), squeeze=False)
