@@ -365,8 +365,7 @@ def _curve(
         summary = summarize(values, seed=cfg.seed * 1000 + family * 100 + i, resamples=ev.bootstrap)
         if name in tuned:  # evaluated on finetune.grid(n_max)
             summary = {"n_examples": grid(task.n_max)} | summary
-        metric = next((k for k in task.secondary_metrics if name.endswith(f"_{k}")), None)
-        metric = "prediction distance" if name.startswith(COMPARED) else metric
+        metric = records.metric(name, task.secondary_metrics)
         if metric is not None:
             summary["metric"] = metric
         methods[name] = summary

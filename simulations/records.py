@@ -150,6 +150,20 @@ def role(method: str, references: tuple[str, ...] = ()) -> Role:
     return Role.BASELINE
 
 
+def metric(method: str, secondary: Mapping[str, str]) -> str | None:
+    """What a method is scored in when it is not the task's own error, as its metrics.json summary's 'metric' says:
+    a secondary metric's suffix ('kl' for 'icl_risk_kl'), 'prediction distance' for ICL's distance to a baseline,
+    None for the task's error.
+
+    Args:
+        method: the method's name.
+        secondary: the task's secondary metrics, {suffix: name} (Task.secondary_metrics).
+    """
+    if method.startswith(COMPARED):
+        return "prediction distance"
+    return next((suffix for suffix in secondary if method.endswith(f"_{suffix}")), None)
+
+
 class Errors(Mapping[str, np.ndarray]):
     """A run's errors.npz: a read-only mapping of keys ('d=4/icl') to arrays, with access by curve and method.
 

@@ -31,6 +31,8 @@ def test_method_names_and_roles():
     }
     assert list(names)[3:8] == ["halfway_risk_max", "finetune_risk", "icl_vs_finetune", "icl_to_ridge", "bayes_risk"]
     assert {n: records.role(n, refs) for n in names} == names
+    metrics = {n: records.metric(n, {"kl": "KL"}) for n in ("icl_risk_kl", "icl_to_ridge", "icl_risk", "ridge")}
+    assert metrics == {"icl_risk_kl": "kl", "icl_to_ridge": "prediction distance", "icl_risk": None, "ridge": None}
 
 
 def test_errors_by_curve_and_method():
