@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from simulations.files import write_npz
+
 SEP = "/"
 COMPARED = "icl_to_"  # ICL's prediction-space distance to a baseline (Task.compared)
 HALFWAY = "halfway"  # the in-context predictor at half its training budget
@@ -99,7 +101,7 @@ def halfway(risk: str) -> str:
     Args:
         risk: ICL's per-task risk (Task.risk: icl_risk, icl_risk_max, ...).
     """
-    return HALFWAY + risk.removeprefix("icl")
+    return learner(HALFWAY, risk)
 
 
 def finetuned(risk: str) -> str:
@@ -108,11 +110,12 @@ def finetuned(risk: str) -> str:
     Args:
         risk: ICL's per-task risk (Task.risk).
     """
-    return FINETUNED + risk.removeprefix("icl")
+    return learner(FINETUNED, risk)
 
 
 def learner(name: str, risk: str) -> str:
-    """A reference learner's name for ICL's per-task risk `risk`: ('bayes', 'icl_risk_max') -> 'bayes_risk_max'.
+    """Another learner's name for ICL's per-task risk `risk`: ('bayes', 'icl_risk_max') -> 'bayes_risk_max' (a
+    reference; the halfway and fine-tuned models are named the same way).
 
     Args:
         name: the learner (a key of Task.reference_predictions' output).
@@ -206,7 +209,12 @@ class Errors(Mapping[str, np.ndarray]):
     def methods(self, params: Mapping[str, Any] | str) -> dict[str, np.ndarray]:
         """One curve's {method: array}, in stored order."""
         curve = params if isinstance(params, str) else curve_key(params)
-        return {split(k)[1]: v for k, v in self._arrays.items() if split(k)[0] == curve}
+        out = {}
+        for name, values in self._arrays.items():
+            c, m = split(name)
+            if c == curve:
+                out[m] = values
+        return out
 
     @classmethod
     def of_curves(cls, curves: Mapping[str, Mapping[str, np.ndarray]]) -> Errors:
@@ -221,8 +229,6 @@ class Errors(Mapping[str, np.ndarray]):
 
     def write(self, path: Path) -> None:
         """Write errors.npz atomically (simulations.files.write_npz)."""
-        from simulations.files import write_npz
-
         write_npz(path, self._arrays)
 
 
