@@ -15,7 +15,7 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +132,7 @@ def report(
         seed: the seed of every run, experiment and bootstrap; the same seed gives byte-identical verdicts.
         progress: show progress bars (only where a terminal is attached).
         address: a Ray cluster (`auto` or HOST:PORT) on which the simulations run as Ray tasks
-            (simulations.sweep.execute); None runs them in this process, one after another.
+            (simulations.sweep.execute); None runs them in threads of this process (PARALLEL).
         track: track every simulation (simulations.tracking), and the report itself as one more tracked run
             (job type 'report': its verdict rows and figures); None tracks nothing.
 
@@ -146,23 +146,26 @@ def report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     configs = preset_configs(preset, seed)
-    wall: dict[str, float] = {}  # seconds per stage (and per simulation), and of them compiling (compiletime)
-    compiling: dict[str, float] = {}
+    clock = Clock()
+    timed = clock.timed
     start = time.perf_counter()
-
-    def timed(name: str, fn: Callable):
-        result, wall[name], compiling[name] = _clocked(fn)
-        return result
 
     say = tqdm.write if progress else (lambda *_: None)
     say("bounds and audit")
     bounds = timed("bounds and audit", lambda: [bound_row(b, DEFAULTS) for b in theory.catalogue()])
     audited = audit(**DEFAULTS)
-    say("Monte-Carlo coverage")
-    cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
     side = {f"length-{pos}": cfg for pos, cfg in length_configs(preset, seed).items()}
     side |= {f"diversity-{pool}": cfg for pool, cfg in diversity_configs(preset, seed).items()}
-    runs, side_runs = _simulations(configs, side, out, address, track, timed, say, wall, compiling, PARALLEL[preset])
+    wc, fc = WINDOW[preset], FIXED[preset]
+
+    def beside(done: Callable[[str], Run]) -> tuple:  # this thread's work while the simulations compute
+        say("Monte-Carlo coverage")
+        cov = timed("Monte-Carlo coverage", lambda: _coverage(TRIALS[preset], seed, progress))
+        return cov, *_bounded(done, wc, fc, timed, say)
+
+    jobs = {name: (cfg, out / name) for name, cfg in (configs | side).items()}
+    finished, (cov, window, fixed) = _simulations(jobs, address, track, clock, say, PARALLEL[preset], beside)
+    runs, side_runs = {name: finished[name] for name in configs}, {name: finished[name] for name in side}
     lengths = {name.removeprefix("length-"): run for name, run in side_runs.items() if name.startswith("length-")}
     pools = {run.cfg.task.pool: run for name, run in side_runs.items() if name.startswith("diversity-")}
     known = _reproductions(runs, pools, out)
@@ -173,18 +176,15 @@ def report(
         long_context = timed(
             "long context", lambda: longcontext.run(out / "long-context", cfg, seed=seed, progress=progress, say=say)
         )
-    say("bounded context: retrieval windows and a fixed context")
-    wc, fc = WINDOW[preset], FIXED[preset]
-    window, fixed = timed("bounded context", lambda: _bounded(runs, wc, fc))
     write_npz(out / "bounded.npz", window | {f"fixed/{k}": v for k, v in fixed.items()})
     say("rates and verdicts")
     rows = timed("rates and verdicts", lambda: _verdicts(runs, window, wc, fixed, lengths, cov, seed))
     rows += V.long_context_verdicts(long_context)
     figures = timed("plots", lambda: _plots(runs, rows, out, window, wc, lengths, long_context))
-    wall["total"] = time.perf_counter() - start
+    clock.wall["total"] = time.perf_counter() - start
     data = ReportData(
-        preset, seed, configs, runs, rows, bounds, audited, wall, compiling, lengths, wc, fc, figures, long_context,
-        known, pools,
+        preset, seed, configs, runs, rows, bounds, audited, clock.wall, clock.compiling, lengths, wc, fc, figures,
+        long_context, known, pools,
     )  # fmt: skip
     _write(data, out, track)
     say(f"wrote {out / 'report.md'} and {out / 'verdicts.json'}: " + _summary_text(rows))
@@ -219,26 +219,35 @@ def verdict_tables(path: Path) -> dict[str, list[dict]]:
 
 
 def _simulations(
-    configs,
-    side: dict[str, RunConfig],
-    out: Path,
+    jobs: dict[str, tuple[RunConfig, Path]],
     address: str | None,
-    track,
-    timed,
-    say,
-    wall,
-    compiling,
+    track: Tracking | None,
+    clock: Clock,
+    say: Callable,
     parallel: int,
-) -> tuple[dict, dict]:
-    """Train and evaluate (or reuse) the preset's runs and the side runs (length generalization, task diversity;
-    by directory name), in this process `parallel` at a time or on a Ray cluster; the finished runs of each."""
-    jobs = {f"simulation: {kind}": (cfg, out / kind) for kind, cfg in configs.items()}
-    jobs |= {f"side run: {name}": (cfg, out / name) for name, cfg in side.items()}
-    if address is None:
-        timed(f"simulations ({parallel} at a time)", lambda: _simulate_all(jobs, wall, compiling, say, track, parallel))
-    else:
-        timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say, track))
-    return {name: load_run(out / name) for name in configs}, {name: load_run(out / name) for name in side}
+    beside: Callable[[Callable[[str], Run]], object],
+) -> tuple[dict[str, Run], object]:
+    """Train and evaluate (or reuse) every run (by directory name), in threads of this process `parallel` at a time
+    or on a Ray cluster, while this thread runs `beside(done)`, where `done(name)` waits for a run and loads it: the
+    stages that need one run or none (coverage, bounded context) start as soon as they can instead of after the
+    slowest simulation. The finished runs and what `beside` returned."""
+    local = address is None
+    label = f"simulations ({parallel} at a time)" if local else f"simulations (Ray at {address})"
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallel if local else 1) as pool:
+        if local:
+            futures = _start_all(jobs, pool, clock, say, track)
+        else:  # Ray reports when every run is done
+            futures = dict.fromkeys(jobs, pool.submit(_simulate_on_ray, jobs, address, say, track))
+
+        def done(name: str) -> Run:
+            futures[name].result()  # re-raises the run's failure
+            return load_run(jobs[name][1])
+
+        result = beside(done)
+        runs = {name: done(name) for name in jobs}
+        clock.wall[label] = time.perf_counter() - start
+    return runs, result
 
 
 def _reproductions(runs: dict[str, Run], pools: dict[int, Run], out: Path) -> dict[str, list[dict]]:
@@ -260,33 +269,40 @@ def _reproductions(runs: dict[str, Run], pools: dict[int, Run], out: Path) -> di
 PARALLEL = {"quick": 3, "standard": 3, "full": 2}
 
 
-def _clocked(fn: Callable) -> tuple[object, float, float]:
-    """fn()'s result, its wall seconds and the seconds of them this thread spent compiling (compiletime)."""
-    t0, c0 = time.perf_counter(), compiletime.seconds()
-    result = fn()
-    return result, time.perf_counter() - t0, compiletime.seconds() - c0
+@dataclass
+class Clock:
+    """Wall seconds per stage and, of them, the seconds the stage's own thread spent compiling (compiletime)."""
+
+    wall: dict[str, float] = dataclasses.field(default_factory=dict)
+    compiling: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def timed(self, stage: str, fn: Callable):
+        """fn()'s result, its seconds recorded under `stage`."""
+        t0, c0 = time.perf_counter(), compiletime.seconds()
+        result = fn()
+        self.wall[stage], self.compiling[stage] = time.perf_counter() - t0, compiletime.seconds() - c0
+        return result
 
 
-def _simulate_all(
+def _start_all(
     jobs: dict[str, tuple[RunConfig, Path]],
-    wall: dict[str, float],
-    compiling: dict[str, float],
+    pool: ThreadPoolExecutor,
+    clock: Clock,
     say: Callable,
     track: Tracking | None,
-    parallel: int,
-) -> None:
-    """Every simulation, `parallel` at a time in threads (JAX releases the GIL while it computes): one run's
-    compilation and Python work overlap the others' arithmetic. A run's numbers do not depend on what runs beside
-    it (its metrics are byte-identical either way)."""
+) -> dict[str, Future]:
+    """Every simulation submitted to `pool` (threads: JAX releases the GIL while it computes, so one run's
+    compilation and Python work overlap the others' arithmetic); its future, by name. A run's numbers do not depend
+    on what runs beside it (its metrics are byte-identical either way)."""
 
     def one(name: str) -> None:
         cfg, path = jobs[name]
-        say(f"{name} (run {cfg.hash}): started")
-        _, wall[name], compiling[name] = _clocked(lambda: simulate(cfg, path, progress=False, track=track))
-        say(f"{name}: done in {wall[name]:.0f} s ({compiling[name]:.0f} s compiling)")
+        stage = f"simulation: {name}"
+        say(f"{stage} (run {cfg.hash}): started")
+        clock.timed(stage, lambda: simulate(cfg, path, progress=False, track=track))
+        say(f"{stage}: done in {clock.wall[stage]:.0f} s ({clock.compiling[stage]:.0f} s compiling)")
 
-    with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(one, jobs))  # list(): re-raises the first failure
+    return {name: pool.submit(one, name) for name in jobs}
 
 
 def _simulate_on_ray(
@@ -307,10 +323,17 @@ def _coverage(trials: int, seed: int, progress: bool) -> list[dict]:
     ]
 
 
-def _bounded(runs: dict[str, Run], wc: bounded.WindowConfig, fc: bounded.FixedConfig) -> tuple[dict, dict]:
-    tok, cls = runs["tokens"], runs["classification"]
-    window = bounded.window_errors(tok.cfg, load_models(tok), wc)
-    return window, bounded.fixed_context(cls.cfg, load_models(cls), fc)
+def _bounded(
+    done: Callable[[str], Run], wc: bounded.WindowConfig, fc: bounded.FixedConfig, timed: Callable, say: Callable
+) -> tuple[dict, dict]:
+    """The bounded-context experiments, each as soon as the run it reads is done: the retrieval windows read the
+    tokens run, the fixed context the classification run."""
+    tok = done("tokens")
+    say("bounded context: retrieval windows")
+    window = timed("bounded context: windows", lambda: bounded.window_errors(tok.cfg, load_models(tok), wc))
+    cls = done("classification")
+    say("bounded context: a fixed context")
+    return window, timed("bounded context: fixed", lambda: bounded.fixed_context(cls.cfg, load_models(cls), fc))
 
 
 def _verdicts(runs, window, wc, fixed, lengths, cov, seed: int) -> list[V.Verdict]:
@@ -872,9 +895,10 @@ def _closing(r: ReportData) -> list[str]:
         "",
         "## Wall time",
         "",
-        "Each simulation's own time; they ran side by side, so these overlap (the total is the whole call's). In",
-        "parentheses, the seconds of it spent compiling in that stage's own thread (tracing, lowering to XLA and XLA's",
-        "compilation, or a read of the persistent compilation cache).",
+        "Each stage's own time. The simulations ran side by side, with the coverage checks and the bounded-context",
+        "experiments beside them (each as soon as the run it reads was done), so these overlap (the total is the whole",
+        "call's). In parentheses, the seconds of it spent compiling in that stage's own thread (tracing, lowering to",
+        "XLA and XLA's compilation, or a read of the persistent compilation cache).",
         "",
         *[f"- {k}: {v:.1f} s" + _compiling(r.compiling.get(k)) for k, v in r.wall.items()],
         "",
