@@ -32,6 +32,12 @@ prints, last, three lines a script can read:
     seconds to target, ours: S
     seconds to target, reference recipe: S
     time-to-target speed-up: R
+
+Sizing a preset (our recipe only, any N and dimensions, trained to its horizon whatever the checks; each dimension
+checked on its own held-out tasks, the preset's mix of dimensions in training):
+
+    python benchmarks/time_to_target.py --ours-only --to-horizon --n-max 64 --dims 2,4 --every 3000 \
+        --set train.steps=36000 train.batch=16 train.lr=2e-3
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from simulations.keys import Curve, eval_key, seed_keys
 from simulations.presets import PRESETS
 from simulations.tasks import Halfspaces
 from simulations.train import CHUNK, init_state, make_step
+from theory.errors import InputError
 
 TARGET = 1.2
 N = 32
@@ -71,27 +78,28 @@ GARG_LR, GARG_BATCH, GARG_INTERVAL = 1e-4, 64, 2000
 GARG_DIMS, GARG_POINTS = (1, 2, 3, 4), (8, 16, 24, 32)
 
 
-def held_out(cfg: RunConfig, count: int) -> tuple[dict, jax.Array, jax.Array, float]:
-    """`count` held-out tasks of d = 4 with their risk queries and clean labels, and the Bayes rule's mean 0-1 error
-    on them at N (the same evaluation branches as simulate's risk pass)."""
+def held_out(cfg: RunConfig, count: int, family: int = 0) -> tuple[dict, jax.Array, jax.Array, float]:
+    """`count` held-out tasks of one dimension (cfg.task.dims[family]) with their risk queries and clean labels, and
+    the Bayes rule's mean 0-1 error on them at N = n_max (the same evaluation branches as simulate's risk pass)."""
     ev = dataclasses.replace(cfg.eval, tasks=count, risk_tasks=count)
     cfg = dataclasses.replace(cfg, eval=ev)
-    tasks = jax.tree.map(np.asarray, eval_tasks(cfg, 0, count))
-    queries, truth = cfg.task.risk_queries(tasks, eval_key(cfg, 0, Curve.RISK_QUERIES), ev)
-    ref_keys = jax.random.split(eval_key(cfg, 0, Curve.REFERENCES), count)
+    tasks = jax.tree.map(np.asarray, eval_tasks(cfg, family, count))
+    queries, truth = cfg.task.risk_queries(tasks, eval_key(cfg, family, Curve.RISK_QUERIES), ev)
+    ref_keys = jax.random.split(eval_key(cfg, family, Curve.REFERENCES), count)
     run = task_program(cfg, "references")
     inputs = {"tasks": tasks, "queries": queries, "keys": ref_keys}
     bayes = map_tasks(lambda p: run(p["tasks"], p["queries"], p["keys"])["bayes"], inputs, ev.chunk)  # [E, n+1, K]
-    return tasks, queries, truth, float(cfg.task.error(bayes[:, N], truth).mean())
+    return tasks, queries, truth, float(cfg.task.error(bayes[:, cfg.task.n_max], truth).mean())
 
 
 def risk_at_n(cfg: RunConfig, tasks: dict, queries, truth) -> Callable[[eqx.Module], float]:
-    """The in-context 0-1 error at N of one model (of seed 0 of stacked models) on the held-out queries."""
+    """The in-context 0-1 error at N = n_max of one model (of seed 0 of stacked models) on the held-out queries."""
+    n = cfg.task.n_max
 
     @eqx.filter_jit
     def errors(model):
         def one(f, a, q):
-            return problem.predict_many(cfg, model, f, a, q, prefixes=[N])[0]
+            return problem.predict_many(cfg, model, f, a, q, prefixes=[n])[0]
 
         out = jax.vmap(one)(tasks["features"], tasks["active"], queries)  # [E, K]
         return cfg.task.error(jnp.sign(out), truth).mean()
@@ -99,12 +107,31 @@ def risk_at_n(cfg: RunConfig, tasks: dict, queries, truth) -> Callable[[eqx.Modu
     return lambda models: float(errors(jax.tree.map(lambda x: x[0] if eqx.is_array(x) else x, models)))
 
 
+def ratios(cfg: RunConfig, count: int) -> tuple[Callable[[eqx.Module], dict[int, float]], dict[int, float]]:
+    """ICL / Bayes at N = n_max for each dimension of cfg's task, on `count` held-out tasks each, as a function of
+    the models; and the Bayes rule's error per dimension (computed once, here)."""
+    checks = {}
+    for family, d in enumerate(cfg.task.dims):
+        tasks, queries, truth, bayes = held_out(cfg, count, family)
+        checks[d] = (risk_at_n(cfg, tasks, queries, truth), bayes)
+    return lambda models: {d: risk(models) / bayes for d, (risk, bayes) in checks.items()}, {
+        d: bayes for d, (_, bayes) in checks.items()
+    }
+
+
 def race(
-    name: str, advance: Callable[[int, int], None], check: Callable[[], float], every: int, cap_s: float, horizon: int
+    name: str,
+    advance: Callable[[int, int], None],
+    check: Callable[[], dict[int, float]],
+    every: int,
+    cap_s: float,
+    horizon: int,
+    stop: bool = True,
 ) -> tuple[float, bool]:
-    """Train by `advance(start, length)` until check() <= TARGET (checked every `every` steps), the clock passes
-    cap_s, or the horizon ends; returns (training seconds, reached)."""
-    clock, step = 0.0, 0
+    """Train by `advance(start, length)` until every dimension's check() <= TARGET (checked every `every` steps),
+    the clock passes cap_s, or the horizon ends (`stop` False: to the horizon, whatever the checks); returns
+    (training seconds, reached)."""
+    clock, step, reached = 0.0, 0, False
     while step < horizon and clock < cap_s:
         length = min(every, horizon - step)
         t0 = time.perf_counter()
@@ -112,10 +139,12 @@ def race(
         clock += time.perf_counter() - t0
         step += length
         ratio = check()
-        print(f"  {name}: step {step:6d}  {clock:7.1f} s  ICL / Bayes at N = {N}: {ratio:.3f}", flush=True)
-        if ratio <= TARGET:
-            return clock, clock <= cap_s  # reached past the cap: missed
-    return clock, False
+        text = ", ".join(f"d = {d}: {r:.3f}" for d, r in ratio.items())
+        print(f"  {name}: step {step:6d}  {clock:7.1f} s  ICL / Bayes at n_max: {text}", flush=True)
+        reached = max(ratio.values()) <= TARGET and clock <= cap_s  # reached past the cap: missed
+        if reached and stop:
+            break
+    return clock, reached
 
 
 def ours_advance(cfg: RunConfig) -> tuple[Callable[[int, int], None], Callable[[], eqx.Module]]:
@@ -177,10 +206,9 @@ def garg_advance(cfg: RunConfig) -> tuple[Callable[[int, int], None], Callable[[
 
 def time_ours(cfg: RunConfig, count: int, every: int) -> tuple[float, bool]:
     """Our recipe's (training seconds, reached) to the target, checked every `every` steps on `count` tasks."""
-    tasks, queries, truth, bayes = held_out(cfg, count)
-    risk = risk_at_n(cfg, tasks, queries, truth)
+    check, _ = ratios(cfg, count)
     advance, models = ours_advance(cfg)
-    return race("ours", advance, lambda: risk(models()) / bayes, every, float("inf"), cfg.train.steps)
+    return race("ours", advance, lambda: check(models()), every, float("inf"), cfg.train.steps)
 
 
 def main() -> None:
@@ -190,6 +218,9 @@ def main() -> None:
     parser.add_argument("--cap-factor", type=float, default=10.0, help="the reference's cap / our time (>= 10)")
     parser.add_argument("--set", nargs="*", default=[], help="overrides of our recipe, as simulate --set")
     parser.add_argument("--ours-only", action="store_true", help="time our recipe alone (no reference, no speed-up)")
+    parser.add_argument("--n-max", type=int, default=N, help=f"examples per prompt, checked at N = n_max ({N})")
+    parser.add_argument("--dims", default="4", help="dimensions trained and checked, e.g. 2,4 (4); each must pass")
+    parser.add_argument("--to-horizon", action="store_true", help="train to the horizon, checking (sizing a preset)")
     args = parser.parse_args()
     if args.every % CHUNK:
         parser.error(f"--every must be a multiple of {CHUNK}; got {args.every}")
@@ -197,16 +228,24 @@ def main() -> None:
         parser.error(f"--cap-factor must be >= 10; got {args.cap_factor}")
     if any(not a.startswith("train.") or a.startswith("train.seeds") for a in args.set):
         parser.error("--set may change training settings (train.*) other than seeds only: the target is fixed")
-    cfg = OURS.assign(assignments(args.set))
+    if not all(d.strip().isdigit() for d in args.dims.split(",")):
+        parser.error(f"--dims must be comma-separated integers >= 1, e.g. 2,4; got {args.dims!r}")
+    try:
+        task = dataclasses.replace(OURS.task, n_max=args.n_max, dims=tuple(int(d) for d in args.dims.split(",")))
+    except InputError as e:
+        parser.error(f"--n-max, --dims: {e}")
+    if task != OURS.task and not args.ours_only:
+        parser.error("--n-max and --dims need --ours-only: the reference curriculum is scaled to d = 4, N = 32")
+    cfg = dataclasses.replace(OURS, task=task).assign(assignments(args.set))
     jax.config.update("jax_enable_compilation_cache", False)  # compilation is part of the time to target
     t0 = time.perf_counter()
-    tasks, queries, truth, bayes = held_out(cfg, args.tasks)
+    check, bayes = ratios(cfg, args.tasks)
     print(
-        f"Bayes rule's 0-1 error at N = {N} on {args.tasks} tasks x {queries.shape[1]} queries: {bayes:.4f} "
-        f"({time.perf_counter() - t0:.0f} s, not timed); target ICL <= {TARGET} x that",
+        f"Bayes rule's 0-1 error at N = {task.n_max} on {args.tasks} tasks per dimension: "
+        + ", ".join(f"d = {d}: {b:.4f}" for d, b in bayes.items())
+        + f" ({time.perf_counter() - t0:.0f} s, not timed); target ICL <= {TARGET} x that",
         flush=True,
     )
-    risk = risk_at_n(cfg, tasks, queries, truth)
     t = cfg.train
     print(
         f"ours: lr {t.lr}, batch {t.batch}, warm-up {t.warmup}, horizon {t.steps} steps, "
@@ -214,7 +253,8 @@ def main() -> None:
         flush=True,
     )
     advance, models = ours_advance(cfg)
-    ours_s, reached = race("ours", advance, lambda: risk(models()) / bayes, args.every, float("inf"), t.steps)
+    stop = not args.to_horizon
+    ours_s, reached = race("ours", advance, lambda: check(models()), args.every, float("inf"), t.steps, stop)
     if not reached:
         print(f"ours missed the target within its horizon of {t.steps} steps ({ours_s:.1f} s): no time to target")
         return
@@ -229,7 +269,7 @@ def main() -> None:
         flush=True,
     )
     advance, models = garg_advance(cfg)
-    ref_s, reached = race("reference", advance, lambda: risk(models()) / bayes, args.every, cap, 10**9)
+    ref_s, reached = race("reference", advance, lambda: check(models()), args.every, cap, 10**9)
     if not reached:
         print(
             f"the reference recipe missed the target within its cap: charged the cap, {cap:.0f} s (the speed-up "
