@@ -227,26 +227,33 @@ def _simulations(
     parallel: int,
     beside: Callable[[Callable[[str], Run]], object],
 ) -> tuple[dict[str, Run], object]:
-    """Train and evaluate (or reuse) every run (by directory name), in threads of this process `parallel` at a time
-    or on a Ray cluster, while this thread runs `beside(done)`, where `done(name)` waits for a run and loads it: the
-    stages that need one run or none (coverage, bounded context) start as soon as they can instead of after the
-    slowest simulation. The finished runs and what `beside` returned."""
-    local = address is None
-    label = f"simulations ({parallel} at a time)" if local else f"simulations (Ray at {address})"
+    """Train and evaluate (or reuse) every run (by directory name) and run `beside(done)`, where `done(name)` waits
+    for a run and loads it; the finished runs and what `beside` returned. In this process the runs go `parallel` at a
+    time in threads while this thread runs `beside`, so that the stages that need one run or none (coverage, bounded
+    context) start as soon as they can instead of after the slowest simulation; a failure or an interrupt cancels the
+    runs not yet started. On a Ray cluster (`address`), which reports when every run is done, `beside` runs after."""
+    def loaded(name: str) -> Run:
+        return load_run(jobs[name][1])
+
+    if address is not None:  # Ray's driver stays in the main thread (its signal handlers, Ctrl-C)
+        clock.timed(f"simulations (Ray at {address})", lambda: _simulate_on_ray(jobs, address, say, track))
+        return {name: loaded(name) for name in jobs}, beside(loaded)
     start = time.perf_counter()
-    with ThreadPoolExecutor(parallel if local else 1) as pool:
-        if local:
-            futures = _start_all(jobs, pool, clock, say, track)
-        else:  # Ray reports when every run is done
-            futures = dict.fromkeys(jobs, pool.submit(_simulate_on_ray, jobs, address, say, track))
+    with ThreadPoolExecutor(parallel) as pool:
+        futures = _start_all(jobs, pool, clock, say, track)
 
         def done(name: str) -> Run:
             futures[name].result()  # re-raises the run's failure
-            return load_run(jobs[name][1])
+            return loaded(name)
 
-        result = beside(done)
-        runs = {name: done(name) for name in jobs}
-        clock.wall[label] = time.perf_counter() - start
+        try:
+            result = beside(done)
+            runs = {name: done(name) for name in jobs}
+        except BaseException:
+            for future in futures.values():
+                future.cancel()  # those not yet started; a running one goes on to its end (a rerun reuses it)
+            raise
+        clock.wall[f"simulations ({parallel} at a time) and the stages beside them"] = time.perf_counter() - start
     return runs, result
 
 
@@ -895,10 +902,10 @@ def _closing(r: ReportData) -> list[str]:
         "",
         "## Wall time",
         "",
-        "Each stage's own time. The simulations ran side by side, with the coverage checks and the bounded-context",
-        "experiments beside them (each as soon as the run it reads was done), so these overlap (the total is the whole",
-        "call's). In parentheses, the seconds of it spent compiling in that stage's own thread (tracing, lowering to",
-        "XLA and XLA's compilation, or a read of the persistent compilation cache).",
+        "Each stage's own time. The simulations ran side by side and, unless they ran on a Ray cluster, the coverage",
+        "checks and the bounded-context experiments beside them (each as soon as the run it reads was done), so these",
+        "overlap (the total is the whole call's). In parentheses, the seconds of it spent compiling in that stage's",
+        "own thread (tracing, lowering to XLA and XLA's compilation, or a read of the persistent compilation cache).",
         "",
         *[f"- {k}: {v:.1f} s" + _compiling(r.compiling.get(k)) for k, v in r.wall.items()],
         "",

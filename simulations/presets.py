@@ -59,7 +59,8 @@ PRESETS: dict[str, dict[str, RunConfig]] = {
     },
     # the decisive CPU preset, sized so that `iclverify report --preset standard` fits in an hour on 2 cores
     # (docs/performance.md, "The standard report"): N <= 64, every curve's exponent fit range [2d or m V, 64] spans
-    # at least a factor of 8, the relative rates read [16, 64]; the quick recipes with more prompts
+    # at least a factor of 8, the relative rates read [16, 64]; the quick recipes (batch, learning rate) at N <= 64,
+    # as many steps as the hour holds
     "standard": {
         "classification": RunConfig(
             task=Halfspaces(n_max=64, dims=(2, 4)),

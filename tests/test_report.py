@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -70,6 +71,25 @@ def test_same_seed_same_verdicts(tiny_report, tmp_path):
         shutil.copytree(out / run, tmp_path / run)
     _report(tmp_path)
     assert (tmp_path / "verdicts.json").read_bytes() == (out / "verdicts.json").read_bytes()
+
+
+def test_a_failed_simulation_cancels_the_runs_not_started(monkeypatch, tmp_path):
+    """The report's stages wait on the runs they read; the first failure they meet cancels the queued runs
+    instead of training every one of them before the error shows."""
+    started = []
+
+    def fails(cfg, path, **_):
+        started.append(path.name)
+        if len(started) > 1:
+            time.sleep(1)  # the next queued run starts at once: while it runs, the failure cancels the rest
+        raise RuntimeError("the run failed")
+
+    monkeypatch.setattr(R, "simulate", fails)
+    cfg = RunConfig(Halfspaces(n_max=8, dims=(2,)), **TINY)
+    jobs = {name: (cfg, tmp_path / name) for name in ("tokens", "classification", "regression")}
+    with pytest.raises(RuntimeError, match="the run failed"):
+        R._simulations(jobs, None, None, R.Clock(), lambda *_: None, 1, lambda done: done("tokens"))
+    assert "regression" not in started
 
 
 def test_report_writes_everything(tiny_report):
