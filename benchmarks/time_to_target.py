@@ -114,9 +114,8 @@ def ratios(cfg: RunConfig, count: int) -> tuple[Callable[[eqx.Module], dict[int,
     for family, d in enumerate(cfg.task.dims):
         tasks, queries, truth, bayes = held_out(cfg, count, family)
         checks[d] = (risk_at_n(cfg, tasks, queries, truth), bayes)
-    return lambda models: {d: risk(models) / bayes for d, (risk, bayes) in checks.items()}, {
-        d: bayes for d, (_, bayes) in checks.items()
-    }
+    bayes = {d: b for d, (_, b) in checks.items()}
+    return (lambda models: {d: risk(models) / bayes[d] for d, (risk, _) in checks.items()}), bayes
 
 
 def race(

@@ -8,6 +8,7 @@ task (DIR/classification, DIR/tokens; finished runs are reused, interrupted ones
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -232,6 +233,7 @@ def _simulations(
     time in threads while this thread runs `beside`, so that the stages that need one run or none (coverage, bounded
     context) start as soon as they can instead of after the slowest simulation; a failure or an interrupt cancels the
     runs not yet started. On a Ray cluster (`address`), which reports when every run is done, `beside` runs after."""
+    @functools.cache  # the bounded-context stages and the report read the same runs: each is loaded once
     def loaded(name: str) -> Run:
         return load_run(jobs[name][1])
 
